@@ -122,17 +122,22 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   return out;
 }
 
-const builtinErrors: Record<string, ErrorConstructor> = {
+const knownErrors: Record<string, { prototype: Error }> = {
   Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+  TandemError, ArgumentError, TaskModuleError, WorkerCrashedError, TaskTimeoutError, QueueFullError, PoolClosedError, WorkerStartError,
 };
 
-/** Rebuilds an error from {@link serializeError}'s record, as the same built-in class where there is one. */
+/**
+ * Rebuilds an error from {@link serializeError}'s record, as the same class where it is a
+ * built-in or one of Tandem's (so `instanceof` holds across the boundary), else as an Error.
+ */
 export function deserializeError(record: SerializedError): unknown {
   if ('thrown' in record) return record.thrown;
-  const Ctor = builtinErrors[record.name] ?? Error;
-  const error = new Ctor(record.message);
+  const proto = Object.hasOwn(knownErrors, record.name) ? knownErrors[record.name]!.prototype : Error.prototype;
+  const error = Object.create(proto) as Error;
+  Object.defineProperty(error, 'message', { value: record.message, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(error, 'name', { value: record.name, writable: true, configurable: true, enumerable: false });
-  if (record.stack !== undefined) error.stack = record.stack;
+  Object.defineProperty(error, 'stack', { value: record.stack ?? `${record.name}: ${record.message}`, writable: true, configurable: true, enumerable: false });
   Object.assign(error, record.props);
   if (record.cause) {
     const cause = '__tandemError' in record.cause ? deserializeError(record.cause) : record.cause.value;

@@ -52,7 +52,11 @@ function submitAll(
       }));
     }
   } catch (error) {
-    for (const task of tasks) pool.abort(task, error);
+    for (const task of tasks) {
+      // The caller gets `error` from this call; the tasks' own promises have no other observer.
+      task.promise.catch(() => undefined);
+      pool.abort(task, error);
+    }
     throw error;
   }
   if (signal) {
@@ -77,7 +81,8 @@ export async function runTasks<T>(pool: WorkerPool, module: ModuleSpecifier, exp
   checkArgsList(argsList);
   const results = new Array<T>(argsList.length);
   let firstError: { error: unknown } | undefined;
-  const tasks = submitAll(pool, module, exportName, argsList, options, (index, ok, value) => {
+  let tasks: Task[] = [];
+  tasks = submitAll(pool, module, exportName, argsList, options, (index, ok, value) => {
     if (ok) results[index] = value as T;
     else if (!firstError) {
       firstError = { error: value };

@@ -227,7 +227,7 @@ export class WorkerPool extends EventEmitter {
     let running = 0;
     const workers: WorkerStats[] = this.slots.map((slot) => {
       const busyMs = slot.busyMs + (slot.state === 'busy' ? now - slot.busySince : 0);
-      if (slot.batch) running += slot.batch.tasks.length;
+      if (slot.batch) for (const task of slot.batch.tasks) if (task.state === 'running') running++;
       return {
         index: slot.index,
         kind: this.options.workerKind,
@@ -402,7 +402,6 @@ export class WorkerPool extends EventEmitter {
     if (slot.batch === batch) {
       slot.batch = undefined;
       slot.busyMs += performance.now() - slot.busySince;
-      slot.tasks += batch.tasks.length;
       if (slot.handle === handle && handle.isAlive) {
         slot.state = 'idle';
         handle.setKeepAlive(false);
@@ -413,6 +412,7 @@ export class WorkerPool extends EventEmitter {
 
   private onReply(slot: Slot, handle: WorkerHandle, batch: Batch, reply: BatchReply): void {
     if (!this.finishBatch(slot, handle, batch)) return;
+    slot.tasks += batch.tasks.length;
     const failed = reply.failed.length > 0 ? new Set(reply.failed) : undefined;
     const { tasks } = batch;
     for (let i = 0; i < tasks.length; i++) {
@@ -495,7 +495,14 @@ export class WorkerPool extends EventEmitter {
   }
 
   private onExit(slot: Slot, handle: WorkerHandle, exit: WorkerExit): void {
-    if (slot.handle !== handle) return;
+    try {
+      if (slot.handle === handle) this.handleExit(slot, handle, exit);
+    } finally {
+      handle.cursor.dispose();
+    }
+  }
+
+  private handleExit(slot: Slot, handle: WorkerHandle, exit: WorkerExit): void {
     const wasStarting = slot.state === 'starting';
     slot.handle = undefined;
     const reason = handle.killReason as KillReason | undefined;
@@ -529,7 +536,7 @@ export class WorkerPool extends EventEmitter {
     if (reason?.kind === 'shutdown') return;
     let culprit: Task | undefined = reason && 'task' in reason ? reason.task : undefined;
     if (!culprit && batch.tasks.length === 1) culprit = batch.tasks[0];
-    if (!culprit && handle.cursor) culprit = batch.tasks[Atomics.load(handle.cursor, 0)];
+    if (!culprit) culprit = batch.tasks[handle.cursor.read()];
     for (const task of batch.tasks) {
       if (task.state === 'settled') continue;
       if (task.options.transfer?.length) {

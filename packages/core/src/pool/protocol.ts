@@ -1,4 +1,6 @@
+import type { SerializedError } from '../errors.ts';
 import type { AnyTypedArray } from '../tensor.ts';
+import type { CursorLocation } from './cursor.ts';
 
 /**
  * One message carries many tasks: a Comlink round trip costs tens of microseconds, so tiny tasks
@@ -33,8 +35,19 @@ export interface WorkerApi {
   runBatch(request: BatchRequest): Promise<BatchReply>;
 }
 
-/** Passed to a thread worker at start-up. */
-export interface ThreadWorkerData {
-  /** The worker stores the index of the task it is running here, so a crash names its culprit. */
-  readonly cursor: Int32Array;
+/** Passed to a worker at start-up (workerData for a thread; an environment variable, as JSON, for a process). */
+export interface WorkerStartData {
+  /** Where the worker records the index of the task it is running, so a crash names its culprit. */
+  readonly cursor: CursorLocation;
+}
+
+export const START_DATA_ENV = 'TANDEM_WORKER_START';
+
+/** A process worker's last word: the uncaught error it is about to die of. */
+export interface FatalMessage {
+  readonly __tandemFatal: SerializedError;
+}
+
+export function isFatalMessage(message: unknown): message is FatalMessage {
+  return typeof message === 'object' && message !== null && '__tandemFatal' in message;
 }

@@ -17,6 +17,7 @@ export interface WorkerStats {
   readonly state: 'starting' | 'idle' | 'busy' | 'retired';
   readonly pid: number | undefined;
   readonly threadId: number | undefined;
+  /** Tasks this slot's workers ran to an answer (result or thrown error). */
   readonly tasks: number;
   readonly busyMs: number;
   /** Busy time over the pool's lifetime so far, 0..1. */

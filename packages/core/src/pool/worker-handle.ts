@@ -2,7 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { ipcEndpoint, threadEndpoint } from '../worker/endpoint.ts';
-import type { ThreadWorkerData, WorkerApi } from './protocol.ts';
+import { deserializeError } from '../errors.ts';
+import { createCursor, type CursorReader } from './cursor.ts';
+import { START_DATA_ENV, isFatalMessage, type WorkerApi, type WorkerStartData } from './protocol.ts';
 
 /** Threads share memory with the main thread; processes isolate crashes and native addons. */
 export type WorkerKind = 'thread' | 'process';
@@ -32,8 +34,8 @@ export class WorkerHandle {
   readonly kind: WorkerKind;
   readonly api: Comlink.Remote<WorkerApi>;
   readonly exited: Promise<WorkerExit>;
-  /** Index of the batch task the worker is running (threads only; -1 when between tasks). */
-  readonly cursor: Int32Array | null;
+  /** Index of the batch task the worker is running; -1 between tasks. */
+  readonly cursor: CursorReader;
   /** Set when the pool killed the worker on purpose, before the kill. */
   killReason: unknown = undefined;
   private readonly thread?: Worker;
@@ -45,14 +47,14 @@ export class WorkerHandle {
     let resolveExit!: (exit: WorkerExit) => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
     let lastError: unknown;
+    this.cursor = createCursor(options.kind);
+    const data: WorkerStartData = { cursor: this.cursor.location };
     const finish = (code: number | null, signal: string | null) => {
       if (!this.alive) return;
       this.alive = false;
       resolveExit(lastError === undefined ? { code, signal } : { code, signal, error: lastError });
     };
     if (options.kind === 'thread') {
-      this.cursor = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
-      const data: ThreadWorkerData = { cursor: this.cursor };
       this.thread = new Worker(bootstrapUrl, {
         workerData: data,
         ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
@@ -61,13 +63,12 @@ export class WorkerHandle {
       this.thread.on('exit', (code) => finish(code, null));
       this.api = Comlink.wrap<WorkerApi>(threadEndpoint(this.thread));
     } else {
-      this.cursor = null;
       const heapMb = options.resourceLimits?.maxOldGenerationSizeMb;
       this.child = fork(bootstrapUrl, [], {
         serialization: 'advanced',
         // Start clean: the parent's flags (a test runner's, say) are not the worker's business.
         execArgv: heapMb ? [`--max-old-space-size=${heapMb}`] : [],
-        env: { ...process.env, ...options.env },
+        env: { ...process.env, ...options.env, [START_DATA_ENV]: JSON.stringify(data) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       this.child.on('error', (error) => {
@@ -76,6 +77,9 @@ export class WorkerHandle {
         if (this.child?.pid === undefined) finish(null, null);
       });
       this.child.on('exit', (code, signal) => finish(code, signal));
+      this.child.on('message', (message) => {
+        if (isFatalMessage(message)) lastError = deserializeError(message.__tandemFatal);
+      });
       this.api = Comlink.wrap<WorkerApi>(ipcEndpoint(this.child));
     }
   }

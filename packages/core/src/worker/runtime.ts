@@ -6,14 +6,16 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { TaskModuleError, serializeError } from '../errors.ts';
 import { decodeValue, encodeValue } from '../pool/wire.ts';
-import type { BatchReply, BatchRequest, ThreadWorkerData, WorkerApi } from '../pool/protocol.ts';
+import { openCursor } from '../pool/cursor.ts';
+import { START_DATA_ENV, type BatchReply, type BatchRequest, type FatalMessage, type WorkerApi, type WorkerStartData } from '../pool/protocol.ts';
 import type { AnyTypedArray, Tensor } from '../tensor.ts';
 import { ipcEndpoint, threadEndpoint } from './endpoint.ts';
 
 type TaskFn = (...args: unknown[]) => unknown;
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
-const cursor = (workerData as ThreadWorkerData | undefined)?.cursor ?? null;
+const startData = (parentPort ? workerData : JSON.parse(process.env[START_DATA_ENV] ?? '{}')) as WorkerStartData | undefined;
+const setCursor = openCursor(startData?.cursor);
 
 function loadModule(href: string): Promise<Record<string, unknown>> {
   let loaded = modules.get(href);
@@ -54,7 +56,7 @@ async function runBatch(request: BatchRequest): Promise<BatchReply> {
   const received = performance.now();
   for (let i = 0; i < n; i++) {
     const [moduleIndex, exportName, encodedArgs] = request.tasks[i]!;
-    if (cursor) Atomics.store(cursor, 0, i);
+    setCursor(i);
     const tensors: Tensor[] = [];
     const start = performance.now();
     try {
@@ -72,7 +74,7 @@ async function runBatch(request: BatchRequest): Promise<BatchReply> {
     times[2 * i + 1] = end - start;
     if (tensorData) tensorData.push(tensors.map((t) => t.data));
   }
-  if (cursor) Atomics.store(cursor, 0, -1);
+  setCursor(-1);
   return tensorData ? { values, failed, times, tensorData } : { values, failed, times };
 }
 
@@ -86,6 +88,19 @@ if (parentPort) {
 } else if (process.send) {
   // A process worker outlives nothing: when its parent goes, so does it.
   process.on('disconnect', () => process.exit(0));
+  // Threads report the error that killed them through the Worker's 'error' event; a process has
+  // only its exit code, so it sends the error first, then dies as an uncaught error would.
+  const die = (error: unknown) => {
+    setTimeout(() => process.exit(1), 1000).unref();
+    const fatal: FatalMessage = { __tandemFatal: serializeError(error) };
+    try {
+      process.send!(fatal, () => process.exit(1));
+    } catch {
+      process.exit(1);
+    }
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
   Comlink.expose(api, ipcEndpoint(process));
 } else {
   throw new Error('the Tandem worker runtime must run in a worker thread or a forked process');
