@@ -1,3 +1,4 @@
+/// <reference path="../types/comlink-node-adapter.d.ts" />
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Endpoint } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
