@@ -75,6 +75,26 @@ export class WorkerStartError extends TandemError {
   }
 }
 
+/** A backend can't run here; `fix` says what would make it run (e.g. "run `npm run setup:gpu`"). */
+export class BackendUnavailableError extends TandemError {
+  readonly backend: string;
+  readonly fix: string | undefined;
+  constructor(backend: string, reason: string, fix?: string, cause?: unknown) {
+    super('ERR_TANDEM_BACKEND_UNAVAILABLE', `${backend}: ${reason}${fix ? ` — ${fix}` : ''}`, { cause });
+    this.backend = backend;
+    this.fix = fix;
+  }
+}
+
+/** The device was lost (destroyed, reset, driver crash) before or while running this work. */
+export class DeviceLostError extends TandemError {
+  readonly device: string;
+  constructor(device: string, reason: string) {
+    super('ERR_TANDEM_DEVICE_LOST', `device ${device} was lost: ${reason}`);
+    this.device = device;
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
@@ -125,6 +145,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
 const knownErrors: Record<string, { prototype: Error }> = {
   Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
   TandemError, ArgumentError, TaskModuleError, WorkerCrashedError, TaskTimeoutError, QueueFullError, PoolClosedError, WorkerStartError,
+  BackendUnavailableError, DeviceLostError,
 };
 
 /**

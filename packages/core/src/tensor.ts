@@ -39,6 +39,10 @@ export class Tensor<D extends DType = DType> {
   readonly dtype: D;
   readonly shape: readonly number[];
   readonly data: TypedArrayFor<D>;
+  /** Which places hold a valid copy of the data. Not sent to workers (they share `data`). */
+  readonly residency: Residency = new Residency();
+  /** Set while a kernel is computing this tensor; {@link Tensor.values} waits for it. */
+  pending: Promise<void> | undefined;
 
   /** Wraps an existing typed array (shared or not) without copying. Use the static constructors instead. */
   constructor(dtype: D, shape: readonly number[], data: TypedArrayFor<D>) {
@@ -87,6 +91,20 @@ export class Tensor<D extends DType = DType> {
     return t;
   }
 
+  /**
+   * The data, once any kernel computing it has finished (and been copied back to host memory).
+   *
+   * @example
+   * ```ts
+   * const c = td.ops.matmul(a, b);
+   * console.log(await c.values());
+   * ```
+   */
+  async values(): Promise<TypedArrayFor<D>> {
+    while (this.pending) await this.pending;
+    return this.data;
+  }
+
   /** Number of elements. */
   get size(): number {
     return this.data.length;
@@ -119,4 +137,39 @@ function assertShape(shape: unknown, name: string): number {
   }
   if (!Number.isSafeInteger(size)) throw new ArgumentError(name, 'a shape whose element count is a safe integer', shape);
   return size;
+}
+
+/** Where host memory is named in a {@link Residency} record. */
+export const HOST = 'host';
+
+/**
+ * An MSI-style record of which places hold a valid copy of a tensor: the host (its shared
+ * memory) and device ids such as `webgpu:0`. A write on one place invalidates every other copy,
+ * so a backend uploads only when its copy is stale and the planner counts only real transfers.
+ */
+export class Residency {
+  private readonly valid = new Set<string>([HOST]);
+  /** Bumped on every write, so a device can tell its cached copy from a newer one. */
+  version = 0;
+
+  isValidOn(place: string): boolean {
+    return this.valid.has(place);
+  }
+
+  /** A copy was made: `place` now holds the current data too. */
+  addCopy(place: string): void {
+    this.valid.add(place);
+  }
+
+  /** `place` wrote the data: every other copy is stale. */
+  wroteOn(place: string): void {
+    this.valid.clear();
+    this.valid.add(place);
+    this.version++;
+  }
+
+  /** Places holding a valid copy. */
+  places(): string[] {
+    return [...this.valid];
+  }
 }
