@@ -208,8 +208,8 @@ export default async function main(argv: string[]): Promise<void> {
 async function tinyTasks(s: { reps: number; tasks: number; inFlight: number; warmupTasks: number }) {
   console.log(`\n== tiny tasks: x => x + 1, ${int(s.tasks)} tasks, ${WORKERS} workers, ${s.inFlight} in flight ==`);
   const [td, tdSolo, piscina, raw] = await Promise.all([
-    Tandem.create({ workers: WORKERS, workerKind: 'thread' }),
-    Tandem.create({ workers: WORKERS, workerKind: 'thread', maxBatch: 1 }),
+    Tandem.create({ workers: WORKERS, workerKind: 'thread', backends: [] }),
+    Tandem.create({ workers: WORKERS, workerKind: 'thread', maxBatch: 1, backends: [] }),
     (async () => {
       const p = new Piscina<number, number>({ filename: INC_MJS.href, minThreads: WORKERS, maxThreads: WORKERS, idleTimeout: 60_000 });
       await Promise.all(Array.from({ length: WORKERS * 4 }, (_, i) => p.run(i)));
@@ -330,7 +330,7 @@ async function cpuBound(s: { cpuTasks: number; cpuTaskMs: number; cpuReps: numbe
   const argsList = Array.from({ length: s.cpuTasks }, () => [iterations]);
   const expected = spin(iterations);
   const [one, two, raw1, raw2] = await Promise.all([
-    Tandem.create({ workers: 1 }), Tandem.create({ workers: WORKERS }), SpinThreads.start(1), SpinThreads.start(WORKERS),
+    Tandem.create({ workers: 1, backends: [] }), Tandem.create({ workers: WORKERS, backends: [] }), SpinThreads.start(1), SpinThreads.start(WORKERS),
   ]);
   // Warm-up runs a tenth of the tasks: enough to compile spin and learn its run time.
   const warmupTasks = Math.max(WORKERS * 2, Math.ceil(s.cpuTasks / 10));

@@ -73,7 +73,8 @@ check(parallel.primes);
 console.log('The same job on 1 worker, for comparison:');
 let serial: { primes: number; seconds: number };
 {
-  await using one = await Tandem.create({ workers: 1 });
+  // Workers only: this run needs no GPU.
+  await using one = await Tandem.create({ workers: 1, backends: [] });
   serial = await runJob(one, oneLabel.padEnd(width));
 }
 check(serial.primes);

@@ -2,8 +2,10 @@
  * @tandem/core — shared-memory tensors, the fault-tolerant worker runtime and the session.
  * @packageDocumentation
  */
-export { Tandem, type TandemOptions, type DeviceInfo } from './session.ts';
-export { Tensor, Residency, HOST, DTYPES, typedArrayFor, type DType, type TypedArrayFor, type AnyTypedArray } from './tensor.ts';
+export { Tandem, type TandemOptions, type DeviceInfo, type MapOptions } from './session.ts';
+export type { Ops, OpOptions } from './executor/ops.ts';
+export type { UnavailableBackend } from './executor/kernel-runner.ts';
+export { Tensor, Residency, HOST, DTYPES, MAX_TENSOR_BYTES, typedArrayFor, type DType, type TypedArrayFor, type AnyTypedArray } from './tensor.ts';
 export type { Backend, BackendName, BackendHealth, DeviceDescription, TransferStats } from './backend.ts';
 export type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial, SplitKind, UserKernelSource } from './kernel/types.ts';
 export {
@@ -29,3 +31,7 @@ export {
   BackendUnavailableError,
   DeviceLostError,
 } from './errors.ts';
+export { heft, type HeftProblem, type HeftPlan, type HeftSlot } from './planner/heft.ts';
+export { CostModel, type CostModelData } from './planner/cost-model.ts';
+export { fitPower, predictPower, type PowerLaw, type Sample } from './planner/power-fit.ts';
+export { loadCostModel, saveCostModel, costCachePath, cacheDirectory, COST_CACHE_VERSION } from './planner/cost-cache.ts';

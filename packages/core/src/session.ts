@@ -1,24 +1,40 @@
 import { cpus } from 'node:os';
+import type { Backend, BackendName, DeviceDescription } from './backend.ts';
+import { ArgumentError } from './errors.ts';
+import { openBackends, pickBackend, runCall, type UnavailableBackend } from './executor/kernel-runner.ts';
+import { makeOps, type OpOptions, type Ops } from './executor/ops.ts';
+import { builtinCall } from './kernel/builtins.ts';
+import type { KernelArg, KernelCall } from './kernel/types.ts';
+import { userCall, type KernelOutput, type UserKernel } from './kernel/user.ts';
 import { runTasks, streamTasks, type BulkOptions, type Settled } from './pool/bulk.ts';
 import type { ModuleSpecifier } from './pool/module-ref.ts';
 import type { PoolOptions, TaskOptions } from './pool/options.ts';
 import { WorkerPool, type ProgressEvent } from './pool/pool.ts';
 import type { PoolStats } from './pool/stats.ts';
+import { MAX_TENSOR_BYTES, type Tensor } from './tensor.ts';
 
 /** Options of {@link Tandem.create}. */
-export type TandemOptions = PoolOptions;
+export interface TandemOptions extends PoolOptions {
+  /**
+   * Backends the session may use. Named ones must open, or `create` rejects saying why; by
+   * default every backend that works on this machine is opened and the others are listed in
+   * {@link Tandem.unavailable}. `[]` opens none: a session of workers for `run` only.
+   */
+  backends?: BackendName[];
+}
 
 /** A compute device the session can use. */
-export interface DeviceInfo {
-  readonly id: string;
-  readonly kind: 'cpu' | 'gpu';
-  readonly description: string;
-  /** Parallel lanes the session drives on it (worker count for the CPU). */
-  readonly lanes: number;
+export type DeviceInfo = DeviceDescription;
+
+/** Options of {@link Tandem.map}. */
+export interface MapOptions extends OpOptions {
+  /** Output size in gpu.js order: `[x]`, `[x, y]` or `[x, y, z]`; the tensor's shape is the reverse. */
+  output: KernelOutput;
 }
 
 /**
- * A Tandem session: the entry point. It owns the workers and settles every task it accepts.
+ * A Tandem session: the entry point. It owns the workers and the devices, and settles every
+ * task it accepts.
  *
  * @example
  * ```ts
@@ -28,26 +44,47 @@ export interface DeviceInfo {
  * ```
  */
 export class Tandem {
-  private constructor(private readonly pool: WorkerPool) {}
-
   /**
-   * Starts a session and waits until its workers are ready.
-   * Rejects with `ArgumentError` for bad options and `WorkerStartError` if workers can't start.
+   * Built-in kernels as tensor operations, each on the session's first backend that has it (or
+   * `options.device`).
    *
    * @example
    * ```ts
-   * const td = await Tandem.create({ workers: 2, workerKind: 'thread' });
+   * const c = td.ops.matmul(a, b, { device: 'webgpu' });
+   * console.log(await c.values());
+   * ```
+   */
+  readonly ops: Ops;
+
+  private constructor(
+    private readonly pool: WorkerPool,
+    private readonly backends: Backend[],
+    /** Backends that could not open here, with the reason and the fix. */
+    readonly unavailable: readonly UnavailableBackend[],
+  ) {
+    this.ops = makeOps((kernel, args, params, options) => this.launch(builtinCall(kernel, args, params), options?.device));
+  }
+
+  /**
+   * Starts a session: its workers, then its backends. Rejects with `ArgumentError` for bad
+   * options, `WorkerStartError` if workers can't start, `BackendUnavailableError` if a backend
+   * named in `options.backends` can't open here.
+   *
+   * @example
+   * ```ts
+   * const td = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'] });
    * ```
    */
   static async create(options: TandemOptions = {}): Promise<Tandem> {
     const pool = new WorkerPool(options);
     try {
       await pool.ready();
+      const { backends, unavailable } = await openBackends(options.backends, pool);
+      return new Tandem(pool, backends, unavailable);
     } catch (error) {
       await pool.destroy();
       throw error;
     }
-    return new Tandem(pool);
   }
 
   /**
@@ -89,6 +126,24 @@ export class Tandem {
   }
 
   /**
+   * Runs a user kernel over its whole output on one device and resolves to the output tensor.
+   *
+   * @example
+   * ```ts
+   * const saxpy = kernel('saxpy', function (x: number[], y: number[], a: number) {
+   *   return a * x[this.thread.x] + y[this.thread.x];
+   * });
+   * const out = await td.map(saxpy, [x, y, 2], { output: [n], device: 'gpujs' });
+   * ```
+   */
+  async map(k: UserKernel, args: readonly (KernelArg | ArrayLike<number>)[], options: MapOptions): Promise<Tensor> {
+    if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object with output, e.g. { output: [n] }', options);
+    const out = this.launch(userCall(k, args, options.output), options.device);
+    await out.values();
+    return out;
+  }
+
+  /**
    * Devices this session drives.
    *
    * @example
@@ -97,9 +152,18 @@ export class Tandem {
    * ```
    */
   devices(): DeviceInfo[] {
-    const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-    const { workers, workerKind } = this.pool.options;
-    return [{ id: 'cpu', kind: 'cpu', description: `${cpu} — ${workers} ${workerKind} worker${workers === 1 ? '' : 's'}`, lanes: workers }];
+    const devices = this.backends.map((b) => b.device);
+    if (!this.backends.some((b) => b.name === 'cpu')) {
+      // Without @tandem/backends the pool is still a device: it runs td.run tasks.
+      const { workers, workerKind } = this.pool.options;
+      const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+      devices.unshift({
+        id: 'cpu', backend: 'cpu', kind: 'cpu', software: false, lanes: workers,
+        description: `${cpu} — ${workers} ${workerKind} worker${workers === 1 ? '' : 's'}`,
+        limits: { maxBufferBytes: MAX_TENSOR_BYTES, maxBindingBytes: MAX_TENSOR_BYTES },
+      });
+    }
+    return devices;
   }
 
   /**
@@ -127,17 +191,35 @@ export class Tandem {
     return () => this.pool.off('progress', listener);
   }
 
-  /** Stops taking tasks, finishes queued and running ones, then ends the workers. */
-  close(): Promise<void> {
-    return this.pool.close();
+  /** Stops taking tasks, finishes queued and running ones, then ends the workers and devices. */
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.disposeBackends();
   }
 
-  /** Rejects everything pending (code `ERR_TANDEM_POOL_DESTROYED`) and ends the workers now. */
-  destroy(): Promise<void> {
-    return this.pool.destroy();
+  /** Rejects everything pending (code `ERR_TANDEM_POOL_DESTROYED`) and ends the workers and devices now. */
+  async destroy(): Promise<void> {
+    await this.pool.destroy();
+    await this.disposeBackends();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private launch(call: KernelCall, device: string | undefined): Tensor {
+    const backend = pickBackend(this.backends, call.kernel, device);
+    const done = runCall(backend, call).then(() => undefined);
+    const out = call.output;
+    out.pending = done;
+    // The error surfaces from out.values(); until someone asks, it must not be an unhandled rejection.
+    done.then(() => {
+      if (out.pending === done) out.pending = undefined;
+    }, () => undefined);
+    return out;
+  }
+
+  private async disposeBackends(): Promise<void> {
+    await Promise.all(this.backends.splice(0).map((b) => b.dispose().catch(() => undefined)));
   }
 }

@@ -5,7 +5,7 @@ import { tasks } from './helpers.ts';
 describe('running tasks', () => {
   let td: Tandem;
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 2 });
+    td = await Tandem.create({ backends: [], workers: 2 });
   });
   afterAll(() => td.close());
 
@@ -76,7 +76,7 @@ describe('running tasks', () => {
   });
 
   it('runs higher priority first', async () => {
-    const solo = await Tandem.create({ workers: 1 });
+    const solo = await Tandem.create({ backends: [], workers: 1 });
     try {
       const log = new Int32Array(new SharedArrayBuffer(4 * 8));
       const blocker = solo.run(tasks, 'sleep', [100]);
@@ -104,7 +104,7 @@ describe('running tasks', () => {
 describe('bad input', () => {
   let td: Tandem;
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 1 });
+    td = await Tandem.create({ backends: [], workers: 1 });
   });
   afterAll(() => td.close());
 

@@ -8,7 +8,7 @@ const P = 0.001;
 
 describe.each(workerKinds)('10,000 tasks on %s workers with crashes injected at random', (workerKind) => {
   it('settles every task exactly once, each with its own result, when retries cover the crashes', async () => {
-    await using td = await Tandem.create({ workers: 2, workerKind });
+    await using td = await Tandem.create({ backends: [], workers: 2, workerKind });
     const runs = new Int32Array(new SharedArrayBuffer(4 * N));
     const argsList = Array.from({ length: N }, (_, i) => [i, P, workerKind === 'thread' ? runs : undefined]);
     const seen = new Uint8Array(N);
@@ -32,7 +32,7 @@ describe.each(workerKinds)('10,000 tasks on %s workers with crashes injected at 
   });
 
   it('settles every task exactly once when crashes exhaust retries', async () => {
-    await using td = await Tandem.create({ workers: 2, workerKind });
+    await using td = await Tandem.create({ backends: [], workers: 2, workerKind });
     const argsList = Array.from({ length: N }, (_, i) => [i, P]);
     const outcomes: Settled<number>[] = [];
     for await (const r of td.stream<number>(crashes, 'maybeCrash', argsList, { retries: 0 })) outcomes.push(r);

@@ -14,7 +14,7 @@ const deaths: Array<{ kind: CrashKind; timeoutMs?: number; expected: RegExp }> =
 describe.each(workerKinds)('%s workers that die mid-task', (workerKind) => {
   let td: Tandem;
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 2, workerKind, resourceLimits: { maxOldGenerationSizeMb: 96 } });
+    td = await Tandem.create({ backends: [], workers: 2, workerKind, resourceLimits: { maxOldGenerationSizeMb: 96 } });
   });
   afterAll(() => td.close());
 
@@ -71,7 +71,7 @@ describe.each(workerKinds)('%s workers that die mid-task', (workerKind) => {
 describe.each(workerKinds)('aborting tasks on %s workers', (workerKind) => {
   let td: Tandem;
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 1, workerKind });
+    td = await Tandem.create({ backends: [], workers: 1, workerKind });
   });
   afterAll(() => td.close());
 

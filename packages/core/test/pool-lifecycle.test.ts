@@ -6,7 +6,7 @@ import { tasks, workerKinds } from './helpers.ts';
 
 describe.each(workerKinds)('closing a pool of %s workers', (workerKind) => {
   it('close() finishes queued and running work, then refuses new tasks', async () => {
-    const td = await Tandem.create({ workers: 2, workerKind });
+    const td = await Tandem.create({ backends: [], workers: 2, workerKind });
     const work = Array.from({ length: 10 }, (_, i) => td.run(tasks, 'sleep', [30, i]));
     const closed = td.close();
     await expect(td.run(tasks, 'add', [1, 2])).rejects.toBeInstanceOf(PoolClosedError);
@@ -16,7 +16,7 @@ describe.each(workerKinds)('closing a pool of %s workers', (workerKind) => {
   });
 
   it('destroy() rejects queued and running work at once', async () => {
-    const td = await Tandem.create({ workers: 1, workerKind });
+    const td = await Tandem.create({ backends: [], workers: 1, workerKind });
     const work = Array.from({ length: 5 }, () => td.run(tasks, 'sleep', [10_000]));
     const settled = Promise.allSettled(work);
     await new Promise((r) => setTimeout(r, 50));
@@ -32,7 +32,7 @@ describe.each(workerKinds)('closing a pool of %s workers', (workerKind) => {
     let pending: Promise<unknown>;
     let stats;
     {
-      await using td = await Tandem.create({ workers: 1, workerKind });
+      await using td = await Tandem.create({ backends: [], workers: 1, workerKind });
       pending = td.run(tasks, 'sleep', [50, 'finished']);
       stats = () => td.stats();
     }
@@ -43,7 +43,7 @@ describe.each(workerKinds)('closing a pool of %s workers', (workerKind) => {
 
 describe('backpressure', () => {
   it("rejects past maxQueue with onQueueFull: 'error'", async () => {
-    await using td = await Tandem.create({ workers: 1, maxQueue: 3 });
+    await using td = await Tandem.create({ backends: [], workers: 1, maxQueue: 3 });
     const running = td.run(tasks, 'sleep', [100]);
     await new Promise((r) => setTimeout(r, 30));
     const queued = [1, 2, 3].map((i) => td.run(tasks, 'add', [i, 0]));
@@ -53,7 +53,7 @@ describe('backpressure', () => {
   });
 
   it("waits for room with onQueueFull: 'wait', never holding more than maxQueue", async () => {
-    await using td = await Tandem.create({ workers: 1, maxQueue: 4, onQueueFull: 'wait' });
+    await using td = await Tandem.create({ backends: [], workers: 1, maxQueue: 4, onQueueFull: 'wait' });
     let maxSeen = 0;
     const results = Promise.all(Array.from({ length: 40 }, (_, i) => td.run<number>(tasks, 'sleep', [2, i])));
     const probe = setInterval(() => (maxSeen = Math.max(maxSeen, td.stats().tasks.queued)), 1);
@@ -69,7 +69,7 @@ describe('memory', () => {
   it('stays bounded over 100,000 tasks', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    await using td = await Tandem.create({ workers: 2 });
+    await using td = await Tandem.create({ backends: [], workers: 2 });
     const chunk = Array.from({ length: 10_000 }, (_, i) => [i]);
     const heapAfterGc = () => {
       gc();

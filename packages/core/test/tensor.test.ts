@@ -24,7 +24,7 @@ describe('Tensor', () => {
 describe.each(workerKinds)('tensors in %s workers', (workerKind) => {
   let td: Tandem;
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 2, workerKind });
+    td = await Tandem.create({ backends: [], workers: 2, workerKind });
   });
   afterAll(() => td.close());
 

@@ -1,0 +1,92 @@
+import type { Backend, BackendName } from '../backend.ts';
+import { ArgumentError, BackendUnavailableError } from '../errors.ts';
+import { builtinSpec, splitRange } from '../kernel/builtins.ts';
+import type { KernelCall, KernelSpec, Partial } from '../kernel/types.ts';
+import { userKernelSpec } from '../kernel/user.ts';
+import type { WorkerPool } from '../pool/pool.ts';
+import { Tensor } from '../tensor.ts';
+
+/** A backend the session asked for but could not open, and why. */
+export interface UnavailableBackend {
+  readonly name: BackendName;
+  readonly reason: string;
+  readonly fix: string | undefined;
+}
+
+type CreateBackend = (name: BackendName, options: { pool: WorkerPool }) => Promise<Backend>;
+
+const ALL_BACKENDS: readonly BackendName[] = ['cpu', 'webgpu', 'gpujs', 'tfjs'];
+// A variable specifier: core must not depend on @tandem/backends at compile time (it depends on core).
+const BACKENDS_PACKAGE = '@tandem/backends';
+
+/**
+ * Opens the session's backends. Named ones must open (or the session fails, saying why); with
+ * none named, every backend that works here is opened and the others are reported, not fatal.
+ */
+export async function openBackends(names: readonly BackendName[] | undefined, pool: WorkerPool): Promise<{ backends: Backend[]; unavailable: UnavailableBackend[] }> {
+  if (names !== undefined) {
+    if (!Array.isArray(names)) throw new ArgumentError('backends', `an array of ${ALL_BACKENDS.join(', ')} (empty: workers only)`, names);
+    if (names.length === 0) return { backends: [], unavailable: [] };
+    for (const [i, n] of names.entries()) if (!ALL_BACKENDS.includes(n)) throw new ArgumentError(`backends[${i}]`, `one of ${ALL_BACKENDS.join(', ')}`, n);
+  }
+  let createBackend: CreateBackend;
+  try {
+    ({ createBackend } = (await import(BACKENDS_PACKAGE)) as { createBackend: CreateBackend });
+  } catch (error) {
+    if (names === undefined || (names.length === 1 && names[0] === 'cpu')) return { backends: [], unavailable: [] };
+    throw new BackendUnavailableError(names.join(', '), 'the @tandem/backends package is not installed', 'npm install @tandem/backends', error);
+  }
+  const wanted = names ?? ALL_BACKENDS;
+  const backends: Backend[] = [];
+  const unavailable: UnavailableBackend[] = [];
+  for (const name of wanted) {
+    let backend: Backend | undefined;
+    try {
+      backend = await createBackend(name, { pool });
+      await backend.init();
+      backends.push(backend);
+    } catch (error) {
+      await backend?.dispose().catch(() => undefined);
+      if (names !== undefined) {
+        await Promise.all(backends.map((b) => b.dispose().catch(() => undefined)));
+        throw error;
+      }
+      const e = error as Error & { fix?: string };
+      unavailable.push({ name, reason: e.message, fix: e.fix });
+    }
+  }
+  return { backends, unavailable };
+}
+
+/** Picks the backend for a call: the one named by `device` (an id or a backend name), else the first healthy one that supports it. */
+export function pickBackend(backends: readonly Backend[], kernel: string, device: string | undefined): Backend {
+  const able = backends.filter((b) => b.health() === 'ok' && b.supports(kernel));
+  if (device !== undefined) {
+    const chosen = able.find((b) => b.device.id === device || b.name === device);
+    if (!chosen) {
+      throw new ArgumentError('options.device', `a healthy device of this session that runs kernel '${kernel}' (${able.map((b) => b.device.id).join(', ') || 'none'})`, device);
+    }
+    return chosen;
+  }
+  const first = able[0];
+  if (!first) throw new BackendUnavailableError(kernel, `no healthy backend in this session runs kernel '${kernel}'`, `open a session with a backend that has it (${backends.map((b) => b.name).join(', ') || 'none open'})`);
+  return first;
+}
+
+export function specFor(call: KernelCall): KernelSpec {
+  return call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
+}
+
+/**
+ * Runs a call on one backend in `parts` ranges (1: the whole index space) and merges the
+ * per-range results into the output. Tensor inputs still being computed are awaited first.
+ */
+export async function runCall(backend: Backend, call: KernelCall, parts = 1): Promise<Tensor> {
+  for (const arg of call.args) if (arg instanceof Tensor) await arg.values();
+  const spec = specFor(call);
+  const extent = spec.extent(call);
+  const ranges = parts <= 1 ? [{ start: 0, end: extent }] : splitRange(extent, parts, spec.align?.(call) ?? 1);
+  const partials: (Partial | undefined)[] = await Promise.all(ranges.map((r) => backend.run(call, parts <= 1 ? undefined : r)));
+  spec.merge?.(call, ranges, partials);
+  return call.output;
+}

@@ -1,0 +1,104 @@
+import { fitPower, predictPower, type PowerLaw, type Sample } from './power-fit.ts';
+
+/** Most samples kept per key: newest win, so a model follows a device whose speed changes. */
+const HISTORY = 64;
+
+/** What a cost model holds for one (kernel, backend) or one device's transfers. */
+export interface ModelEntry {
+  readonly samples: Sample[];
+  fit: PowerLaw | undefined;
+}
+
+/** The serialised form, as written to the cache file. */
+export interface CostModelData {
+  readonly kernels: Record<string, Sample[]>;
+  readonly transfers: Record<string, Sample[]>;
+}
+
+/**
+ * Learned run times (StarPU's history-based models): per `kernel@device`, measured (size, ms)
+ * pairs and a fit of a·nᵇ + c that predicts sizes not yet seen; per device, transfer times
+ * against bytes (latency + bytes / bandwidth).
+ *
+ * @example
+ * ```ts
+ * const model = new CostModel();
+ * model.recordKernel('matmul', 'cpu', 1 << 20, 12.5);
+ * model.predictKernel('matmul', 'cpu', 1 << 22); // ms, extrapolated
+ * ```
+ */
+export class CostModel {
+  private readonly kernels = new Map<string, ModelEntry>();
+  private readonly transfers = new Map<string, ModelEntry>();
+
+  recordKernel(kernel: string, device: string, size: number, ms: number): void {
+    record(this.kernels, `${kernel}@${device}`, size, ms);
+  }
+
+  /** Predicted ms for `size`, or undefined when nothing was measured for this kernel on this device. */
+  predictKernel(kernel: string, device: string, size: number): number | undefined {
+    return predict(this.kernels, `${kernel}@${device}`, size, undefined);
+  }
+
+  /** How many measurements back a kernel's model on a device. */
+  samples(kernel: string, device: string): number {
+    return this.kernels.get(`${kernel}@${device}`)?.samples.length ?? 0;
+  }
+
+  recordTransfer(device: string, bytes: number, ms: number): void {
+    record(this.transfers, device, bytes, ms);
+  }
+
+  /** Predicted ms to move `bytes` between host and `device`, or undefined when never measured. */
+  predictTransfer(device: string, bytes: number): number | undefined {
+    if (bytes <= 0) return 0;
+    return predict(this.transfers, device, bytes, 1);
+  }
+
+  /** The fitted models, for display (`tandem calibrate`). */
+  describe(): Array<{ key: string; kind: 'kernel' | 'transfer'; samples: number; fit: PowerLaw | undefined }> {
+    const rows: Array<{ key: string; kind: 'kernel' | 'transfer'; samples: number; fit: PowerLaw | undefined }> = [];
+    for (const [key, e] of this.kernels) rows.push({ key, kind: 'kernel', samples: e.samples.length, fit: (e.fit ??= fitPower(e.samples)) });
+    for (const [key, e] of this.transfers) rows.push({ key, kind: 'transfer', samples: e.samples.length, fit: (e.fit ??= fitPower(e.samples, 1)) });
+    return rows;
+  }
+
+  toJSON(): CostModelData {
+    const dump = (m: Map<string, ModelEntry>) => Object.fromEntries([...m].map(([k, e]) => [k, e.samples]));
+    return { kernels: dump(this.kernels), transfers: dump(this.transfers) };
+  }
+
+  /** Rebuilds a model from {@link CostModel.toJSON}; throws on anything malformed. */
+  static fromJSON(data: unknown): CostModel {
+    const model = new CostModel();
+    const d = data as Partial<CostModelData> | null;
+    if (typeof d !== 'object' || d === null || typeof d.kernels !== 'object' || typeof d.transfers !== 'object') {
+      throw new TypeError('cost model data must have kernels and transfers');
+    }
+    for (const [target, source] of [[model.kernels, d.kernels], [model.transfers, d.transfers]] as const) {
+      for (const [key, samples] of Object.entries(source ?? {})) {
+        if (!Array.isArray(samples) || !samples.every((s) => Number.isFinite(s?.n) && Number.isFinite(s?.t) && s.n >= 0 && s.t >= 0)) {
+          throw new TypeError(`cost model entry ${key} has malformed samples`);
+        }
+        target.set(key, { samples: samples.slice(-HISTORY).map((s) => ({ n: s.n, t: s.t })), fit: undefined });
+      }
+    }
+    return model;
+  }
+}
+
+function record(map: Map<string, ModelEntry>, key: string, n: number, t: number): void {
+  if (!(n > 0) || !Number.isFinite(t) || t < 0) return;
+  let entry = map.get(key);
+  if (!entry) map.set(key, (entry = { samples: [], fit: undefined }));
+  entry.samples.push({ n, t });
+  if (entry.samples.length > HISTORY) entry.samples.splice(0, entry.samples.length - HISTORY);
+  entry.fit = undefined;
+}
+
+function predict(map: Map<string, ModelEntry>, key: string, n: number, fixedB: number | undefined): number | undefined {
+  const entry = map.get(key);
+  if (!entry || entry.samples.length === 0) return undefined;
+  entry.fit ??= fitPower(entry.samples, fixedB);
+  return entry.fit ? Math.max(0, predictPower(entry.fit, n)) : undefined;
+}
