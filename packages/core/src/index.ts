@@ -35,3 +35,4 @@ export { heft, type HeftProblem, type HeftPlan, type HeftSlot } from './planner/
 export { CostModel, type CostModelData } from './planner/cost-model.ts';
 export { fitPower, predictPower, type PowerLaw, type Sample } from './planner/power-fit.ts';
 export { loadCostModel, saveCostModel, costCachePath, cacheDirectory, COST_CACHE_VERSION } from './planner/cost-cache.ts';
+export { histogramEdges } from './kernel/histogram-edges.ts';

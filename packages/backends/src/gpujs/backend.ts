@@ -1,0 +1,320 @@
+import {
+  ArgumentError,
+  BackendUnavailableError,
+  DeviceLostError,
+  Tensor,
+  builtinSpec,
+  userKernelSpec,
+  type Backend,
+  type BackendHealth,
+  type DeviceDescription,
+  type IndexRange,
+  type KernelCall,
+  type KernelSpec,
+  type Partial,
+  type TransferStats,
+} from '@tandem/core';
+import { describeAdapter, requestAdapter } from '../dawn.ts';
+import { GPUJS_BUILTINS, builtinPlan, type BuiltinPlan } from './builtin-programs.ts';
+import { DeviceWatch } from './guard.ts';
+import { Kernels } from './kernels.ts';
+import { DeviceMemory, gpuDims } from './memory.ts';
+import { Runner } from './runner.ts';
+import { loadGpuJs, type GpuInstance } from './runtime.ts';
+import { userProgram } from './user-program.ts';
+
+export interface GpuJsBackendOptions {
+  /**
+   * How long one wait on the GPU (a kernel's submission, a readback) may take before the device
+   * counts as lost. Default 120 000 ms: the software rasteriser runs a 16M-element kernel in
+   * well under a second, so two minutes means the queue is stuck.
+   */
+  readonly timeoutMs?: number;
+}
+
+const DEVICE_ID = 'gpujs:0';
+const NO_TRANSFERS: TransferStats = { uploads: 0, uploadBytes: 0, downloads: 0, downloadBytes: 0 };
+
+interface Open {
+  readonly gpu: GpuInstance;
+  readonly watch: DeviceWatch;
+  readonly kernels: Kernels;
+  readonly memory: DeviceMemory;
+  readonly runner: Runner;
+}
+
+/**
+ * gpu.js 2.24 in its `webgpu` mode, on Dawn: built-in kernels and the user's own kernels, written
+ * once in gpu.js's dialect (`this.thread.x`, `this.constants`), compiled by gpu.js to WGSL. Every
+ * run is checked to have really run on WebGPU — gpu.js can quietly swap in its CPU path, and such
+ * a run is rejected with `KernelUnsupportedError`, never reported as a GPU one.
+ *
+ * The device is gpu.js's own (one per thread, shared by all its kernels); this backend watches
+ * its `lost` promise, so after a loss `health()` is `'lost'` and `run` rejects at once.
+ *
+ * NaN in user kernels follows gpu.js's WGSL on the driver, not JS: `Math.max`/`Math.min` may drop
+ * a NaN, `v !== v` is false for NaN on lavapipe, and gpu.js writes an `Infinity` literal as the
+ * largest finite f32. Ordered comparisons (all false for NaN) and arithmetic behave as IEEE-754
+ * says; the built-ins are written with those only.
+ *
+ * @example
+ * ```ts
+ * const gpujs = new GpuJsBackend();
+ * await gpujs.init();
+ * const saxpy = kernel('saxpy', function (x: number[], y: number[], a: number) {
+ *   return a * x[this.thread.x] + y[this.thread.x];
+ * });
+ * const call = userCall(saxpy, [x, y, 2], [x.size]);
+ * await gpujs.run(call);                                   // call.output.data holds 2x + y
+ * await gpujs.run(call, { start: 0, end: 1024 });          // or just a part of it
+ * ```
+ */
+export class GpuJsBackend implements Backend {
+  readonly name = 'gpujs' as const;
+  private readonly timeoutMs: number;
+  private description: DeviceDescription | undefined;
+  private open: Open | undefined;
+  private opening: Promise<void> | undefined;
+  private disposed = false;
+
+  constructor(options: GpuJsBackendOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    if (!(typeof timeoutMs === 'number' && timeoutMs > 0)) throw new ArgumentError('options.timeoutMs', 'a positive number of milliseconds', timeoutMs);
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** The device gpu.js runs on; valid after {@link GpuJsBackend.init} resolved. */
+  get device(): DeviceDescription {
+    if (!this.description) throw new BackendUnavailableError('gpujs', 'the backend is not initialised', 'await backend.init() first');
+    return this.description;
+  }
+
+  /**
+   * Loads gpu.js on this thread's Dawn and opens gpu.js's WebGPU device.
+   *
+   * @example
+   * ```ts
+   * try { await new GpuJsBackend().init(); } catch (e) { console.log((e as BackendUnavailableError).fix); }
+   * ```
+   */
+  init(): Promise<void> {
+    if (this.disposed) return Promise.reject(new BackendUnavailableError('gpujs', 'the backend was disposed', 'create a new GpuJsBackend'));
+    this.opening ??= this.start();
+    return this.opening;
+  }
+
+  /**
+   * `'lost'` once gpu.js's device is gone (or this backend was disposed): runs then reject at once.
+   * gpu.js opens a fresh device for the next kernel built after a loss, so a new `GpuJsBackend`
+   * recovers; this one stays lost, since its kernels and buffers died with the old device.
+   *
+   * @example
+   * ```ts
+   * if (gpujs.health() === 'lost') await cpu.run(call);
+   * ```
+   */
+  health(): BackendHealth {
+    return this.disposed || this.open?.watch.lost !== undefined ? 'lost' : 'ok';
+  }
+
+  /**
+   * Built-ins: elementwise, saxpy, matmul, conv2d, sum/min/max/mean; and `user` kernels. Not
+   * histogram, cumsum or sort: gpu.js has no atomics or workgroup memory to write them with.
+   *
+   * @example
+   * ```ts
+   * gpujs.supports('matmul'); // true
+   * gpujs.supports('sort');   // false
+   * ```
+   */
+  supports(kernel: string): boolean {
+    return kernel === 'user' || GPUJS_BUILTINS.includes(kernel);
+  }
+
+  /**
+   * Why gpu.js could not run this call's kernel on the GPU, once a run of it was rejected for that
+   * (a compile error, or gpu.js choosing its CPU path); `undefined` otherwise.
+   *
+   * @example
+   * ```ts
+   * await gpujs.run(call).catch(() => undefined);
+   * if (gpujs.unsupported(call)) await cpu.run(call);
+   * ```
+   */
+  unsupported(call: KernelCall): string | undefined {
+    if (!this.open || !this.supports(call.kernel)) return undefined;
+    try {
+      return this.open.kernels.unsupported(this.plan(call).program.key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Computes `call` over `range` (whole rows for 2-D outputs, whole planes for 3-D) on the GPU and
+   * copies the results into `call.output.data`; reductions resolve to their partial instead.
+   * Rejects with `KernelUnsupportedError` when gpu.js can't run the kernel on WebGPU, and with
+   * `DeviceLostError` once the device is gone.
+   *
+   * @example
+   * ```ts
+   * const call = builtinCall('matmul', [a, b]);
+   * await gpujs.run(call, { start: 0, end: 64 * b.shape[1]! });   // the first 64 rows
+   * ```
+   */
+  async run(call: KernelCall, range?: IndexRange): Promise<Partial | undefined> {
+    const open = this.ready();
+    const spec = this.specFor(call);
+    const plan = this.plan(call);
+    const r = checkRange(range, spec.extent(call), spec.align?.(call) ?? 1);
+    try {
+      if (plan.kind === 'reduce') return await open.runner.reduce(plan, r);
+      if (r.end > r.start) await open.runner.map(plan, call.output, r);
+      return undefined;
+    } catch (error) {
+      // gpu.js's own errors after a loss ("submits are no-ops", rejected maps) mean the same thing.
+      if (open.watch.lost !== undefined && !(error instanceof DeviceLostError)) throw open.watch.error();
+      throw error;
+    }
+  }
+
+  /**
+   * Makes the device's copy of `t` current (no transfer when it already is).
+   *
+   * @example
+   * ```ts
+   * await gpujs.upload(weights);   // later runs that read `weights` send nothing
+   * ```
+   */
+  async upload(t: Tensor): Promise<void> {
+    if (!(t instanceof Tensor)) throw new ArgumentError('t', 'a Tensor', t);
+    this.ready().memory.handleFor(t, 't');
+  }
+
+  /**
+   * Bytes sent to and read back from the device so far.
+   *
+   * @example
+   * ```ts
+   * const { uploads, downloadBytes } = gpujs.transfers();
+   * ```
+   */
+  transfers(): TransferStats {
+    return this.open?.memory.transfers() ?? NO_TRANSFERS;
+  }
+
+  /**
+   * Frees this backend's kernels and buffers. gpu.js's device stays: it is shared by every gpu.js
+   * instance on the thread.
+   *
+   * @example
+   * ```ts
+   * await gpujs.dispose();
+   * ```
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.opening?.catch(() => undefined);
+    const open = this.open;
+    if (!open) return;
+    open.kernels.dispose();
+    open.memory.dispose();
+    // The device itself is gpu.js's, shared by every GPU instance on this thread: it stays.
+    await open.gpu.destroy();
+    open.watch.markLost('the backend was disposed');
+  }
+
+  private async start(): Promise<void> {
+    let gpujs;
+    try {
+      await requestAdapter('gpujs');
+      gpujs = await loadGpuJs();
+    } catch (error) {
+      if (error instanceof BackendUnavailableError && error.backend === 'gpujs') throw error;
+      const e = error as BackendUnavailableError;
+      throw new BackendUnavailableError('gpujs', `WebGPU is not available: ${e.message}`, e.fix ?? 'run `npm run setup:gpu`', error);
+    }
+    let context;
+    try {
+      context = await gpujs.WebGPUContext.acquire();
+    } catch (error) {
+      throw new BackendUnavailableError('gpujs', `gpu.js could not open a WebGPU device: ${(error as Error).message}`, 'check `npx tandem devices` for the WebGPU adapter', error);
+    }
+    const gpu = new gpujs.GPU({ mode: 'webgpu' });
+    if (gpu.mode !== 'webgpu') throw new BackendUnavailableError('gpujs', `gpu.js chose its '${gpu.mode}' mode instead of 'webgpu'`, 'make sure navigator.gpu exists before gpu.js loads');
+    const { device, adapter } = context;
+    const { description, software } = describeAdapter(adapter);
+    const watch = new DeviceWatch(DEVICE_ID, device, this.timeoutMs);
+    const maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+    const kernels = new Kernels(gpu, watch);
+    const memory = new DeviceMemory(gpujs, context, DEVICE_ID, maxBindingBytes, watch);
+    const runner = new Runner(kernels, memory, DEVICE_ID, { maxBindingBytes, maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension });
+    this.description = {
+      id: DEVICE_ID,
+      backend: 'gpujs',
+      kind: 'gpu',
+      description: `gpu.js webgpu on ${description}`,
+      software,
+      lanes: 1,
+      limits: { maxBufferBytes: device.limits.maxBufferSize, maxBindingBytes },
+    };
+    this.open = { gpu, watch, kernels, memory, runner };
+    if (context.isLost) watch.markLost('gpu.js handed out a device that was already lost');
+  }
+
+  private ready(): Open {
+    if (this.disposed) throw new DeviceLostError(DEVICE_ID, 'the backend was disposed');
+    if (!this.open) throw new BackendUnavailableError('gpujs', 'the backend is not initialised', 'await backend.init() first');
+    this.open.watch.check();
+    return this.open;
+  }
+
+  private specFor(call: KernelCall): KernelSpec {
+    if (typeof call !== 'object' || call === null) throw new ArgumentError('call', 'a KernelCall', call);
+    if (!this.supports(call.kernel)) {
+      throw new ArgumentError('call.kernel', `a kernel the gpujs backend has: user or ${GPUJS_BUILTINS.join(', ')}`, call.kernel);
+    }
+    return call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
+  }
+
+  private plan(call: KernelCall): BuiltinPlan {
+    if (!(call.output instanceof Tensor)) throw new ArgumentError('call.output', 'a Tensor', call.output);
+    if (call.kernel === 'user') return userPlan(call);
+    const { shape, dtype } = builtinSpec(call.kernel).output(call.args, call.params);
+    if (call.output.dtype !== dtype) throw new ArgumentError('call.output.dtype', dtype, call.output.dtype);
+    if (shape.length !== call.output.shape.length || shape.some((d, i) => d !== call.output.shape[i])) {
+      throw new ArgumentError('call.output.shape', `[${shape.join(', ')}]`, `[${call.output.shape.join(', ')}]`);
+    }
+    const plan = builtinPlan(call);
+    if (!plan) throw new ArgumentError('call.kernel', `a kernel the gpujs backend has: user or ${GPUJS_BUILTINS.join(', ')}`, call.kernel);
+    return plan;
+  }
+}
+
+function userPlan(call: KernelCall): BuiltinPlan {
+  const { user, output, args } = call;
+  if (!user || typeof user.source !== 'string') throw new ArgumentError('call.user', "the user kernel's source (kernel 'user')", user);
+  const rank = output.shape.length;
+  if (rank < 1 || rank > 3) throw new ArgumentError('call.output.shape', '1 to 3 dimensions (gpu.js outputs [x], [x, y] or [x, y, z])', `[${output.shape.join(', ')}]`);
+  if (output.dtype !== 'float32') throw new ArgumentError('call.output.dtype', 'float32 (gpu.js computes in f32 only)', output.dtype);
+  if (!Array.isArray(args)) throw new ArgumentError('call.args', 'an array of tensors and numbers', args);
+  for (const [i, a] of args.entries()) {
+    if (!(a instanceof Tensor)) continue;
+    if (a.dtype !== 'float32') throw new ArgumentError(`args[${i}].dtype`, 'float32 (gpu.js computes in f32 only)', a.dtype);
+    if (a.shape.length > 3) throw new ArgumentError(`args[${i}].shape`, 'at most 3 dimensions (gpu.js indexes a[z][y][x])', `[${a.shape.join(', ')}]`);
+  }
+  return { kind: 'map', program: userProgram(user, args, rank as 1 | 2 | 3), args: args as (Tensor | number)[], dims: gpuDims(output.shape) };
+}
+
+function checkRange(range: IndexRange | undefined, extent: number, align: number): IndexRange {
+  if (range === undefined) return { start: 0, end: extent };
+  const { start, end } = range ?? {};
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > extent) {
+    throw new ArgumentError('range', `integers with 0 <= start <= end <= ${extent}`, `[${start}, ${end})`);
+  }
+  if (start % align !== 0 || (end % align !== 0 && end !== extent)) {
+    throw new ArgumentError('range', `bounds at multiples of ${align} (whole rows) or at the extent ${extent}`, `[${start}, ${end})`);
+  }
+  return { start, end };
+}

@@ -1,0 +1,7 @@
+/**
+ * The TensorFlow.js backend: the built-in kernels as tfjs ops on the best engine present
+ * (tensorflow, webgpu, wasm, cpu).
+ * @packageDocumentation
+ */
+export { TfjsBackend, type TfjsBackendOptions } from './backend.ts';
+export { probeEngines, TFJS_ENGINES, type TfjsEngine, type EngineProbe } from './engines.ts';
