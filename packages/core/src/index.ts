@@ -36,3 +36,6 @@ export { CostModel, type CostModelData } from './planner/cost-model.ts';
 export { fitPower, predictPower, type PowerLaw, type Sample } from './planner/power-fit.ts';
 export { loadCostModel, saveCostModel, costCachePath, cacheDirectory, COST_CACHE_VERSION } from './planner/cost-cache.ts';
 export { histogramEdges } from './kernel/histogram-edges.ts';
+export { runSplit, eligibleBackends, POLICIES, type Policy, type SplitOptions, type ChunkRecord } from './executor/split.ts';
+export { Recorder, type Span } from './executor/recorder.ts';
+export { SPLIT_MIN_ELEMENTS } from './session.ts';

@@ -1,8 +1,15 @@
+import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { Backend, BackendName, DeviceDescription } from './backend.ts';
 import { ArgumentError } from './errors.ts';
-import { openBackends, pickBackend, runCall, type UnavailableBackend } from './executor/kernel-runner.ts';
+import { openBackends, pickBackend, type UnavailableBackend } from './executor/kernel-runner.ts';
+import { explainSpans } from './executor/explain.ts';
 import { makeOps, type OpOptions, type Ops } from './executor/ops.ts';
+import { Recorder } from './executor/recorder.ts';
+import { calibrateTransfers, runGraph, type GraphNode } from './executor/graph.ts';
+import { POLICIES, type Policy } from './executor/split.ts';
+import { costCachePath, loadCostModel, saveCostModel } from './planner/cost-cache.ts';
+import { CostModel } from './planner/cost-model.ts';
 import { builtinCall } from './kernel/builtins.ts';
 import type { KernelArg, KernelCall } from './kernel/types.ts';
 import { userCall, type KernelOutput, type UserKernel } from './kernel/user.ts';
@@ -21,7 +28,18 @@ export interface TandemOptions extends PoolOptions {
    * {@link Tandem.unavailable}. `[]` opens none: a session of workers for `run` only.
    */
   backends?: BackendName[];
+  /**
+   * How data-parallel work is placed: `auto` (default) splits it across every healthy device by
+   * predicted throughput; `cpu` / `gpu` use only devices of that kind; `eager` splits without a
+   * model (the first free device takes the next chunk).
+   */
+  policy?: Policy;
+  /** Where learned costs persist (a file path), or `false` to keep them in memory only. Default: the user's cache directory. */
+  costCache?: string | false;
 }
+
+/** Calls smaller than this (elements) run on one device: splitting would cost more than it saves. */
+export const SPLIT_MIN_ELEMENTS = 1 << 15;
 
 /** A compute device the session can use. */
 export type DeviceInfo = DeviceDescription;
@@ -56,12 +74,23 @@ export class Tandem {
    */
   readonly ops: Ops;
 
+  /** What the session has learned of run and transfer times (persisted between runs). */
+  readonly costs: CostModel;
+  private readonly recorder = new Recorder();
+  private readonly pendingNodes: GraphNode[] = [];
+  private nodeCount = 0;
+  /** Graphs run one after another: a later one may read what an earlier one computes. */
+  private running: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly pool: WorkerPool,
     private readonly backends: Backend[],
     /** Backends that could not open here, with the reason and the fix. */
     readonly unavailable: readonly UnavailableBackend[],
+    private readonly policy: Policy,
+    private readonly costPath: string | undefined,
   ) {
+    this.costs = costPath ? loadCostModel(costPath) : new CostModel();
     this.ops = makeOps((kernel, args, params, options) => this.launch(builtinCall(kernel, args, params), options?.device));
   }
 
@@ -76,11 +105,17 @@ export class Tandem {
    * ```
    */
   static async create(options: TandemOptions = {}): Promise<Tandem> {
+    const policy = options.policy ?? 'auto';
+    if (!POLICIES.includes(policy)) throw new ArgumentError('policy', `one of ${POLICIES.join(', ')}`, policy);
+    if (options.costCache !== undefined && options.costCache !== false && (typeof options.costCache !== 'string' || options.costCache === '')) {
+      throw new ArgumentError('costCache', 'a file path, or false to keep costs in memory', options.costCache);
+    }
     const pool = new WorkerPool(options);
     try {
       await pool.ready();
       const { backends, unavailable } = await openBackends(options.backends, pool);
-      return new Tandem(pool, backends, unavailable);
+      const costPath = options.costCache === false ? undefined : options.costCache ?? costCachePath(backends.map((b) => b.device.description));
+      return new Tandem(pool, backends, unavailable, policy, costPath);
     } catch (error) {
       await pool.destroy();
       throw error;
@@ -207,9 +242,49 @@ export class Tandem {
     await this.close();
   }
 
+  /**
+   * Per task and chunk: device, predicted vs measured time, bytes moved; per device: busy time
+   * and utilisation; and the makespan against the best single device's predicted time.
+   *
+   * @example
+   * ```ts
+   * await td.map(mandelbrot, [], { output: [4096, 4096] });
+   * console.log(td.explain());
+   * ```
+   */
+  explain(): string {
+    return explainSpans(this.recorder.spans(), this.backends.map((b) => b.device.id), this.costs);
+  }
+
+  /**
+   * Writes everything recorded so far as a Chrome trace (one track per device) to `path`; open it
+   * at https://ui.perfetto.dev.
+   *
+   * @example
+   * ```ts
+   * await td.trace('trace.json');
+   * ```
+   */
+  async trace(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw new ArgumentError('path', 'a file path for the trace JSON', path);
+    await writeFile(path, JSON.stringify(this.recorder.toChromeTrace()));
+  }
+
+  /**
+   * Queues a kernel call as a node of the lazy graph; the graph of everything queued in this turn
+   * is planned and run together. A device named here must exist and run the kernel (checked now).
+   */
   private launch(call: KernelCall, device: string | undefined): Tensor {
-    const backend = pickBackend(this.backends, call.kernel, device);
-    const done = runCall(backend, call).then(() => undefined);
+    const named = device === undefined ? undefined : pickBackend(this.backends, call.kernel, device);
+    if (!named) pickBackend(this.backends, call.kernel, undefined);
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.pendingNodes.push({ id: `op${this.nodeCount++}`, call, device: named, resolve, reject });
+    if (this.pendingNodes.length === 1) setImmediate(() => this.flush());
     const out = call.output;
     out.pending = done;
     // The error surfaces from out.values(); until someone asks, it must not be an unhandled rejection.
@@ -219,7 +294,24 @@ export class Tandem {
     return out;
   }
 
+  private flush(): void {
+    const nodes = this.pendingNodes.splice(0);
+    if (nodes.length === 0) return;
+    const ctx = { backends: this.backends, costs: this.costs, recorder: this.recorder, policy: this.policy, splitMinElements: SPLIT_MIN_ELEMENTS };
+    this.running = this.running.then(() => calibrateTransfers(this.backends, this.costs)).catch(() => undefined).then(() => runGraph(nodes, ctx));
+  }
+
+  private saveCosts(): void {
+    if (!this.costPath) return;
+    try {
+      saveCostModel(this.costPath, this.costs);
+    } catch (error) {
+      process.emitWarning(`could not save learned costs to ${this.costPath}: ${(error as Error).message}`, 'TandemWarning');
+    }
+  }
+
   private async disposeBackends(): Promise<void> {
+    if (this.backends.length > 0) this.saveCosts();
     await Promise.all(this.backends.splice(0).map((b) => b.dispose().catch(() => undefined)));
   }
 }
