@@ -19,9 +19,34 @@ export function predictPower(model: PowerLaw, n: number): number {
   return model.a * Math.pow(Math.max(n, 0), model.b) + model.c;
 }
 
+/**
+ * Bounds on the exponent. Sizes are element counts of a kernel's index space, and no kernel we
+ * run grows faster than quadratically in those (matmul: e^1.5 in output elements); a fit outside
+ * is noise — a compile on first use, a fixed cost — and would extrapolate absurdly.
+ */
+const MIN_B = 0.25;
+const MAX_B = 2;
+/** Weight of the prior toward b = 1, against the sum of squared relative errors. */
+const PRIOR = 0.02;
+
+/** One point per size, at the median time: a first run that compiled a shader doesn't drag the fit. */
+function mediansBySize(samples: readonly Sample[]): Sample[] {
+  const bySize = new Map<number, number[]>();
+  for (const s of samples) {
+    const list = bySize.get(s.n);
+    if (list) list.push(s.t);
+    else bySize.set(s.n, [s.t]);
+  }
+  return [...bySize].map(([n, ts]) => {
+    ts.sort((a, b) => a - b);
+    const mid = ts.length >> 1;
+    return { n, t: ts.length % 2 ? ts[mid]! : (ts[mid - 1]! + ts[mid]!) / 2 };
+  });
+}
+
 /** Fits a model; `fixedB` pins the exponent (1 for transfers: latency + bytes / bandwidth). */
 export function fitPower(samples: readonly Sample[], fixedB?: number): PowerLaw | undefined {
-  const pts = samples.filter((s) => s.n > 0 && Number.isFinite(s.t) && s.t >= 0);
+  const pts = mediansBySize(samples.filter((s) => s.n > 0 && Number.isFinite(s.t) && s.t >= 0));
   if (pts.length === 0) return undefined;
   const sizes = new Set(pts.map((p) => p.n));
   if (sizes.size === 1) {
@@ -31,16 +56,22 @@ export function fitPower(samples: readonly Sample[], fixedB?: number): PowerLaw 
     return { a: mean / Math.pow(pts[0]!.n, b), b, c: 0 };
   }
   if (fixedB !== undefined || sizes.size === 2) return fitFixed(pts, fixedB ?? 1).model;
-  let best = { b: 1, err: Number.POSITIVE_INFINITY, model: undefined as PowerLaw | undefined };
-  for (let b = 0.25; b <= 3.5; b += 0.125) {
+  // With few sizes and a large fixed cost, many exponents fit about equally; a weak prior toward
+  // b = 1 (work linear in elements) decides those, and real curvature in the data overrides it.
+  const score = (b: number) => {
     const r = fitFixed(pts, b);
-    if (r.err < best.err) best = { b, err: r.err, model: r.model };
+    return { b, err: r.err + PRIOR * (b - 1) ** 2, model: r.model };
+  };
+  let best = score(1);
+  for (let b = MIN_B; b <= MAX_B; b += 0.125) {
+    const r = score(b);
+    if (r.err < best.err) best = r;
   }
   for (let step = 0.0625; step >= 0.004; step /= 2) {
     for (const b of [best.b - step, best.b + step]) {
-      if (b <= 0) continue;
-      const r = fitFixed(pts, b);
-      if (r.err < best.err) best = { b, err: r.err, model: r.model };
+      if (b < MIN_B || b > MAX_B) continue;
+      const r = score(b);
+      if (r.err < best.err) best = r;
     }
   }
   return best.model;
