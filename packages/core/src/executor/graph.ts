@@ -79,7 +79,7 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
         const cost: Record<string, number> = {};
         for (const b of devices) {
           if (splitNodes.has(n)) cost[b.device.id] = 0;
-          else if ((n.device && n.device !== b) || !b.supports(n.call.kernel) || !eligibleBackends([b], n.call.kernel, ctx.policy).length) cost[b.device.id] = 1e12;
+          else if (n.device ? n.device !== b : !eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).includes(b)) cost[b.device.id] = 1e12;
           else {
             let upload = 0;
             for (const a of n.call.args) if (a instanceof Tensor && !producer.has(a) && !a.residency.isValidOn(b.device.id)) upload += predictMove(ctx, b, bytesOf(a));

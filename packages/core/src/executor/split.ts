@@ -36,9 +36,20 @@ export interface ChunkRecord {
   readonly ok: boolean;
 }
 
-/** Devices that can run the call under the policy, healthy ones only. */
+/**
+ * Devices that can run the call under the policy: healthy, and the first capable backend of each
+ * kind in session order. Several backends can drive the same hardware (cpu and tfjs:wasm share
+ * the cores; webgpu and gpujs one adapter): splitting a job between them would only make them
+ * compete for it.
+ */
 export function eligibleBackends(backends: readonly Backend[], kernel: string, policy: Policy): Backend[] {
-  return backends.filter((b) => b.health() === 'ok' && b.supports(kernel) && (policy === 'cpu' ? b.device.kind === 'cpu' : policy === 'gpu' ? b.device.kind === 'gpu' : true));
+  const out: Backend[] = [];
+  for (const b of backends) {
+    if (b.health() !== 'ok' || !b.supports(kernel)) continue;
+    if ((policy === 'cpu' && b.device.kind !== 'cpu') || (policy === 'gpu' && b.device.kind !== 'gpu')) continue;
+    if (!out.some((o) => o.device.kind === b.device.kind)) out.push(b);
+  }
+  return out;
 }
 
 /**
