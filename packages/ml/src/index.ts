@@ -1,6 +1,6 @@
 /**
- * @tandem/ml — data-parallel training, hyperparameter search and datasets.
- * Empty until the ML layer lands (issue #5); the package exists so the workspace layout is fixed.
+ * @tandem/ml — datasets now; data-parallel training and hyperparameter search are next (issue #5).
  * @packageDocumentation
  */
-export {};
+export * as datasets from './datasets/index.ts';
+export type { Dataset, LabelledSet, MnistOptions } from './datasets/index.ts';

@@ -1,0 +1,1 @@
+export { mnist, type Dataset, type LabelledSet, type MnistOptions } from './mnist.ts';
