@@ -44,7 +44,7 @@ export interface MnistOptions {
  * @example
  * ```ts
  * const data = await datasets.mnist({ testFraction: 0.2, seed: 1 });
- * data.train.x.shape; // [7981, 784] (exact duplicates in the package are dropped)
+ * data.train.x.shape; // [8000, 784]
  * ```
  */
 export async function mnist(options: MnistOptions = {}): Promise<Dataset> {
