@@ -17,6 +17,8 @@ export interface Check {
   readonly target: string;
   readonly measured: string;
   readonly pass: boolean;
+  /** False when the target's precondition does not hold on this machine: shown as N/A, not PASS/MISS. */
+  readonly applies?: boolean;
 }
 
 export interface Report {
@@ -62,7 +64,7 @@ export function renderMarkdown(report: Report): string {
   if (report.checks.length) {
     out.push('## Targets', '');
     out.push(markdownTable(['Result', 'Target', 'Wanted', 'Measured'],
-      report.checks.map((c) => [c.pass ? 'PASS' : 'MISS', c.name, c.target, c.measured])), '');
+      report.checks.map((c) => [c.applies === false ? 'N/A' : c.pass ? 'PASS' : 'MISS', c.name, c.target, c.measured])), '');
   }
   for (const note of report.notes ?? []) out.push(`- ${note}`);
   if (report.notes?.length) out.push('');

@@ -11,7 +11,7 @@ import type { KernelCall } from '../kernel/types.ts';
 import { heft } from '../planner/heft.ts';
 import type { CostModel } from '../planner/cost-model.ts';
 import { HOST, Tensor } from '../tensor.ts';
-import { runCall, specFor } from './kernel-runner.ts';
+import { kernelKey, runCall, specFor } from './kernel-runner.ts';
 import type { Recorder } from './recorder.ts';
 import { eligibleBackends, runSplit, type Policy } from './split.ts';
 
@@ -46,7 +46,7 @@ function bytesOf(t: Tensor): number {
 function predictRun(ctx: GraphContext, call: KernelCall, b: Backend): number {
   const spec = specFor(call);
   const extent = spec.extent(call);
-  return ctx.costs.predictKernel(call.kernel, b.device.id, extent) ?? spec.cost(call, { start: 0, end: extent }).flops / UNKNOWN_FLOPS_PER_MS;
+  return ctx.costs.predictKernel(kernelKey(call), b.device.id, extent) ?? spec.cost(call, { start: 0, end: extent }).flops / UNKNOWN_FLOPS_PER_MS;
 }
 
 function predictMove(ctx: GraphContext, b: Backend, bytes: number): number {
@@ -133,8 +133,9 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
 async function runOne(ctx: GraphContext, call: KernelCall, b: Backend): Promise<void> {
   if (!b) throw new Error(`no device runs kernel '${call.kernel}'`);
   const extent = specFor(call).extent(call);
-  const predicted = ctx.costs.predictKernel(call.kernel, b.device.id, extent);
-  const span = ctx.recorder.begin(b.device.id, call.kernel);
+  const key = kernelKey(call);
+  const predicted = ctx.costs.predictKernel(key, b.device.id, extent);
+  const span = ctx.recorder.begin(b.device.id, key);
   const before = b.transfers();
   const t0 = performance.now();
   try {
@@ -148,7 +149,7 @@ async function runOne(ctx: GraphContext, call: KernelCall, b: Backend): Promise<
   const up = after.uploadBytes - before.uploadBytes;
   const down = after.downloadBytes - before.downloadBytes;
   span.end({ predictedMs: predicted, elements: extent, bytesMoved: up + down });
-  ctx.costs.recordKernel(call.kernel, b.device.id, extent, ms);
+  ctx.costs.recordKernel(key, b.device.id, extent, ms);
   call.output.residency.addCopy(HOST);
 }
 

@@ -73,6 +73,11 @@ export function pickBackend(backends: readonly Backend[], kernel: string, device
   return first;
 }
 
+/** What the cost model and the trace call a kernel: user kernels by their own name, `user:<name>`. */
+export function kernelKey(call: KernelCall): string {
+  return call.user ? `user:${call.user.name}` : call.kernel;
+}
+
 export function specFor(call: KernelCall): KernelSpec {
   return call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
 }

@@ -9,7 +9,7 @@ import type { Backend } from '../backend.ts';
 import { ArgumentError } from '../errors.ts';
 import type { IndexRange, KernelCall, Partial } from '../kernel/types.ts';
 import type { CostModel } from '../planner/cost-model.ts';
-import { specFor } from './kernel-runner.ts';
+import { kernelKey, specFor } from './kernel-runner.ts';
 import type { Recorder } from './recorder.ts';
 
 /** How a session places work: see {@link SplitOptions.policy}. */
@@ -59,6 +59,7 @@ export function eligibleBackends(backends: readonly Backend[], kernel: string, p
 export async function runSplit(call: KernelCall, backends: readonly Backend[], model: CostModel, options: SplitOptions, recorder?: Recorder): Promise<ChunkRecord[]> {
   if (backends.length === 0) throw new ArgumentError('policy', `a policy with at least one healthy device that runs kernel '${call.kernel}'`, options.policy);
   const spec = specFor(call);
+  const key = kernelKey(call);
   const extent = spec.extent(call);
   const align = spec.align?.(call) ?? 1;
   const units = Math.ceil(extent / align);
@@ -75,7 +76,7 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
     const fixed = options.shares?.[b.device.id];
     if (fixed !== undefined) rate.set(b, fixed);
     else if (options.policy !== 'eager') {
-      const t = model.predictKernel(call.kernel, b.device.id, extent);
+      const t = model.predictKernel(key, b.device.id, extent);
       if (t !== undefined && t > 0) rate.set(b, units / t);
     }
   }
@@ -111,10 +112,10 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
       const range = take(b);
       if (!range) return;
       const n = range.end - range.start;
-      const predicted = model.predictKernel(call.kernel, b.device.id, n);
+      const predicted = model.predictKernel(key, b.device.id, n);
       const before = b.transfers();
       const t0 = performance.now();
-      const span = recorder?.begin(b.device.id, `${call.kernel}[${range.start}:${range.end})`);
+      const span = recorder?.begin(b.device.id, `${key}[${range.start}:${range.end})`);
       try {
         const partial = await b.run(call, range);
         const ms = performance.now() - t0;
@@ -126,7 +127,7 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
         });
         done.push({ range, partial });
         records.push({ device: b.device.id, range, predictedMs: predicted, measuredMs: ms, ok: true });
-        model.recordKernel(call.kernel, b.device.id, n, ms);
+        model.recordKernel(key, b.device.id, n, ms);
         // The measured rate replaces a fixed share only when none was given.
         if (!options.shares && ms > 0) {
           const measured = n / align / ms;
