@@ -110,7 +110,8 @@ describe.skipIf(!gpu.available)('a session that plans', () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'tandem-costs-'));
   const costCache = join(cacheDir, 'costs.json');
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'], costCache });
+    // eager: split whatever the models say (auto won't split here: the GPU is software, on the same cores).
+    td = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'], costCache, policy: 'eager' });
   });
   afterAll(() => td?.close());
 
@@ -130,7 +131,7 @@ describe.skipIf(!gpu.available)('a session that plans', () => {
     await td.close();
     const saved = JSON.parse(readFileSync(costCache, 'utf8')) as { model: { kernels: Record<string, unknown[]> } };
     expect(Object.keys(saved.model.kernels).sort()).toEqual(['exp@cpu', 'exp@webgpu:0']);
-    td = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'], costCache });
+    td = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'], costCache, policy: 'eager' });
     expect(td.costs.predictKernel('exp', 'cpu', n)).toBeGreaterThan(0);
   });
 
@@ -153,8 +154,15 @@ describe.skipIf(!gpu.available)('a session that plans', () => {
   it('keeps small ops on one device', async () => {
     const x = tensor(random(1000, 8));
     await td.ops.neg(x).values();
-    const last = td.explain().split('\n').filter((l) => l.includes('neg'));
+    const last = td.explain().split('\n').filter((l) => /^\s+\S+\s+neg\b/.test(l));
     expect(last).toHaveLength(1);
+  });
+
+  it('under auto, keeps a large op whole rather than split it between a software GPU and the CPU', async () => {
+    await using auto = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'], costCache: false });
+    const x = tensor(random(1 << 18, 10));
+    for (let i = 0; i < 3; i++) await auto.ops.exp(x).values();
+    expect(auto.explain()).toMatch(/^Last graph: 1 op, 1 piece:/);
   });
 
   it('runs only on CPU devices under policy cpu', async () => {

@@ -243,7 +243,7 @@ export class Tandem {
   }
 
   /**
-   * Per task and chunk: device, predicted vs measured time, bytes moved; per device: busy time
+   * For the last planned graph, per task and chunk: device, predicted vs measured time, bytes moved; per device: busy time
    * and utilisation; and the makespan against the best single device's predicted time.
    *
    * @example
@@ -253,7 +253,7 @@ export class Tandem {
    * ```
    */
   explain(): string {
-    return explainSpans(this.recorder.spans(), this.backends.map((b) => b.device.id), this.costs);
+    return explainSpans(this.recorder.spans(), this.recorder.lastJob(), this.backends.map((b) => b.device.id), this.costs);
   }
 
   /**

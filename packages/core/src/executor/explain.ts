@@ -1,5 +1,5 @@
 import type { CostModel } from '../planner/cost-model.ts';
-import type { Span } from './recorder.ts';
+import type { Job, Span } from './recorder.ts';
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
 const bytes = (v: unknown) => {
@@ -13,47 +13,73 @@ function kernelOf(span: Span): string {
   return i < 0 ? span.name : span.name.slice(0, i);
 }
 
+/** Time covered by at least one span: overlapping pieces on one device count once. */
+function busyTime(spans: readonly Span[]): number {
+  const intervals = spans.map((s) => [s.start, s.start + s.duration] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const [a, b] of intervals) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
 /**
- * The text of `explain()`: the most recent tasks and chunks, then per device busy time and
- * utilisation over the recorded period, then the makespan against the best single device's
- * predicted time for the same work.
+ * The text of `explain()` for the last planned graph: its pieces (the most recent `last` of them,
+ * then a summary per kernel and device), per device busy time and utilisation, and the makespan
+ * against the best single device's predicted time for the same ops.
  */
-export function explainSpans(spans: readonly Span[], devices: readonly string[], costs: CostModel, last = 40): string {
+export function explainSpans(allSpans: readonly Span[], job: Job | undefined, devices: readonly string[], costs: CostModel, last = 24): string {
+  const spans = job ? allSpans.filter((s) => s.job === job.id) : allSpans;
   if (spans.length === 0) return 'nothing has run on the devices yet';
   const lines: string[] = [];
-  const shown = spans.slice(-last);
-  lines.push(`Tasks and chunks${spans.length > last ? ` (last ${last} of ${spans.length})` : ''}:`);
-  lines.push(`  ${'device'.padEnd(12)} ${'task'.padEnd(28)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'moved'.padStart(10)}`);
-  for (const s of shown) {
+  lines.push(`Last graph: ${job ? job.nodes.length : '?'} op${job?.nodes.length === 1 ? '' : 's'}, ${spans.length} piece${spans.length === 1 ? '' : 's'}${spans.length > last ? ` (the last ${last} shown)` : ''}:`);
+  lines.push(`  ${'device'.padEnd(12)} ${'task'.padEnd(36)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'moved'.padStart(10)}`);
+  for (const s of spans.slice(-last)) {
     const failed = s.args.error ? `  FAILED: ${String(s.args.error)}` : '';
-    lines.push(`  ${s.track.padEnd(12)} ${s.name.slice(0, 28).padEnd(28)} ${ms(s.args.predictedMs as number | undefined).padStart(10)} ${ms(s.duration).padStart(10)} ${bytes(s.args.bytesMoved).padStart(10)}${failed}`);
+    lines.push(`  ${s.track.padEnd(12)} ${s.name.slice(0, 36).padEnd(36)} ${ms(s.args.predictedMs as number | undefined).padStart(10)} ${ms(s.duration).padStart(10)} ${bytes(s.args.bytesMoved).padStart(10)}${failed}`);
   }
+  const byKernel = new Map<string, { pieces: number; elements: number; time: number }>();
+  for (const s of spans) {
+    const k = `${kernelOf(s)} on ${s.track}`;
+    const e = byKernel.get(k) ?? { pieces: 0, elements: 0, time: 0 };
+    e.pieces++;
+    e.elements += typeof s.args.elements === 'number' ? s.args.elements : 0;
+    e.time += s.duration;
+    byKernel.set(k, e);
+  }
+  lines.push('By kernel and device:');
+  for (const [k, e] of byKernel) lines.push(`  ${k.padEnd(40)} ${String(e.pieces).padStart(5)} pieces ${String(e.elements).padStart(12)} elements ${ms(e.time).padStart(10)}`);
+
   const start = Math.min(...spans.map((s) => s.start));
   const end = Math.max(...spans.map((s) => s.start + s.duration));
   const makespan = end - start;
   lines.push('Devices:');
   for (const d of devices) {
     const mine = spans.filter((s) => s.track === d);
-    const busy = mine.reduce((sum, s) => sum + s.duration, 0);
+    const busy = busyTime(mine);
     const moved = mine.reduce((sum, s) => sum + (typeof s.args.bytesMoved === 'number' ? s.args.bytesMoved : 0), 0);
     lines.push(`  ${d.padEnd(12)} ${String(mine.length).padStart(5)} pieces  busy ${ms(busy).padStart(10)}  utilisation ${makespan > 0 ? ((100 * busy) / makespan).toFixed(0).padStart(3) : '  0'}%  moved ${bytes(moved)}`);
   }
-  // What the same work was predicted to take on each device alone.
+  // What the graph's ops were predicted to take, each whole, all on one device.
   let best: { device: string; ms: number } | undefined;
   for (const d of devices) {
     let total = 0;
-    let known = true;
-    for (const s of spans) {
-      const t = costs.predictKernel(kernelOf(s), d, typeof s.args.elements === 'number' ? s.args.elements : 0);
+    for (const node of job?.nodes ?? []) {
+      const t = costs.predictKernel(node.key, d, node.elements);
       if (t === undefined) {
-        known = false;
+        total = Number.NaN;
         break;
       }
       total += t;
     }
-    if (known && (!best || total < best.ms)) best = { device: d, ms: total };
+    if (job && Number.isFinite(total) && (!best || total < best.ms)) best = { device: d, ms: total };
   }
-  const versus = best ? `; the best single device, ${best.device}, was predicted to take ${ms(best.ms)} (${(best.ms / Math.max(makespan, 1e-9)).toFixed(2)}× the makespan)` : '; no single device has a model for all of this work yet';
+  const versus = best
+    ? `; the best single device, ${best.device}, was predicted to take ${ms(best.ms)} (${(best.ms / Math.max(makespan, 1e-9)).toFixed(2)}× the makespan)`
+    : '; no single device has a model for all of these ops yet';
   lines.push(`Makespan ${ms(makespan)}${versus}`);
   return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import type { CostModel } from '../planner/cost-model.ts';
 import { HOST, Tensor } from '../tensor.ts';
 import { kernelKey, runCall, specFor } from './kernel-runner.ts';
 import type { Recorder } from './recorder.ts';
-import { eligibleBackends, runSplit, type Policy } from './split.ts';
+import { eligibleBackends, runSplit, worthSplitting, type Policy } from './split.ts';
 
 export interface GraphNode {
   readonly id: string;
@@ -56,6 +56,7 @@ function predictMove(ctx: GraphContext, b: Backend, bytes: number): number {
 
 /** Plans and runs one batch of nodes. Settles every node exactly once. */
 export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): Promise<void> {
+  ctx.recorder.beginJob(nodes.map((n) => ({ key: kernelKey(n.call), elements: specFor(n.call).extent(n.call) })));
   const producer = new Map<Tensor, GraphNode>();
   for (const n of nodes) producer.set(n.call.output, n);
   const depsOf = (n: GraphNode) => n.call.args.filter((a): a is Tensor => a instanceof Tensor && producer.has(a) && producer.get(a) !== n).map((t) => producer.get(t)!);
@@ -64,7 +65,8 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
   const placedNodes: GraphNode[] = [];
   for (const n of nodes) {
     const able = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy);
-    if (!n.device && able.length > 1 && specFor(n.call).extent(n.call) >= ctx.splitMinElements) splitNodes.add(n);
+    const extent = specFor(n.call).extent(n.call);
+    if (!n.device && extent >= ctx.splitMinElements && worthSplitting(kernelKey(n.call), extent, able, ctx.costs, ctx.policy)) splitNodes.add(n);
     else placedNodes.push(n);
   }
 
@@ -103,6 +105,8 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
   // Execute: each device runs its nodes in plan order; a node starts once its inputs are done.
   const finished = new Map<GraphNode, Promise<void>>();
   const deviceTail = new Map<Backend, Promise<void>>();
+  // A split takes every device: splits run one after another, or each would time the others' work as its own.
+  let splitTail: Promise<void> = Promise.resolve();
   const order = [...placedNodes].sort((a, b) => nodes.indexOf(a) - nodes.indexOf(b));
   const start = (n: GraphNode): Promise<void> => {
     const existing = finished.get(n);
@@ -110,11 +114,13 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
     const deps = depsOf(n).map(start);
     let p: Promise<void>;
     if (splitNodes.has(n)) {
-      p = Promise.all(deps).then(async () => {
+      const after = splitTail;
+      p = Promise.all([...deps, after]).then(async () => {
         // Inputs produced by an earlier graph may still be computing.
         for (const a of n.call.args) if (a instanceof Tensor) await a.values();
         await runSplit(n.call, eligibleBackends(ctx.backends, n.call.kernel, ctx.policy), ctx.costs, { policy: ctx.policy }, ctx.recorder);
       });
+      splitTail = p.catch(() => undefined);
     } else {
       const b = n.device ?? assignment.get(n) ?? eligibleBackends(ctx.backends, n.call.kernel, 'auto')[0];
       const tail = (b && deviceTail.get(b)) ?? Promise.resolve();

@@ -3,6 +3,8 @@
  * for `trace()`, which writes Chrome's trace-event format (open it in Perfetto or chrome://tracing).
  */
 export interface Span {
+  /** The graph (one batch of ops) it belonged to. */
+  readonly job: number;
   readonly track: string;
   readonly name: string;
   /** ms since the recorder started. */
@@ -18,18 +20,38 @@ export interface OpenSpan {
 /** Most spans kept: a long session keeps its recent history, in bounded memory. */
 const MAX_SPANS = 100_000;
 
+/** One planned graph: what it computed, for the single-device comparison in `explain()`. */
+export interface Job {
+  readonly id: number;
+  readonly nodes: ReadonlyArray<{ readonly key: string; readonly elements: number }>;
+}
+
 export class Recorder {
   private readonly origin = performance.now();
   private readonly list: Span[] = [];
+  private readonly jobList: Job[] = [];
+
+  /** Starts a job; spans begun from now on belong to it. */
+  beginJob(nodes: Job['nodes']): number {
+    const id = this.jobList.length;
+    this.jobList.push({ id, nodes });
+    if (this.jobList.length > 1000) this.jobList.splice(0, this.jobList.length - 1000);
+    return id;
+  }
+
+  lastJob(): Job | undefined {
+    return this.jobList.at(-1);
+  }
 
   begin(track: string, name: string): OpenSpan {
     const start = performance.now() - this.origin;
+    const job = this.jobList.at(-1)?.id ?? -1;
     let ended = false;
     return {
       end: (args = {}) => {
         if (ended) return;
         ended = true;
-        this.list.push({ track, name, start, duration: performance.now() - this.origin - start, args });
+        this.list.push({ job, track, name, start, duration: performance.now() - this.origin - start, args });
         if (this.list.length > MAX_SPANS) this.list.splice(0, this.list.length - MAX_SPANS);
       },
     };

@@ -23,7 +23,10 @@ export interface SplitOptions {
    * that kind; `eager`: every device, no model — the first free device takes the next equal chunk.
    */
   readonly policy: Policy;
-  /** Fixed shares per device id (an oracle or a user's choice), overriding the model. */
+  /**
+   * A static split: each device id's share of the index space, run as one contiguous chunk per
+   * device with no self-scheduling (an oracle's, or a user's, choice). Shares are normalised.
+   */
   readonly shares?: Readonly<Record<string, number>>;
 }
 
@@ -53,6 +56,22 @@ export function eligibleBackends(backends: readonly Backend[], kernel: string, p
 }
 
 /**
+ * Whether splitting a call of `extent` elements over `able` can pay. Not when a GPU emulated in
+ * software is among them beside the CPU (one set of cores: a split only adds contention), nor
+ * when the slower device is over 4× slower than the faster (it would add at most a fifth of the
+ * throughput, less than the split costs). Unknown speeds: yes, the split measures them.
+ */
+export function worthSplitting(key: string, extent: number, able: readonly Backend[], model: CostModel, policy: Policy): boolean {
+  if (able.length < 2) return false;
+  if (policy === 'eager') return true;
+  if (able.some((b) => b.device.software) && able.some((b) => b.device.kind === 'cpu')) return false;
+  const times = able.map((b) => model.predictKernel(key, b.device.id, extent));
+  if (times.some((t) => t === undefined)) return true;
+  const [fast, slow] = (times as number[]).sort((a, b) => a - b) as [number, number];
+  return slow <= 4 * fast;
+}
+
+/**
  * Runs `call` split over `backends`. Resolves once the output holds the whole result; rejects
  * only when every device failed (with the last error).
  */
@@ -73,30 +92,33 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
 
   // Throughput (units per ms) of each device: the model's prediction for its whole share, else unknown.
   for (const b of backends) {
-    const fixed = options.shares?.[b.device.id];
-    if (fixed !== undefined) rate.set(b, fixed);
-    else if (options.policy !== 'eager') {
+    if (options.shares) break;
+    if (options.policy !== 'eager') {
       const t = model.predictKernel(key, b.device.id, extent);
       if (t !== undefined && t > 0) rate.set(b, units / t);
     }
   }
+  let staticQueues: Map<Backend, IndexRange[]> | undefined;
+  // No chunk smaller than this: per-chunk costs (a message, a dispatch) would outweigh its work.
+  const minUnits = Math.max(1, Math.ceil(units / (32 * backends.length)));
   const totalRate = () => [...alive].reduce((s, b) => s + (rate.get(b) ?? 0), 0);
 
   /** Next range for `b`, in units: a shrinking fraction of what is left, weighted by its rate. */
   const take = (b: Backend): IndexRange | undefined => {
     const back = returned.shift();
     if (back) return back;
+    if (staticQueues) return staticQueues.get(b)?.shift();
     if (remaining <= 0) return undefined;
     let size: number;
     if (options.policy === 'eager') {
-      size = Math.max(1, Math.ceil(units / (8 * alive.size)));
+      size = Math.max(minUnits, Math.ceil(units / (8 * alive.size)));
     } else if (!rate.has(b)) {
       // No model yet: a probe chunk, small but real work, measures the device.
-      size = Math.max(1, Math.ceil(units / (16 * alive.size)));
+      size = Math.max(minUnits, Math.ceil(units / (16 * alive.size)));
     } else {
-      const share = options.shares ? rate.get(b)! / totalRate() : rate.get(b)! / Math.max(totalRate(), 1e-12);
+      const share = rate.get(b)! / Math.max(totalRate(), 1e-12);
       // Guided self-scheduling: half of this device's share of what remains, at least 1/64 of its first share.
-      size = Math.max(1, Math.ceil((remaining * share) / 2), Math.ceil((units * share) / 64));
+      size = Math.max(minUnits, Math.ceil((remaining * share) / 2));
     }
     size = Math.min(size, remaining);
     const start = next;
@@ -104,6 +126,23 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
     remaining -= size;
     return { start: start * align, end: Math.min(extent, (start + size) * align) };
   };
+
+  if (options.shares) {
+    // Static: one contiguous chunk per device, in device order, sized by its share.
+    const weights = backends.map((b) => Math.max(0, options.shares![b.device.id] ?? 0));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    if (!(sum > 0)) throw new ArgumentError('shares', `positive shares for some of ${backends.map((b) => b.device.id).join(', ')}`, options.shares);
+    let at = 0;
+    const queues = new Map<Backend, IndexRange[]>();
+    backends.forEach((b, i) => {
+      const size = i === backends.length - 1 ? units - at : Math.round((units * weights[i]!) / sum);
+      if (size > 0) queues.set(b, [{ start: at * align, end: Math.min(extent, (at + size) * align) }]);
+      at += size;
+    });
+    next = units;
+    remaining = 0;
+    staticQueues = queues;
+  }
 
   let lastError: unknown;
   const worker = async (b: Backend): Promise<void> => {
@@ -113,6 +152,9 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
       if (!range) return;
       const n = range.end - range.start;
       const predicted = model.predictKernel(key, b.device.id, n);
+      // A backend whose run resolves without a turn of the event loop must not keep every chunk
+      // to itself while the others' completions wait to be delivered.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const before = b.transfers();
       const t0 = performance.now();
       const span = recorder?.begin(b.device.id, `${key}[${range.start}:${range.end})`);
@@ -128,8 +170,7 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
         done.push({ range, partial });
         records.push({ device: b.device.id, range, predictedMs: predicted, measuredMs: ms, ok: true });
         model.recordKernel(key, b.device.id, n, ms);
-        // The measured rate replaces a fixed share only when none was given.
-        if (!options.shares && ms > 0) {
+        if (ms > 0) {
           const measured = n / align / ms;
           const old = rate.get(b);
           rate.set(b, old === undefined ? measured : 0.5 * old + 0.5 * measured);
