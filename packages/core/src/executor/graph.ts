@@ -73,6 +73,9 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
   // HEFT over the nodes that run whole on one device; split nodes take every device (HEFT sees
   // them as tasks that cost the same everywhere, so their dependants are ordered after them).
   const devices = ctx.backends.filter((b) => b.health() === 'ok');
+  // A GPU emulated in software beside the CPU is the same cores: there is one machine to
+  // schedule, not two. Each op then goes to its predicted-fastest backend, one at a time.
+  const oneMachine = ctx.policy !== 'eager' && devices.some((b) => b.device.software) && devices.some((b) => b.device.kind === 'cpu');
   const assignment = new Map<GraphNode, Backend>();
   if (devices.length > 0 && nodes.length > 0) {
     const plan = heft({
@@ -100,6 +103,32 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
     const byId = new Map(devices.map((b) => [b.device.id, b]));
     const nodeById = new Map(nodes.map((n) => [n.id, n]));
     for (const slot of plan.schedule) assignment.set(nodeById.get(slot.task)!, byId.get(slot.device)!);
+    if (oneMachine) {
+      const explored = new Set<string>();
+      for (const n of placedNodes) {
+        if (n.device) continue;
+        const able = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy);
+        const key = kernelKey(n.call);
+        const extent = specFor(n.call).extent(n.call);
+        // A device never measured on this kernel gets one node of it per graph, or it would never be.
+        const unmeasured = able.find((b) => ctx.costs.predictKernel(key, b.device.id, extent) === undefined);
+        if (unmeasured && able.some((b) => b !== unmeasured && ctx.costs.predictKernel(key, b.device.id, extent) !== undefined) && !explored.has(key)) {
+          explored.add(key);
+          assignment.set(n, unmeasured);
+          continue;
+        }
+        let best = able[0];
+        let bestMs = Number.POSITIVE_INFINITY;
+        for (const b of able) {
+          let t = predictRun(ctx, n.call, b);
+          for (const a of n.call.args) if (a instanceof Tensor && !a.residency.isValidOn(b.device.id)) t += predictMove(ctx, b, bytesOf(a));
+          if (t < bestMs) [best, bestMs] = [b, t];
+        }
+        if (best) assignment.set(n, best);
+      }
+      // HEFT's order (decreasing upward rank) still decides which op goes first.
+      placedNodes.sort((a, b) => plan.schedule.findIndex((s) => s.task === a.id) - plan.schedule.findIndex((s) => s.task === b.id));
+    }
   }
 
   // Execute: each device runs its nodes in plan order; a node starts once its inputs are done.
@@ -107,7 +136,8 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
   const deviceTail = new Map<Backend, Promise<void>>();
   // A split takes every device: splits run one after another, or each would time the others' work as its own.
   let splitTail: Promise<void> = Promise.resolve();
-  const order = [...placedNodes].sort((a, b) => nodes.indexOf(a) - nodes.indexOf(b));
+  const order = oneMachine ? placedNodes : [...placedNodes].sort((a, b) => nodes.indexOf(a) - nodes.indexOf(b));
+  let machineTail: Promise<void> = Promise.resolve();
   const start = (n: GraphNode): Promise<void> => {
     const existing = finished.get(n);
     if (existing) return existing;
@@ -123,9 +153,10 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
       splitTail = p.catch(() => undefined);
     } else {
       const b = n.device ?? assignment.get(n) ?? eligibleBackends(ctx.backends, n.call.kernel, 'auto')[0];
-      const tail = (b && deviceTail.get(b)) ?? Promise.resolve();
+      const tail = oneMachine ? machineTail : ((b && deviceTail.get(b)) ?? Promise.resolve());
       p = Promise.all([...deps, tail.catch(() => undefined)]).then(() => runOne(ctx, n.call, b!));
-      if (b) deviceTail.set(b, p.catch(() => undefined));
+      if (oneMachine) machineTail = p.catch(() => undefined);
+      else if (b) deviceTail.set(b, p.catch(() => undefined));
     }
     finished.set(n, p);
     p.then(n.resolve, n.reject);
