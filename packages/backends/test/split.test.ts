@@ -54,7 +54,8 @@ describe.skipIf(!gpu.available)('a data-parallel call split across the CPU worke
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.start).toBe(ranges[i - 1]!.end);
     expect(ranges.at(-1)!.end).toBe(n);
     expect(new Set(records.map((r) => r.device))).toEqual(new Set(['cpu', 'webgpu:0']));
-    expect(model.samples('add', 'cpu')).toBeGreaterThan(0);
+    // Self-scheduled runs feed the model; a static split runs one chunk a device, its first, which warms up only.
+    if (!shares) expect(model.samples('add', 'cpu')).toBeGreaterThan(0);
   });
 
   it('splits reductions, scans, sorts, matmul rows and user kernels, merging the pieces', async () => {

@@ -47,6 +47,8 @@ describe('CostModel', () => {
   it('predicts only what it has measured, per kernel and device', () => {
     const m = new CostModel();
     expect(m.predictKernel('matmul', 'cpu', 100)).toBeUndefined();
+    m.recordKernel('matmul', 'cpu', 1e4, 500); // the first run compiles: left out
+    expect(m.predictKernel('matmul', 'cpu', 100)).toBeUndefined();
     for (const n of [1e4, 1e5, 1e6]) m.recordKernel('matmul', 'cpu', n, n / 1e4);
     expect(m.predictKernel('matmul', 'cpu', 2e6)).toBeCloseTo(200, 0);
     expect(m.predictKernel('matmul', 'webgpu:0', 2e6)).toBeUndefined();
@@ -62,6 +64,7 @@ describe('CostModel', () => {
     const path = costCachePath(['llvmpipe (software)'], dir);
     expect(path).not.toBe(costCachePath(['NVIDIA H100'], dir));
     const m = new CostModel();
+    m.recordKernel('sum', 'cpu', 1e6, 50);
     m.recordKernel('sum', 'cpu', 1e6, 2);
     m.recordKernel('sum', 'cpu', 2e6, 4);
     saveCostModel(path, m);

@@ -23,6 +23,7 @@ export interface CostModelData {
  * @example
  * ```ts
  * const model = new CostModel();
+ * model.recordKernel('matmul', 'cpu', 1 << 20, 40);   // first run: compile and warm-up, not kept
  * model.recordKernel('matmul', 'cpu', 1 << 20, 12.5);
  * model.predictKernel('matmul', 'cpu', 1 << 22); // ms, extrapolated
  * ```
@@ -30,9 +31,21 @@ export interface CostModelData {
 export class CostModel {
   private readonly kernels = new Map<string, ModelEntry>();
   private readonly transfers = new Map<string, ModelEntry>();
+  /** Kernels this process has run once on a device. Not persisted: compiles happen per process. */
+  private readonly warmed = new Set<string>();
 
+  /**
+   * Records a measured run. The first run of a kernel on a device in this process is left out:
+   * it pays one-time costs (a shader compile, JIT, first allocations) that later runs don't, and
+   * one such sample would make a fast device look slow until it was tried again.
+   */
   recordKernel(kernel: string, device: string, size: number, ms: number): void {
-    record(this.kernels, `${kernel}@${device}`, size, ms);
+    const key = `${kernel}@${device}`;
+    if (!this.warmed.has(key)) {
+      this.warmed.add(key);
+      return;
+    }
+    record(this.kernels, key, size, ms);
   }
 
   /** Predicted ms for `size`, or undefined when nothing was measured for this kernel on this device. */
