@@ -9,31 +9,16 @@
  * the first one measured.
  */
 import { resolve } from 'node:path';
-import { Tandem, Tensor, kernel, type KernelThis } from '@tandem/core';
+import { Tandem, Tensor } from '@tandem/core';
+import { mandelbrotArgs, mandelbrotKernel } from '../bench/lib/planner-workload.ts';
 
 const SIZE = 4096; // Mandelbrot image, SIZE × SIZE pixels
 const MAX_ITER = 256;
 const N = 512; // matrices, N × N
 const CHAINS = 4;
 
-const mandelbrot = kernel('mandelbrot', function (this: KernelThis, x0: number, y0: number, step: number) {
-  const cr = x0 + this.thread.x * step;
-  const ci = y0 + this.thread.y * step;
-  let zr = 0.0;
-  let zi = 0.0;
-  let escape = this.constants.maxIter!;
-  for (let i = 0; i < this.constants.maxIter!; i++) {
-    const zr2 = zr * zr;
-    const zi2 = zi * zi;
-    if (zr2 + zi2 > 16.0) {
-      escape = i + 1.0;
-      break;
-    }
-    zi = 2.0 * zr * zi + ci;
-    zr = zr2 - zi2 + cr;
-  }
-  return escape / this.constants.maxIter!;
-}, { maxIter: MAX_ITER });
+// The bench's workload (bench/planner.ts measures it under every policy against an oracle).
+const mandelbrot = mandelbrotKernel(MAX_ITER);
 
 const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
 
@@ -42,14 +27,13 @@ console.log('Devices:');
 for (const d of td.devices()) console.log(`  ${d.id.padEnd(10)} ${d.description}${d.software ? '  (software: runs on the CPU cores)' : ''}`);
 for (const u of td.unavailable) console.log(`  (${u.name} unavailable: ${u.reason})`);
 
-const step = 3 / SIZE;
 const a = Array.from({ length: CHAINS }, () => Tensor.from(random(N * N), [N, N]));
 const b = Array.from({ length: CHAINS }, () => Tensor.from(random(N * N), [N, N]));
 
 console.log(`\nOne turn: Mandelbrot ${SIZE}×${SIZE} (${MAX_ITER} iterations) + ${CHAINS} × (matmul ${N} → relu → sum) + an add chain → sum`);
 const t0 = performance.now();
 // Everything issued before the first await is planned together, as one graph.
-const image = td.map(mandelbrot, [-0.65 - (SIZE / 2) * step, -(SIZE / 2) * step, step], { output: [SIZE, SIZE] });
+const image = td.map(mandelbrot, mandelbrotArgs(SIZE), { output: [SIZE, SIZE] });
 const relus = a.map((x, i) => td.ops.relu(td.ops.matmul(x, b[i]!)));
 const sums = relus.map((r) => td.ops.sum(r));
 const total = td.ops.sum(relus.reduce((acc, r) => td.ops.add(acc, r)));
