@@ -60,7 +60,7 @@ console.log(`Tandem quickstart: count the primes below ${fmt(LIMIT)}, split into
 
 await using td = await Tandem.create({ workers });
 console.log('Devices found:');
-for (const d of td.devices()) console.log(`  ${d.kind}  ${d.description}`);
+for (const d of td.devices()) console.log(`  ${d.id.padEnd(10)} ${d.description}`);
 
 const manyLabel = plural(workers, 'worker');
 const oneLabel = plural(1, 'worker');
