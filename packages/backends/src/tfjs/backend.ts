@@ -75,7 +75,7 @@ export class TfjsBackend implements Backend {
    * ```ts
    * const backend = new TfjsBackend();
    * await backend.init();
-   * console.log(backend.engine);   // 'webgpu' where Dawn finds an adapter, else 'wasm'
+   * console.log(backend.engine);   // 'webgpu' on a hardware GPU adapter; else 'wasm' (also beside a software one)
    * ```
    */
   get engine(): TfjsEngine | undefined {
