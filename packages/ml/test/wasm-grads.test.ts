@@ -1,0 +1,162 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registerWasmConvGradients, unregisterWasmConvGradients } from '../src/wasm-grads/index.ts';
+
+const require = createRequire(import.meta.url);
+const wasmDist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+
+/** Deterministic uniform(-1, 1) values. */
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = (s / 0x1_0000_0000) * 2 - 1;
+  }
+  return out;
+}
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface Case { batch: number; h: number; w: number; inC: number; outC: number; k: number; stride: number; pad: Pad }
+
+/** Gradients of sum(conv2d(x, f) * g) w.r.t. x and f (i.e. Conv2DBackpropInput / Conv2DBackpropFilter with dy = g), on the current backend. */
+function convGrads(c: Case, seed: number): { dx: Float32Array; df: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(randomValues(c.batch * c.h * c.w * c.inC, seed), [c.batch, c.h, c.w, c.inC]);
+    const f = tf.tensor4d(randomValues(c.k * c.k * c.inC * c.outC, seed + 1), [c.k, c.k, c.inC, c.outC]);
+    const outShape = tf.conv2d(x, f, c.stride, c.pad).shape;
+    const g = tf.tensor(randomValues(outShape.reduce((a, b) => a * b, 1), seed + 2), outShape);
+    const [dx, df] = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(tf.conv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, c.stride, c.pad), g)))([x, f]);
+    return { dx: dx!.dataSync() as Float32Array, df: df!.dataSync() as Float32Array };
+  });
+}
+
+/** max |a − b| / max(1e-6, max |b|): error relative to the reference's scale. */
+function relErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let err = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return err / scale;
+}
+
+const cases: Case[] = [];
+for (const stride of [1, 2]) for (const pad of ['same', 'valid'] as const) for (const inC of [1, 3]) {
+  cases.push({ batch: 2, h: 9, w: 7, inC, outC: 4, k: 3, stride, pad });
+}
+cases.push({ batch: 3, h: 8, w: 8, inC: 3, outC: 5, k: 2, stride: 2, pad: 'same' }); // even kernel, asymmetric 'same' padding
+cases.push({ batch: 1, h: 6, w: 10, inC: 2, outC: 3, k: 3, stride: 1, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] }); // explicit padding
+cases.push({ batch: 2, h: 11, w: 11, inC: 3, outC: 2, k: 5, stride: 3, pad: 'valid' });
+
+const label = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.inC} → ${c.outC}, k${c.k} s${c.stride} ${typeof c.pad === 'string' ? c.pad : 'explicit'}`;
+
+beforeAll(async () => {
+  setWasmPaths(wasmDist);
+  expect(await tf.setBackend('wasm')).toBe(true);
+});
+
+afterAll(() => {
+  unregisterWasmConvGradients();
+});
+
+describe('wasm conv gradients', () => {
+  it("fills the gap: without it tf.grad of conv2d's filter fails on wasm", async () => {
+    unregisterWasmConvGradients();
+    await tf.setBackend('wasm');
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
+    expect(() => convGrads(cases[0]!, 1)).toThrow(/Conv2DBackpropFilter.*not registered/);
+    expect(registerWasmConvGradients()).toEqual(['Conv2DBackpropFilter']);
+    expect(() => convGrads(cases[0]!, 1)).not.toThrow();
+  });
+
+  it('matches tfjs-backend-cpu (Conv2DBackpropFilter ours, Conv2DBackpropInput native and ours)', async () => {
+    registerWasmConvGradients();
+    const results: string[] = [];
+    for (const [i, c] of cases.entries()) {
+      await tf.setBackend('cpu');
+      const ref = convGrads(c, 10 * i + 1);
+      await tf.setBackend('wasm');
+      unregisterWasmConvGradients();
+      registerWasmConvGradients();
+      const native = convGrads(c, 10 * i + 1); // our filter kernel + wasm's own input kernel
+      unregisterWasmConvGradients();
+      expect(registerWasmConvGradients({ override: true }).sort()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+      const js = convGrads(c, 10 * i + 1); // both kernels ours
+      const errs = [relErr(native.df, ref.df), relErr(native.dx, ref.dx), relErr(js.df, ref.df), relErr(js.dx, ref.dx)];
+      results.push(`${label(c)}: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
+      for (const e of errs) expect(e, label(c)).toBeLessThan(1e-4);
+    }
+    unregisterWasmConvGradients();
+    registerWasmConvGradients();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.setupFunc).toBeDefined(); // the native one is back
+    expect(results).toHaveLength(cases.length);
+    if (process.env.WASM_GRADS_VERBOSE) console.info(results.join("\n"));
+  });
+
+  it('registering twice is harmless: same kernels, no "already registered" warning', async () => {
+    await tf.setBackend('wasm');
+    const warn = vi.spyOn(console, 'warn');
+    try {
+      const first = registerWasmConvGradients();
+      const kernel = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+      const second = registerWasmConvGradients();
+      expect(second).toEqual(first);
+      expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(kernel);
+      expect(warn.mock.calls.filter((args) => String(args[0]).includes('already registered'))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+    const c = cases[1]!;
+    const a = convGrads(c, 5);
+    registerWasmConvGradients();
+    const b = convGrads(c, 5);
+    expect(a.df).toEqual(b.df);
+    expect(a.dx).toEqual(b.dx);
+  });
+
+  it('trains a small CNN (conv → relu → maxPool ×2 → dense softmax) on wasm; loss goes down', async () => {
+    registerWasmConvGradients();
+    await tf.setBackend('wasm');
+    const n = 32;
+    const classes = 3;
+    // Learnable task: the class decides which third of the image is bright.
+    const xs = randomValues(n * 12 * 12, 99).map((v) => v * 0.1);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = i % classes;
+      labels[i] = k;
+      for (let r = 0; r < 12; r++) for (let c = 4 * k; c < 4 * k + 4; c++) xs[i * 144 + r * 12 + c]! += 1;
+    }
+    const x = tf.tensor4d(xs, [n, 12, 12, 1]);
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+    const losses: number[] = [];
+    for (let step = 0; step < 15; step++) losses.push(Number(await model.trainOnBatch(x, y)));
+    const history = await model.fit(x, y, { epochs: 3, batchSize: 16, verbose: 0, shuffle: false });
+    losses.push(...(history.history.loss as number[]));
+    expect(tf.getBackend()).toBe('wasm');
+    if (process.env.WASM_GRADS_VERBOSE) console.info(losses.map((l) => l.toFixed(3)).join(" "));
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+});
