@@ -1,6 +1,11 @@
 /**
- * @tandem/ml — datasets now; data-parallel training and hyperparameter search are next (issue #5).
+ * @tandem/ml — datasets (MNIST), data-parallel training on CPU replicas, conv gradients for tfjs-wasm.
+ * Hyperparameter search and GPU replicas are next (issue #5).
  * @packageDocumentation
  */
 export * as datasets from './datasets/index.ts';
 export type { Dataset, LabelledSet, MnistOptions } from './datasets/index.ts';
+export { train, splitProportional } from './train/index.ts';
+export type { TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext, OptimizerSpec, OptimizerName } from './train/index.ts';
+export { registerWasmConvGradients, unregisterWasmConvGradients, WASM_CONV_GRADIENT_KERNELS } from './wasm-grads/index.ts';
+export type { RegisterWasmConvGradientsOptions, WasmConvGradientKernel } from './wasm-grads/index.ts';
