@@ -1,6 +1,6 @@
 /**
  * @tandem/ml — datasets (MNIST), data-parallel training on CPU replicas, conv gradients for tfjs-wasm.
- * Hyperparameter search and GPU replicas are next (issue #5).
+ * sweep() (random search, ASHA). GPU replicas are next (issue #5).
  * @packageDocumentation
  */
 export * as datasets from './datasets/index.ts';
@@ -9,3 +9,5 @@ export { train, splitProportional } from './train/index.ts';
 export type { TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext, OptimizerSpec, OptimizerName } from './train/index.ts';
 export { registerWasmConvGradients, unregisterWasmConvGradients, WASM_CONV_GRADIENT_KERNELS } from './wasm-grads/index.ts';
 export type { RegisterWasmConvGradientsOptions, WasmConvGradientKernel } from './wasm-grads/index.ts';
+export { sweep, ashaRungs, formatSweep, sampleSpace, validateSpace } from './sweep/index.ts';
+export type { SweepOptions, SweepResult, TrialResult, SweepMetric, SearchSpace, SpaceEntry, SampledConfig, Choice } from './sweep/index.ts';

@@ -1,0 +1,225 @@
+/**
+ * Hyperparameter search (issue #5). Trials run in parallel, one trial per replica slot (each trial
+ * is a single-replica {@link train} run on its own worker thread), with random search over a
+ * {@link SearchSpace} and optional ASHA early stopping. A trial that throws is reported as failed;
+ * the sweep goes on.
+ *
+ * ASHA here is the asynchronous "stopping" variant (as in Ray Tune's ASHAScheduler): rungs sit at
+ * `gracePeriod · reductionFactor^k` epochs below `maxEpochs`. When a trial finishes a rung's epoch
+ * it is compared with every trial that has reached that rung so far (itself included); it continues
+ * only if it ranks within the top `max(1, floor(n / reductionFactor))`, otherwise it stops there.
+ * A trial keeps training in the same `train()` run between rungs (the optimizer state is kept; the
+ * decision is taken inside `onEpoch`), so stopping costs nothing and promotion costs nothing.
+ * Decisions depend on the order in which trials reach a rung, so with `concurrency > 1` the set of
+ * stopped trials can vary between runs; sampled configs and each trial's training are seeded.
+ */
+import { availableParallelism } from 'node:os';
+import { ArgumentError, type ModuleSpecifier } from '@tandem/core';
+import { seededRandom } from '../datasets/random.ts';
+import { train, type EpochRecord, type TrainData } from '../train/index.ts';
+import type { OptimizerName, OptimizerSpec } from '../train/types.ts';
+import { sampleSpace, validateSpace, type SampledConfig, type SearchSpace } from './space.ts';
+
+/** Metrics a sweep can rank by: an {@link EpochRecord} field. */
+export type SweepMetric = 'valAccuracy' | 'loss';
+
+export interface SweepOptions {
+  /** Module exporting `createModel(config)`, as for {@link train}. */
+  model: ModuleSpecifier;
+  data: TrainData;
+  /**
+   * What to search. `learningRate`, `optimizer` (an optimizer name) and `batchSize` feed
+   * {@link train}'s options; every other key goes into the `config` passed to `createModel`.
+   */
+  space: SearchSpace;
+  /** Number of sampled configurations. Default 16. */
+  trials?: number;
+  /** 'asha' (default): early-stop weak trials at rungs; 'random': every trial trains `maxEpochs`. */
+  scheduler?: 'asha' | 'random';
+  /** Default 'valAccuracy' (maximised); 'loss' is minimised. */
+  metric?: SweepMetric;
+  /** 'max' for valAccuracy, 'min' for loss unless given. */
+  mode?: 'max' | 'min';
+  /** Epochs of a trial that is never stopped. Default 8. */
+  maxEpochs?: number;
+  /** ASHA: epochs before the first rung. Default 1. */
+  gracePeriod?: number;
+  /** ASHA: η, rungs are η× apart and the top 1/η continue. Default 3. */
+  reductionFactor?: number;
+  /** Trials at once, each on its own worker thread. Default: available parallelism. */
+  concurrency?: number;
+  /** Batch size when the space has none. Default 128. */
+  batchSize?: number;
+  /** Optimizer when the space has no `optimizer`; a space `learningRate` overrides its learning rate. Default 'adam'. */
+  optimizer?: OptimizerSpec;
+  /** Fixed config merged under each trial's sampled (non-train) keys. */
+  config?: Record<string, unknown>;
+  /** Seeds config sampling and every trial's training (same shuffle/initialisation seed for all trials). Default 0. */
+  seed?: number;
+  /** tfjs backend inside each trial's replica. Default 'wasm'. */
+  backend?: 'wasm' | 'cpu';
+  /** Called as each trial ends (completed, stopped or failed). */
+  onTrial?: (trial: TrialResult) => void;
+}
+
+export interface TrialResult {
+  id: number;
+  /** The sampled point (all space keys, including those fed to train's options). */
+  config: SampledConfig;
+  status: 'completed' | 'stopped' | 'failed';
+  /** Epochs trained. */
+  epochs: number;
+  /** The metric after the last trained epoch (NaN if the trial failed before one). */
+  metric: number;
+  history: EpochRecord[];
+  /** Why a failed trial failed. */
+  error?: unknown;
+}
+
+export interface SweepResult {
+  /** Best first (failed trials last, in id order). */
+  trials: TrialResult[];
+  /** The best non-failed trial; undefined if every trial failed. */
+  best?: { id: number; config: SampledConfig; metric: number };
+  /** Sum of epochs trained over all trials. */
+  totalEpochs: number;
+  seconds: number;
+}
+
+const TRAIN_KEYS = new Set(['learningRate', 'optimizer', 'batchSize']);
+
+class StopTrial extends Error {}
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new ArgumentError(name, 'a positive integer', value);
+  return value;
+}
+
+/** Rung epochs below maxEpochs: grace, grace·η, grace·η², … */
+export function ashaRungs(gracePeriod: number, reductionFactor: number, maxEpochs: number): number[] {
+  const rungs: number[] = [];
+  for (let r = gracePeriod; r < maxEpochs; r *= reductionFactor) rungs.push(r);
+  return rungs;
+}
+
+/**
+ * Random search with optional ASHA early stopping.
+ *
+ * @example
+ * ```ts
+ * const { best, trials } = await sweep({
+ *   model: new URL('./mlp.ts', import.meta.url), data, trials: 16, scheduler: 'asha', metric: 'valAccuracy',
+ *   space: { learningRate: { log: [1e-4, 1e-2] }, hidden: [64, 128, 256] },
+ * });
+ * ```
+ */
+export async function sweep(options: SweepOptions): Promise<SweepResult> {
+  if (!options || typeof options !== 'object') throw new ArgumentError('options', 'an object', options);
+  if (options.model === undefined || options.model === null || options.model === '') {
+    throw new ArgumentError('model', 'a URL or path of a module exporting createModel(config)', options.model);
+  }
+  if (!options.data || typeof options.data !== 'object') throw new ArgumentError('data', '{ train, validation?, test? }', options.data);
+  validateSpace(options.space, 'space');
+  const trials = positiveInteger(options.trials ?? 16, 'trials');
+  const scheduler = options.scheduler ?? 'asha';
+  if (scheduler !== 'asha' && scheduler !== 'random') throw new ArgumentError('scheduler', "'asha' or 'random'", scheduler);
+  const metric = options.metric ?? 'valAccuracy';
+  if (metric !== 'valAccuracy' && metric !== 'loss') throw new ArgumentError('metric', "'valAccuracy' or 'loss'", metric);
+  const mode = options.mode ?? (metric === 'loss' ? 'min' : 'max');
+  if (mode !== 'max' && mode !== 'min') throw new ArgumentError('mode', "'max' or 'min'", mode);
+  const maxEpochs = positiveInteger(options.maxEpochs ?? 8, 'maxEpochs');
+  const gracePeriod = positiveInteger(options.gracePeriod ?? 1, 'gracePeriod');
+  const reductionFactor = options.reductionFactor ?? 3;
+  if (typeof reductionFactor !== 'number' || !Number.isFinite(reductionFactor) || !(reductionFactor > 1)) {
+    throw new ArgumentError('reductionFactor', 'a number > 1', reductionFactor);
+  }
+  const concurrency = Math.min(trials, positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency'));
+  const batchSize = positiveInteger(options.batchSize ?? 128, 'batchSize');
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new ArgumentError('seed', 'an integer', seed);
+  if (options.config !== undefined && (!options.config || typeof options.config !== 'object')) throw new ArgumentError('config', 'an object', options.config);
+  if (options.onTrial !== undefined && typeof options.onTrial !== 'function') throw new ArgumentError('onTrial', 'a function', options.onTrial);
+
+  const random = seededRandom(seed);
+  const configs = Array.from({ length: trials }, () => sampleSpace(options.space, random));
+  const rungs = scheduler === 'asha' ? ashaRungs(gracePeriod, reductionFactor, maxEpochs) : [];
+  /** rung epoch → metrics of the trials that reached it. */
+  const reached = new Map<number, number[]>(rungs.map((r) => [r, []]));
+  const better = (a: number, b: number) => (mode === 'max' ? a > b : a < b);
+
+  /** ASHA decision for a trial that just finished epoch `epoch` with metric `value`. */
+  const continues = (epoch: number, value: number): boolean => {
+    const seen = reached.get(epoch);
+    if (!seen) return true;
+    seen.push(value);
+    if (Number.isNaN(value)) return false;
+    const ahead = seen.filter((v) => !Number.isNaN(v) && better(v, value)).length;
+    return ahead < Math.max(1, Math.floor(seen.length / reductionFactor));
+  };
+
+  const runTrial = async (id: number): Promise<TrialResult> => {
+    const config = configs[id]!;
+    const history: EpochRecord[] = [];
+    const result = (status: TrialResult['status'], error?: unknown): TrialResult => {
+      const last = history[history.length - 1];
+      const out: TrialResult = { id, config, status, epochs: history.length, metric: last ? last[metric] : NaN, history };
+      if (status === 'failed') out.error = error;
+      return out;
+    };
+    try {
+      const modelConfig: Record<string, unknown> = { ...options.config };
+      for (const [k, v] of Object.entries(config)) if (!TRAIN_KEYS.has(k)) modelConfig[k] = v;
+      let optimizer: OptimizerSpec = options.optimizer ?? 'adam';
+      if ('optimizer' in config) optimizer = { ...(typeof optimizer === 'object' ? optimizer : {}), type: config.optimizer as OptimizerName };
+      if ('learningRate' in config) {
+        const base = typeof optimizer === 'string' ? { type: optimizer } : optimizer;
+        optimizer = { ...base, learningRate: config.learningRate as number };
+      }
+      await train({
+        model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs,
+        batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize,
+        replicas: 1, optimizer, seed, ...(options.backend ? { backend: options.backend } : {}),
+        onEpoch: (record) => {
+          history.push(record);
+          if (record.epoch < maxEpochs && !continues(record.epoch, record[metric])) throw new StopTrial();
+        },
+      });
+      return result('completed');
+    } catch (error) {
+      return error instanceof StopTrial ? result('stopped') : result('failed', error);
+    }
+  };
+
+  const t0 = performance.now();
+  const results: TrialResult[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < trials) {
+      const trial = await runTrial(next++);
+      results.push(trial);
+      options.onTrial?.(trial);
+    }
+  }));
+
+  const rank = (t: TrialResult) => (t.status === 'failed' || Number.isNaN(t.metric) ? 1 : 0);
+  results.sort((a, b) => rank(a) - rank(b) || (rank(a) === 0 && a.metric !== b.metric ? (better(a.metric, b.metric) ? -1 : 1) : 0) || b.epochs - a.epochs || a.id - b.id);
+  const top = results[0];
+  const out: SweepResult = {
+    trials: results,
+    totalEpochs: results.reduce((s, t) => s + t.epochs, 0),
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (top && rank(top) === 0) out.best = { id: top.id, config: top.config, metric: top.metric };
+  return out;
+}
+
+/** The result as a fixed-width text table (one row per trial, best first). */
+export function formatSweep(result: SweepResult): string {
+  const keys = [...new Set(result.trials.flatMap((t) => Object.keys(t.config)))];
+  const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+  const rows = [['trial', ...keys, 'status', 'epochs', 'metric'], ...result.trials.map((t) => [
+    String(t.id), ...keys.map((k) => cell(t.config[k])), t.status, String(t.epochs), Number.isNaN(t.metric) ? '-' : t.metric.toFixed(4),
+  ])];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+}
