@@ -1,0 +1,295 @@
+/**
+ * Training bench (issue #5): data-parallel training of one model on the same data, Tandem with
+ * every CPU replica against one replica and against tfjs called directly in the main thread.
+ *
+ * Model: MLP 784-128-10 (examples/models/mlp.ts), Adam 1e-3, MNIST's 8,000 training digits
+ * (no validation split, so no evaluation inside the timing), batches of 1024 and 256.
+ *
+ * Peers, each a fresh run per repetition:
+ * - tandem ×N: `train({ replicas: N })` (wasm in each replica). It runs `1 + epochs` epochs; the
+ *   first is warm-up (wasm compilation, throughput balancing) and is not counted.
+ * - tandem ×1: the same with one replica.
+ * - tfjs-wasm direct: the same model built by the same createModel in the main thread, Adam's
+ *   `minimize` on the same loss (sum of cross-entropy / batch), the same shuffled batches
+ *   gathered from the same arrays; warm-up steps, then `epochs` epochs timed.
+ * - tfjs-cpu direct: the same on tfjs-cpu, fewer steps (it is slow).
+ * - ceiling (after the reps, not a peer): plain threads computing half-batch gradients at once with
+ *   no synchronisation, plus an Adam update each: the most this machine gives for this model.
+ *
+ * Options: --reps N (5)  --epochs N (2)  --batches 1024,256  --cpu-steps N (4)  --replicas N (available parallelism)
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { datasets, train } from '@tandem/ml';
+import { int, ratio, seconds } from './lib/format.ts';
+import { describeLoad, watchLoad } from './lib/load.ts';
+import { machineInfo, describeMachine } from './lib/machine.ts';
+import { alternate, type Peer } from './lib/repeat.ts';
+import { writeReport, type Check, type Table } from './lib/report.ts';
+import { median, summarize } from './lib/stats.ts';
+import { createModel } from '../examples/models/mlp.ts';
+
+const MODEL = new URL('../examples/models/mlp.ts', import.meta.url);
+const HIDDEN = 128;
+const LR = 1e-3;
+const TARGET_BATCH = 1024;
+const TARGET_RATIO = 1.7;
+
+interface TrainRun {
+  readonly samplesPerSec: number;
+  /** Samples and seconds that were timed (warm-up excluded). */
+  readonly samples: number;
+  readonly ms: number;
+  /** Per-replica share of the timed samples (Tandem only). */
+  readonly shares?: number[];
+}
+
+async function useBackend(name: 'wasm' | 'cpu'): Promise<void> {
+  if (tf.getBackend() === name) return;
+  if (name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend '${name}' failed to start`);
+  await tf.ready();
+}
+
+/** Whether tfjs-wasm in this thread may use its own threads (if so, "one tfjs-wasm thread" is not one thread). */
+function wasmThreads(): boolean | string {
+  try {
+    return tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Deterministic shuffle (xorshift) so every direct run sees the same batches. */
+function shuffled(n: number, seed: number): Int32Array {
+  const out = Int32Array.from({ length: n }, (_, i) => i);
+  let s = seed >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    const j = s % (i + 1);
+    const t = out[i]!; out[i] = out[j]!; out[j] = t;
+  }
+  return out;
+}
+
+/**
+ * The machine's ceiling for this model: plain worker threads, each computing the gradient of its
+ * share of a batch with tfjs-wasm, all at once with no synchronisation between them, plus one Adam
+ * update of the full parameter set (what every replica must also do each step). No Tandem code.
+ */
+const CEILING_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { createRequire } = require('node:module');
+const path = require('node:path');
+const req = createRequire(workerData.base);
+(async () => {
+  const tf = req('@tensorflow/tfjs-core');
+  const wasm = req('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(path.dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
+  const tfl = req('@tensorflow/tfjs-layers');
+  await tf.setBackend('wasm'); await tf.ready();
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ inputShape: [784], units: workerData.hidden, activation: 'relu' }));
+  m.add(tfl.layers.dense({ units: 10, activation: 'softmax' }));
+  const vars = m.trainableWeights.map((w) => w.read());
+  const count = workerData.count;
+  const xs = new Float32Array(count * 784).map(() => Math.random());
+  const ys = new Int32Array(count).map(() => (Math.random() * 10) | 0);
+  const opt = tf.train.adam(1e-3);
+  const step = () => {
+    const { value, grads } = tf.tidy(() => {
+      const input = tf.tensor2d(xs, [count, 784]);
+      const oh = tf.oneHot(tf.tensor1d(ys, 'int32'), 10);
+      return tf.variableGrads(() => tf.div(tf.neg(tf.sum(tf.mul(oh, tf.log(tf.clipByValue(m.apply(input), 1e-7, 1))))), count), vars);
+    });
+    const host = Object.values(grads).map((g) => g.dataSync());
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+    const named = {};
+    vars.forEach((v, i) => { named[v.name] = tf.tensor(host[i], v.shape); });
+    opt.applyGradients(named);
+    tf.dispose(Object.values(named));
+  };
+  for (let i = 0; i < 3; i++) step();
+  parentPort.postMessage('ready');
+  await new Promise((r) => parentPort.once('message', r));
+  const t = performance.now();
+  for (let i = 0; i < workerData.steps; i++) step();
+  parentPort.postMessage(performance.now() - t);
+})();
+`;
+
+async function ceiling(batch: number, threads: number, steps: number): Promise<number> {
+  const base = fileURLToPath(new URL('./package.json', import.meta.url));
+  const workers = Array.from({ length: threads }, (_, r) => new Worker(CEILING_WORKER, {
+    eval: true, workerData: { base, hidden: HIDDEN, steps, count: Math.floor(batch / threads) + (r < batch % threads ? 1 : 0) },
+  }));
+  try {
+    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    await Promise.all(workers.map(next));
+    const done = workers.map(next);
+    for (const w of workers) w.postMessage('go');
+    const times = (await Promise.all(done)) as number[];
+    return (batch * steps) / (Math.max(...times) / 1000);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const opts = parseArgs({ args, options: {
+    reps: { type: 'string', default: '5' },
+    epochs: { type: 'string', default: '2' },
+    batches: { type: 'string', default: `${TARGET_BATCH},256` },
+    'cpu-steps': { type: 'string', default: '4' },
+    replicas: { type: 'string', default: String(availableParallelism()) },
+  } }).values;
+  const reps = Number(opts.reps);
+  const epochs = Number(opts.epochs);
+  const cpuSteps = Number(opts['cpu-steps']);
+  const replicas = Number(opts.replicas);
+  const batches = String(opts.batches).split(',').map(Number);
+  const machine = machineInfo();
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  console.log(`train bench: ${describeMachine(machine)}`);
+
+  const data = await datasets.mnist();
+  const n = data.train.y.shape[0]!;
+  const features = data.train.x.shape[1]!;
+  const X = data.train.x.data as Float32Array;
+  const Y = data.train.y.data as Int32Array;
+  console.log(`MLP 784-${HIDDEN}-10, Adam ${LR}, ${n} training digits, batches ${batches.join(' and ')}, ${epochs} timed epochs, ${reps} reps\n`);
+
+  /** Direct tfjs: same model, same loss, same gathered batches; `steps` timed after `warm` steps. */
+  async function direct(backend: 'wasm' | 'cpu', batch: number, warm: number, steps: number): Promise<TrainRun> {
+    await useBackend(backend);
+    const model: LayersModel = createModel({ hidden: HIDDEN });
+    const optimizer = tf.train.adam(LR);
+    const order = shuffled(n, 1);
+    const batchStarts: number[] = [];
+    for (let s = 0; s < n; s += batch) batchStarts.push(s);
+    const oneStep = (k: number): number => {
+      const start = batchStarts[k % batchStarts.length]!;
+      const count = Math.min(batch, n - start);
+      const xs = new Float32Array(count * features);
+      const ys = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const r = order[start + i]!;
+        xs.set(X.subarray(r * features, (r + 1) * features), i * features);
+        ys[i] = Y[r]!;
+      }
+      const loss = tf.tidy(() => {
+        const input = tf.tensor2d(xs, [count, features]);
+        const oneHot = tf.oneHot(tf.tensor1d(ys, 'int32'), 10);
+        return optimizer.minimize(() => {
+          const probs = model.apply(input, { training: true }) as tf.Tensor;
+          return tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))))), count) as tf.Scalar;
+        }, true)!;
+      });
+      loss.dataSync(); // the step is done when its loss is on the host, as in a replica
+      loss.dispose();
+      return count;
+    };
+    try {
+      for (let k = 0; k < warm; k++) oneStep(k);
+      let samples = 0;
+      const t = performance.now();
+      for (let k = 0; k < steps; k++) samples += oneStep(warm + k);
+      const ms = performance.now() - t;
+      return { samplesPerSec: (samples / ms) * 1000, samples, ms };
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+    }
+  }
+
+  async function tandem(batch: number, r: number): Promise<TrainRun> {
+    const { history } = await train({
+      model: MODEL, config: { hidden: HIDDEN }, data: { train: data.train }, validationFraction: 0,
+      epochs: 1 + epochs, batchSize: batch, replicas: r, optimizer: { type: 'adam', learningRate: LR }, seed: 1,
+    });
+    const timed = history.slice(1);
+    const ms = timed.reduce((a, h) => a + h.seconds * 1000, 0);
+    const samples = n * timed.length;
+    const shares = timed[0]!.shares.map((_, i) => timed.reduce((a, h) => a + h.shares[i]!, 0) / timed.length);
+    return { samplesPerSec: (samples / ms) * 1000, samples, ms, shares };
+  }
+
+  const load = watchLoad();
+  const tables: Table[] = [];
+  const checks: Check[] = [];
+  const raw: Record<string, Record<string, TrainRun[]>> = {};
+  const ceilingRaw: Record<string, number[]> = {};
+  for (const batch of batches) {
+    const stepsPerEpoch = Math.ceil(n / batch);
+    const peers: Peer<TrainRun>[] = [
+      { id: `tandem ×${replicas}`, run: () => tandem(batch, replicas), warmup: () => tandem(batch, replicas) },
+      ...(replicas !== 1 ? [{ id: 'tandem ×1', run: () => tandem(batch, 1), warmup: () => tandem(batch, 1) }] : []),
+      { id: 'tfjs-wasm direct', run: () => direct('wasm', batch, 2, epochs * stepsPerEpoch) },
+      { id: 'tfjs-cpu direct', run: () => direct('cpu', batch, 1, cpuSteps) },
+    ];
+    console.log(`batch ${batch}:`);
+    const results = await alternate(peers, {
+      reps,
+      onWarmup: (id, elapsed) => console.log(`  warm-up ${id}: ${seconds(elapsed)}`),
+      onResult: (id, rep, r) => console.log(`  rep ${rep + 1} ${id}: ${int(r.samplesPerSec)} samples/s${r.shares ? ` (shares ${r.shares.map((s) => `${(s * 100).toFixed(1)}%`).join('/')})` : ''}`),
+    });
+    raw[batch] = Object.fromEntries(results);
+    const ceilingSteps = epochs * stepsPerEpoch;
+    const ceilings = [] as number[];
+    for (let k = 0; k < Math.min(3, reps); k++) ceilings.push(await ceiling(batch, replicas, ceilingSteps));
+    const ceilingRate = median(ceilings);
+    console.log(`  ceiling (${replicas} plain threads, no sync): ${int(ceilingRate)} samples/s`);
+    ceilingRaw[batch] = ceilings;
+    const base = median(results.get('tfjs-wasm direct')!.map((r) => r.samplesPerSec));
+    const rows = peers.map((p) => {
+      const runs = results.get(p.id)!;
+      const s = summarize(runs.map((r) => r.samplesPerSec));
+      const shares = runs[0]?.shares ? runs.map((r) => r.shares!).reduce((a, b) => a.map((v, i) => v + b[i]! / runs.length), runs[0].shares.map(() => 0)) : undefined;
+      return [p.id, int(s.median), int(s.min), int(s.max), ratio(s.median / base), shares ? shares.map((v) => `${(v * 100).toFixed(1)}%`).join(' / ') : '—'];
+    });
+    const c = summarize(ceilingRaw[batch]!);
+    rows.push([`ceiling: ${replicas} plain threads`, int(c.median), int(c.min), int(c.max), ratio(c.median / base), '—']);
+    tables.push({
+      title: `Batch ${batch} (${stepsPerEpoch} steps per epoch)`,
+      columns: ['Peer', 'samples/s median', 'min', 'max', 'vs tfjs-wasm', 'replica shares'],
+      rows,
+      notes: [`${reps} reps; Tandem: ${epochs} timed epochs after 1 warm-up epoch per run (worker start-up excluded); tfjs-wasm direct: 2 warm-up steps then ${epochs * stepsPerEpoch} timed steps; tfjs-cpu direct: 1 warm-up step then ${cpuSteps} timed steps.`,
+        `ceiling (${Math.min(3, reps)} runs after the reps): ${replicas} plain worker threads each computing the gradient of 1/${replicas} of a batch with tfjs-wasm plus a full Adam update, ${epochs * stepsPerEpoch} steps, all at once with no synchronisation: what this machine allows for this model; Tandem ×${replicas} reaches ${((median(results.get(`tandem ×${replicas}`)!.map((r) => r.samplesPerSec)) / c.median) * 100).toFixed(0)}% of it.`],
+    });
+    const multi = median(results.get(`tandem ×${replicas}`)!.map((r) => r.samplesPerSec)) / base;
+    if (batch === TARGET_BATCH) {
+      checks.push({ name: `samples/s, ${replicas} CPU replicas vs one tfjs-wasm thread, MLP 784-128-10, batch ${batch}`, target: `≥ ${TARGET_RATIO}×`, measured: ratio(multi), pass: multi >= TARGET_RATIO, applies: replicas >= 2 });
+    } else {
+      checks.push({ name: `samples/s, ${replicas} CPU replicas vs one tfjs-wasm thread, batch ${batch} (reported; a naive barrier-and-average loop reaches ~1.1–1.3×)`, target: 'reported, no target', measured: ratio(multi), pass: false, applies: false });
+    }
+  }
+  checks.push({ name: 'CNN on MNIST, test accuracy', target: '≥ 97%', measured: 'not measured yet', pass: false, applies: false });
+  const loadReport = load.stop();
+  console.log(describeLoad(loadReport));
+  await writeReport({
+    bench: 'train',
+    title: 'Data-parallel training: Tandem CPU replicas vs tfjs direct',
+    machine, startedAt, durationMs: performance.now() - t0,
+    settings: { model: `MLP 784-${HIDDEN}-10`, optimizer: `adam ${LR}`, samples: n, batches, reps, epochs, cpuSteps, replicas,
+      wasmThreadsInMainThread: wasmThreads() },
+    tables, checks,
+    notes: [describeLoad(loadReport),
+      'samples/s are steady-state: one pass over the batches after warm-up, timed to the last loss read back. Ratios are medians of the same run.',
+      'The CNN 97% accuracy target is not measured yet (shown as N/A).'],
+    data: { raw, ceiling: ceilingRaw, load: loadReport },
+  });
+}
