@@ -160,3 +160,19 @@ export async function gpuOrSkip(probe: () => Promise<unknown>): Promise<{ availa
 }
 
 export { f32 };
+
+/**
+ * Collects garbage and lets pending finalizers run. Backends free a device copy when its host
+ * tensor is collected, so tests that count live device tensors settle this first: otherwise a
+ * collection mid-test frees earlier tests' copies and moves the baseline.
+ */
+export async function settleGarbage(): Promise<void> {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, WorkerPool, builtinCall, type KernelCall } from '@tandem/core';
 import { TfjsBackend, TFJS_ENGINES, probeEngines } from '../src/tfjs/index.ts';
-import { TOLERANCE, expectClose, random, refMatmul, refReduce, tensor } from './harness.ts';
+import { TOLERANCE, expectClose, random, refMatmul, refReduce, settleGarbage, tensor } from './harness.ts';
 import { FULL, kernelSuite } from './fixtures/tfjs/suite.ts';
 
 const tensorflow = await new TfjsBackend({ engine: 'tensorflow' }).init().then(
@@ -119,6 +119,7 @@ describe('device copies', () => {
     const backend = new TfjsBackend({ engine: 'cpu', cacheBytes: 8000 });
     await backend.init();
     try {
+      await settleGarbage();
       const before = tf.memory().numTensors;
       const [a, b, c] = [1, 2, 3].map((seed) => tensor(random(1000, seed)));
       for (const t of [a, b, c]) await backend.run(builtinCall('sum', [t!]));
