@@ -1,19 +1,12 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import { ArgumentError, Tensor } from '@tandem/core';
+import { ArgumentError } from '@tandem/core';
 import { datasets, type LabelledSet, type TrainData } from '../src/index.ts';
 import { formatSweep, sampleSpace, sweep, validateSpace, ashaRungs, type SearchSpace } from '../src/sweep/index.ts';
 import { seededRandom } from '../src/datasets/random.ts';
+import { subset } from './fixtures/subset.ts';
 
 const MODEL = new URL('./fixtures/mlp.ts', import.meta.url);
 
-function subset(set: LabelledSet, n: number): LabelledSet {
-  const f = set.x.shape[1]!;
-  const x = Tensor.zeros([n, f], 'float32');
-  const y = Tensor.zeros([n], 'int32');
-  x.data.set(set.x.data.subarray(0, n * f));
-  y.data.set(set.y.data.subarray(0, n));
-  return { x, y };
-}
 
 describe('search spaces', () => {
   const space: SearchSpace = {

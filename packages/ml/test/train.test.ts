@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { datasets, splitProportional, train, type LabelledSet, type TrainData, type TrainResult } from '../src/index.ts';
 import { createModel } from './fixtures/mlp.ts';
+import { subset } from './fixtures/subset.ts';
 
 const MODEL = new URL('./fixtures/mlp.ts', import.meta.url);
 const TRAIN = 2000;
@@ -11,14 +12,6 @@ const EPOCHS = 5;
 /** 1 vs 2 replicas differ only in float summation order of the gradient: stated tolerance. */
 const LOSS_RTOL = 1e-5; // measured ~1e-7
 
-function subset(set: LabelledSet, n: number): LabelledSet {
-  const f = set.x.shape[1]!;
-  const x = Tensor.zeros([n, f], 'float32');
-  const y = Tensor.zeros([n], 'int32');
-  x.data.set(set.x.data.subarray(0, n * f));
-  y.data.set(set.y.data.subarray(0, n));
-  return { x, y };
-}
 
 const bitsEqual = (a: Float32Array, b: Float32Array) =>
   a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
