@@ -11,3 +11,5 @@ export { registerWasmConvGradients, unregisterWasmConvGradients, WASM_CONV_GRADI
 export type { RegisterWasmConvGradientsOptions, WasmConvGradientKernel } from './wasm-grads/index.ts';
 export { sweep, ashaRungs, formatSweep, sampleSpace, validateSpace } from './sweep/index.ts';
 export type { SweepOptions, SweepResult, TrialResult, SweepMetric, SearchSpace, SpaceEntry, SampledConfig, Choice } from './sweep/index.ts';
+export { pipeline, Pipeline, rowRandom } from './pipeline/index.ts';
+export type { Batch, BatchOptions, MapBlock, MapFunction, MapOptions, MapResult, PipelineOptions, ShuffleOptions } from './pipeline/index.ts';
