@@ -1,12 +1,15 @@
 /**
- * @tandem/ml — datasets (MNIST), data-parallel training on CPU replicas, conv gradients for tfjs-wasm.
- * sweep() (random search, ASHA). GPU replicas are next (issue #5).
+ * @tandem/ml — datasets (MNIST), data-parallel training on CPU and GPU replicas with checkpoints,
+ * conv gradients for tfjs-wasm, sweep() (random search, ASHA).
  * @packageDocumentation
  */
 export * as datasets from './datasets/index.ts';
 export type { Dataset, LabelledSet, MnistOptions } from './datasets/index.ts';
-export { train, splitProportional } from './train/index.ts';
-export type { TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext, OptimizerSpec, OptimizerName } from './train/index.ts';
+export { train, splitProportional, directoryIO } from './train/index.ts';
+export type {
+  TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext, StepRecord, ReplicaFailure, CheckpointOptions,
+  OptimizerSpec, OptimizerName, ReplicaEngine,
+} from './train/index.ts';
 export { registerWasmConvGradients, unregisterWasmConvGradients, WASM_CONV_GRADIENT_KERNELS } from './wasm-grads/index.ts';
 export type { RegisterWasmConvGradientsOptions, WasmConvGradientKernel } from './wasm-grads/index.ts';
 export { sweep, ashaRungs, formatSweep, sampleSpace, validateSpace } from './sweep/index.ts';

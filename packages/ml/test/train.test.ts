@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { ArgumentError, Tensor } from '@tandem/core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { datasets, splitProportional, train, type LabelledSet, type TrainData, type TrainResult } from '../src/index.ts';
+import { datasets, pipeline, splitProportional, train, type LabelledSet, type TrainData, type TrainResult } from '../src/index.ts';
 import { createModel } from './fixtures/mlp.ts';
 import { subset } from './fixtures/subset.ts';
 
@@ -104,11 +104,34 @@ describe('train (data-parallel CPU replicas)', () => {
     await bad({ batchSize: -1 }, 'batchSize');
     await bad({ replicas: 0 }, 'replicas');
     await bad({ optimizer: 'adagradx' }, 'optimizer');
-    await bad({ data: { train: { x: data.train.x, y: Tensor.zeros([5], 'int32') } } }, 'data.train.y');
+    await bad({ data: { train: { x: (data.train as LabelledSet).x, y: Tensor.zeros([5], 'int32') } } }, 'data.train.y');
     await bad({ data: { train: { x: Tensor.zeros([4, 10], 'float32'), y: Tensor.zeros([4], 'int32') } } }, 'data.train.x');
+    await bad({ replicas: ['wasm', 'gpu9'] }, 'replicas');
+    await bad({ replicas: ['tensorflow', 'tensorflow'] }, 'replicas');
+    await bad({ onReplicaFailure: 'retry' }, 'onReplicaFailure');
+    await bad({ balance: 'fastest' }, 'balance');
+    await bad({ onStep: 'log' }, 'onStep');
+    await bad({ checkpoint: {} }, 'checkpoint');
+    await bad({ checkpoint: { directory: '/tmp/x', everySteps: 0 } }, 'checkpoint.everySteps');
+    await bad({ resumeFrom: 5 }, 'resumeFrom');
+    await bad({ initialWeights: [new Float32Array(3)] }, 'initialWeights');
     const labels = Tensor.zeros([4], 'int32');
     labels.data[2] = 10;
     await bad({ data: { train: { x: Tensor.zeros([4, 784], 'float32'), y: labels } } }, 'data.train.y');
+  });
+
+  it('trains from a pipeline: each epoch mapped in its workers', async () => {
+    const jitter = new URL('./fixtures/pipeline-maps.ts', import.meta.url);
+    await using p = pipeline(data.train as LabelledSet, { workers: 1, seed: 2 }).map(jitter, 'jitter').shuffle();
+    const epochs: number[] = [];
+    const materialize = p.materialize.bind(p);
+    p.materialize = (epoch: number) => (epochs.push(epoch), materialize(epoch));
+    const result = await train({ model: MODEL, config: { hidden: 32 }, data: { train: p, validation: data.test! }, epochs: 3, batchSize: 256, replicas: 2, seed: 7 });
+    expect([...new Set(epochs)]).toEqual([1, 2, 3]);
+    expect(result.history[2]!.loss).toBeLessThan(result.history[0]!.loss);
+    expect(result.history[2]!.valAccuracy).toBeGreaterThan(0.6);
+    const error = await train({ model: MODEL, data: { train: p }, epochs: 1, batchSize: 32, replicas: 1, validationFraction: 0.1 }).then(() => undefined, (e: unknown) => e);
+    expect((error as ArgumentError).argument).toBe('validationFraction');
   });
 
   it('splits a batch into integer shares proportional to throughput', () => {

@@ -4,4 +4,4 @@
  * @packageDocumentation
  */
 export { TfjsBackend, type TfjsBackendOptions } from './backend.ts';
-export { probeEngines, TFJS_ENGINES, type TfjsEngine, type EngineProbe } from './engines.ts';
+export { loadEngine, probeEngines, TFJS_ENGINES, type TfjsEngine, type EngineInfo, type EngineProbe } from './engines.ts';

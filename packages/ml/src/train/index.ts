@@ -1,3 +1,7 @@
-export { train, splitProportional } from './train.ts';
-export type { TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext } from './train.ts';
-export type { OptimizerSpec, OptimizerName } from './types.ts';
+export { train } from './train.ts';
+export { splitProportional } from './split.ts';
+export { directoryIO } from './directory-io.ts';
+export type {
+  TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext, StepRecord, ReplicaFailure, CheckpointOptions,
+} from './records.ts';
+export type { OptimizerSpec, OptimizerName, ReplicaEngine } from './types.ts';

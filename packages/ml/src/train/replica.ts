@@ -1,71 +1,59 @@
 /**
- * One data-parallel replica, loaded into its own worker thread. It keeps its model, its
- * optimizer and the shared all-reduce buffers in module state between tasks.
+ * One data-parallel replica, loaded into its own worker thread with its own tfjs engine. It keeps
+ * its model, its flat copy of the trainable parameters and its optimizer state in module state.
  *
- * Each step a replica: applies the previous step's averaged gradient (summing every replica's
- * region of the shared buffer, in replica order, so the sum is bit-identical everywhere), then
- * computes the gradient of `sum(loss over its share) / globalBatch` and writes it into its own
- * region. Gradient regions are double-buffered by step parity, so a replica still reading step
- * k-1's regions never races one already writing step k's.
+ * `runSteps` runs a segment of an epoch without the main thread: each step it computes the
+ * gradient of `sum(loss over its share) / globalBatch` into its region of the shared gradient
+ * buffer, meets the other replicas at the barrier, then sums every live replica's region in slot
+ * order and applies the optimizer in JS — the same bits on every replica, whatever its engine.
+ * Gradient regions are double-buffered by step parity, so a replica still summing step k's
+ * regions never races one already writing step k+1's.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
+import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { seededRandom } from '../datasets/random.ts';
-import type { OptimizerConfig, ReplicaBuffers, ReplicaDescription, ReplicaInit } from './types.ts';
+import { registerWasmConvGradients } from '../wasm-grads/index.ts';
+import { arriveAndWait, isAlive, shareOf } from './control.ts';
+import { applyOptimizer, createOptimizerState, type OptimizerState } from './optimizers.ts';
+import type { ReplicaBuffers, ReplicaDescription, ReplicaInit, ReplicaState, Segment } from './types.ts';
 
 interface State {
   init: ReplicaInit;
   model: LayersModel;
-  optimizer: tf.Optimizer;
-  vars: tf.Variable[];
+  trainable: LayerVariable[];
   sizes: number[];
-  trainableCount: number;
+  /** The trainable parameters, flat, in trainableWeights order: what the optimizer updates. */
+  params: Float32Array;
+  optimizer: OptimizerState;
   weightCount: number;
   classes: number;
+  /** The model's input shape after the batch dimension: rows are reshaped to it. */
+  exampleShape: number[];
+  /** Engines whose reads must be awaited (webgpu: dataSync throws in Node). */
+  asyncReads: boolean;
   buffers?: ReplicaBuffers;
-  /** Parity of gradients written but not yet applied, or -1. */
-  pending: number;
 }
 
 let state: State | undefined;
 const EPSILON = 1e-7;
-
-async function setBackend(backend: 'wasm' | 'cpu'): Promise<void> {
-  if (tf.getBackend() === backend) return;
-  if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    const dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
-    wasm.setWasmPaths(dist);
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-  }
-  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend '${backend}' failed to start in this worker`);
-  await tf.ready();
-}
-
-function makeOptimizer(o: OptimizerConfig): tf.Optimizer {
-  switch (o.type) {
-    case 'sgd': return tf.train.sgd(o.learningRate);
-    case 'momentum': return tf.train.momentum(o.learningRate, o.momentum ?? 0.9);
-    case 'adam': return tf.train.adam(o.learningRate, o.beta1, o.beta2, o.epsilon);
-    case 'rmsprop': return tf.train.rmsprop(o.learningRate, o.decay, o.momentum, o.epsilon);
-  }
-}
 
 function current(): State {
   if (!state) throw new Error('replica not initialised: call init() first');
   return state;
 }
 
-/** Builds the model with the user's createModel(config) and the optimizer. */
+async function read(t: tf.Tensor, asyncReads: boolean): Promise<Float32Array> {
+  return (asyncReads ? await t.data() : t.dataSync()) as Float32Array;
+}
+
+/** Loads the engine, builds the model with the user's createModel(config) and a fresh optimizer. */
 export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
-  await setBackend(init.backend);
+  const info = await loadEngine(init.engine);
+  if (!(await tf.setBackend(init.engine))) throw new Error(`tfjs engine '${init.engine}' failed to start in this worker`);
+  if (init.engine === 'wasm') registerWasmConvGradients();
   if (state) {
-    state.optimizer.dispose();
     state.model.dispose();
     state = undefined;
   }
@@ -83,149 +71,198 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
     Math.random = original;
   }
   if (!model || typeof (model as LayersModel).getWeights !== 'function') throw new Error('createModel(config) must return a tfjs-layers model');
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const sizes = vars.map((v) => v.size);
+  const trainable = model.trainableWeights;
+  const sizes = trainable.map((v) => v.read().size);
   const weightShapes = model.getWeights().map((w) => [...w.shape]);
   const outShape = model.outputs[0]!.shape;
-  const classes = outShape[outShape.length - 1] ?? 0;
+  const asyncReads = init.engine === 'webgpu';
+  const params = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const v of trainable) {
+    params.set(await read(v.read(), asyncReads), at);
+    at += v.read().size;
+  }
   state = {
-    init, model, vars, sizes, classes,
-    optimizer: makeOptimizer(init.optimizer),
-    trainableCount: sizes.reduce((a, b) => a + b, 0),
+    init, model, trainable, sizes, params, asyncReads,
+    optimizer: createOptimizerState(init.optimizer, params.length),
     weightCount: weightShapes.reduce((a, s) => a + s.reduce((p, d) => p * d, 1), 0),
-    pending: -1,
+    classes: outShape[outShape.length - 1] ?? 0,
+    exampleShape: model.inputs[0]!.shape.slice(1).map((d) => d ?? -1),
   };
   return {
     inputShape: [...model.inputs[0]!.shape],
-    outputUnits: classes,
+    outputUnits: state.classes,
     weightShapes,
     weightCount: state.weightCount,
-    trainableCount: state.trainableCount,
+    trainableCount: params.length,
+    engine: info.description,
   };
 }
 
-/** Attaches the shared buffers; replica 0 publishes its initial weights, the others load them. */
-export function attach(buffers: ReplicaBuffers, publish: boolean): void {
-  const s = current();
-  s.buffers = buffers;
-  s.pending = -1;
-  if (publish) buffers.weights.set(flatWeights());
-  else loadWeights(buffers.weights);
+/** Attaches the run's shared buffers. */
+export function attach(buffers: ReplicaBuffers): void {
+  current().buffers = buffers;
 }
 
-function flatWeights(): Float32Array {
+/** This replica's weights, flattened in getWeights() order (a copy). */
+export async function weights(): Promise<Float32Array> {
   const s = current();
   const out = new Float32Array(s.weightCount);
   let at = 0;
   for (const w of s.model.getWeights()) {
-    out.set(w.dataSync() as Float32Array, at);
+    out.set(await read(w, s.asyncReads), at);
     at += w.size;
   }
   return out;
 }
 
-function loadWeights(flat: Float32Array): void {
+/** Everything another replica needs to become identical to this one. */
+export async function exportState(): Promise<ReplicaState> {
   const s = current();
+  return { weights: await weights(), optimizerStep: s.optimizer.step, optimizerSlots: s.optimizer.slots.map((a) => a.slice()) };
+}
+
+/** Becomes identical to the replica `from` was exported from. */
+export function importState(from: ReplicaState): void {
+  const s = current();
+  if (from.weights.length !== s.weightCount) throw new Error(`state has ${from.weights.length} weights, this model ${s.weightCount}`);
   let at = 0;
   const tensors = s.model.getWeights().map((w) => {
-    const t = tf.tensor(flat.slice(at, at + w.size), w.shape, 'float32');
+    const t = tf.tensor(from.weights.subarray(at, at + w.size), w.shape, 'float32');
     at += w.size;
     return t;
   });
   s.model.setWeights(tensors);
   tf.dispose(tensors);
-}
-
-/** This replica's weights, flattened in getWeights() order (a copy). */
-export function weights(): Float32Array {
-  return flatWeights();
-}
-
-/** Applies the pending averaged gradient, if any. */
-export function apply(): void {
-  const s = current();
-  const b = s.buffers;
-  if (!b || s.pending < 0) return;
-  const n = s.trainableCount;
-  const sum = new Float32Array(n);
-  const base = s.pending * s.init.replicas * n;
-  // Every replica sums the same regions in the same order: the result is bit-identical everywhere.
-  for (let r = 0; r < s.init.replicas; r++) {
-    const region = b.grads.subarray(base + r * n, base + (r + 1) * n);
-    for (let i = 0; i < n; i++) sum[i]! += region[i]!;
+  at = 0;
+  for (const v of s.trainable) {
+    // setWeights went through the engine: take the parameters back from the source, not the engine.
+    const index = s.model.weights.indexOf(v);
+    let offset = 0;
+    for (let k = 0; k < index; k++) offset += s.model.weights[k]!.read().size;
+    s.params.set(from.weights.subarray(offset, offset + v.read().size), at);
+    at += v.read().size;
   }
-  const named: tf.NamedTensorMap = {};
+  if (from.optimizerSlots.length !== s.optimizer.slots.length) throw new Error('optimizer state of another kind of optimizer');
+  s.optimizer = { step: from.optimizerStep, slots: from.optimizerSlots.map((a) => a.slice()) };
+}
+
+/** Writes the flat parameters into the model's variables. */
+function assignParams(s: State): void {
   let at = 0;
-  s.vars.forEach((v, i) => {
-    named[v.name] = tf.tensor(sum.subarray(at, at + s.sizes[i]!), v.shape, 'float32');
+  s.trainable.forEach((v, i) => {
+    const t = tf.tensor(s.params.subarray(at, at + s.sizes[i]!), v.shape as number[], 'float32');
+    (v.read() as tf.Variable).assign(t);
+    t.dispose();
     at += s.sizes[i]!;
   });
-  s.optimizer.applyGradients(named);
-  tf.dispose(Object.values(named));
-  s.pending = -1;
 }
 
-/**
- * Applies the pending update, then computes gradients on examples `order[start + offset ..
- * start + offset + count)` of a global batch of `total`, scaled by 1/total, into region
- * (`parity`, replica). Returns the milliseconds the gradient computation took.
- */
-export function step(parity: number, start: number, offset: number, count: number, total: number): number {
-  apply();
-  const s = current();
-  const b = s.buffers;
-  if (!b) throw new Error('replica has no buffers: call attach() first');
-  const { replica, replicas, features, x, y, order } = s.init;
-  const n = s.trainableCount;
-  const region = b.grads.subarray((parity * replicas + replica) * n, (parity * replicas + replica + 1) * n);
+/** Gradient of this replica's share of step `k` into its region; returns the ms it took. */
+async function computeGradient(s: State, segment: Segment, k: number, region: Float32Array, size: number): Promise<number> {
+  const b = s.buffers!;
+  const slot = s.init.slot;
+  const slots = b.control.slots;
+  const { count, offset } = shareOf(b.control, slot);
   const t0 = performance.now();
+  b.stepCount[k * slots + slot] = count;
   if (count === 0) {
     region.fill(0);
-    b.losses[parity * replicas + replica] = 0;
-  } else {
-    const xs = new Float32Array(count * features);
-    const ys = new Int32Array(count);
-    for (let k = 0; k < count; k++) {
-      const i = order[start + offset + k]!;
-      xs.set(x.subarray(i * features, (i + 1) * features), k * features);
-      ys[k] = y[i]!;
-    }
-    const { value, grads } = tf.tidy(() => {
-      const input = tf.tensor2d(xs, [count, features]);
-      const oneHot = tf.oneHot(tf.tensor1d(ys, 'int32'), s.classes);
-      return tf.variableGrads(() => {
-        const probs = s.model.apply(input, { training: true }) as tf.Tensor;
-        const clipped = tf.clipByValue(probs, EPSILON, 1 - EPSILON);
-        return tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped)))), total) as tf.Scalar;
-      }, s.vars);
-    });
-    let at = 0;
-    s.vars.forEach((v, i) => {
-      const g = grads[v.name];
-      if (g) region.set(g.dataSync() as Float32Array, at);
-      else region.fill(0, at, at + s.sizes[i]!);
-      at += s.sizes[i]!;
-    });
-    b.losses[parity * replicas + replica] = value.dataSync()[0]!;
-    tf.dispose([value, ...Object.values(grads)]);
+    b.stepLoss[k * slots + slot] = 0;
+    return 0;
   }
-  s.pending = parity;
+  const { x, y, features, order } = segment;
+  const xs = new Float32Array(count * features);
+  const ys = new Int32Array(count);
+  const start = k * segment.batchSize + offset;
+  for (let e = 0; e < count; e++) {
+    const i = order[start + e]!;
+    xs.set(x.subarray(i * features, (i + 1) * features), e * features);
+    ys[e] = y[i]!;
+  }
+  const vars = s.trainable.map((v) => v.read() as tf.Variable);
+  const { value, grads } = tf.tidy(() => {
+    const input = tf.tensor(xs, [count, ...s.exampleShape], 'float32');
+    const oneHot = tf.oneHot(tf.tensor1d(ys, 'int32'), s.classes);
+    return tf.variableGrads(() => {
+      const probs = s.model.apply(input, { training: true }) as tf.Tensor;
+      const clipped = tf.clipByValue(probs, EPSILON, 1 - EPSILON);
+      return tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped)))), size) as tf.Scalar;
+    }, vars);
+  });
+  let at = 0;
+  for (let i = 0; i < vars.length; i++) {
+    const g = grads[vars[i]!.name];
+    if (g) region.set(await read(g, s.asyncReads), at);
+    else region.fill(0, at, at + s.sizes[i]!);
+    at += s.sizes[i]!;
+  }
+  b.stepLoss[k * slots + slot] = (await read(value, s.asyncReads))[0]! * size;
+  tf.dispose([value, ...Object.values(grads)]);
   return performance.now() - t0;
 }
 
+/** Sums the live replicas' regions of `parity` in slot order (the same bits everywhere) and steps. */
+function applyStep(s: State, parity: number, sum: Float32Array): void {
+  const b = s.buffers!;
+  const n = s.params.length;
+  sum.fill(0);
+  for (let r = 0; r < b.control.slots; r++) {
+    if (!isAlive(b.control, r)) continue;
+    const base = (parity * b.control.slots + r) * n;
+    for (let i = 0; i < n; i++) sum[i]! += b.grads[base + i]!;
+  }
+  applyOptimizer(s.init.optimizer, s.optimizer, s.params, sum);
+  assignParams(s);
+}
+
+/**
+ * Runs steps [from, to) of the epoch in lockstep with the other live replicas. Resolves with
+ * the first step not applied: `to`, or less if the run was aborted (another replica failed).
+ */
+export async function runSteps(segment: Segment): Promise<{ completed: number }> {
+  const s = current();
+  const b = s.buffers;
+  if (!b) throw new Error('replica has no buffers: call attach() first');
+  const n = s.params.length;
+  const slots = b.control.slots;
+  const sum = new Float32Array(n);
+  const examples = segment.order.length;
+  const sizeOf = (k: number) => Math.max(0, Math.min(segment.batchSize, examples - k * segment.batchSize));
+  for (let k = segment.from; k < segment.to; k++) {
+    const parity = k & 1;
+    const region = b.grads.subarray((parity * slots + s.init.slot) * n, (parity * slots + s.init.slot + 1) * n);
+    const ms = await computeGradient(s, segment, k, region, sizeOf(k));
+    if (!arriveAndWait(b.control, s.init.slot, ms, sizeOf(k + 1))) return { completed: k };
+    applyStep(s, parity, sum);
+  }
+  return { completed: segment.to };
+}
+
 /** Accuracy (argmax of the output) on rows [from, to) of x/y. */
-export function evaluate(x: Float32Array, y: Int32Array, features: number, from: number, to: number, batch = 512): number {
+export async function evaluate(x: Float32Array, y: Int32Array, features: number, from: number, to: number, batch = 512): Promise<number> {
   const s = current();
   let correct = 0;
   for (let a = from; a < to; a += batch) {
     const e = Math.min(to, a + batch);
     const pred = tf.tidy(() => {
-      const input = tf.tensor2d(x.subarray(a * features, e * features), [e - a, features]);
+      const input = tf.tensor(x.subarray(a * features, e * features), [e - a, ...s.exampleShape], 'float32');
       return tf.argMax(s.model.predict(input) as tf.Tensor, -1);
     });
-    const p = pred.dataSync();
+    const p = s.asyncReads ? await pred.data() : pred.dataSync();
     pred.dispose();
     for (let k = 0; k < e - a; k++) if (p[k] === y[a + k]) correct++;
   }
   return to > from ? correct / (to - from) : NaN;
+}
+
+/** The model as tfjs's `model.save` writes it (topology, weight specs, weight bytes), for checkpoints. */
+export async function modelArtifacts(): Promise<tf.io.ModelArtifacts> {
+  const s = current();
+  let captured: tf.io.ModelArtifacts | undefined;
+  await s.model.save(tf.io.withSaveHandler(async (artifacts) => {
+    captured = artifacts;
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
+  return captured!;
 }

@@ -29,23 +29,18 @@ export interface OptimizerConfig {
   decay?: number;
 }
 
-/** Sent once to each replica: what to build and where the data lives (shared memory, never copied). */
+/** The tfjs engine a replica trains on: one per replica, each in its own worker thread. */
+export type ReplicaEngine = 'wasm' | 'cpu' | 'webgpu' | 'tensorflow';
+
+/** Sent once to each replica: what to build. */
 export interface ReplicaInit {
-  replica: number;
-  replicas: number;
+  slot: number;
   modelUrl: string;
   config: unknown;
   optimizer: OptimizerConfig;
-  backend: 'wasm' | 'cpu';
+  engine: ReplicaEngine;
   /** Seeds Math.random while createModel runs, so unseeded initialisers are reproducible. */
   seed: number;
-  /** [n, features] training images, on a SharedArrayBuffer. */
-  x: Float32Array;
-  /** [n] int32 labels, on a SharedArrayBuffer. */
-  y: Int32Array;
-  features: number;
-  /** Index order of the current epoch (written by the trainer before each epoch). */
-  order: Int32Array;
 }
 
 /** What a replica reports after building its model. */
@@ -55,14 +50,39 @@ export interface ReplicaDescription {
   weightShapes: number[][];
   weightCount: number;
   trainableCount: number;
+  /** The engine's own description (e.g. "wasm (SIMD, 1 thread)"). */
+  engine: string;
 }
 
-/** The all-reduce buffers, allocated once the parameter count is known. */
+/** Shared memory every replica of a run reads and writes; allocated once the parameter count is known. */
 export interface ReplicaBuffers {
-  /** [2 (double buffer), replicas, trainableCount] share-scaled gradients. */
+  control: import('./control.ts').Control;
+  /** [2 (double buffer by step parity), slots, trainableCount] share-scaled gradients. */
   grads: Float32Array;
-  /** [2, replicas] share-scaled loss sums (float64). */
-  losses: Float64Array;
-  /** [weightCount]: replica 0's initial weights, broadcast to the others. */
+  /** [stepsPerEpoch, slots]: each replica's share-scaled loss sum per step of the current epoch. */
+  stepLoss: Float64Array;
+  /** [stepsPerEpoch, slots]: examples each replica processed per step of the current epoch. */
+  stepCount: Int32Array;
+}
+
+/** One run of consecutive steps of an epoch, which every live replica executes in lockstep. */
+export interface Segment {
+  /** Steps [from, to) of the epoch. */
+  from: number;
+  to: number;
+  batchSize: number;
+  /** [n, features] examples and [n] labels, on shared memory. */
+  x: Float32Array;
+  y: Int32Array;
+  features: number;
+  /** The epoch's order: example indices, [trainCount]. */
+  order: Int32Array;
+}
+
+/** A replica's complete training state: enough to make another replica (or a later run) identical. */
+export interface ReplicaState {
+  /** Every weight, flattened in getWeights() order. */
   weights: Float32Array;
+  optimizerStep: number;
+  optimizerSlots: Float32Array[];
 }

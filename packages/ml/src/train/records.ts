@@ -1,0 +1,120 @@
+/** The public shapes of {@link train}: its options, what it reports while it runs, what it returns. */
+import type { ModuleSpecifier } from '@tandem/core';
+import type { LabelledSet } from '../datasets/index.ts';
+import type { Pipeline } from '../pipeline/index.ts';
+import type { OptimizerSpec, ReplicaEngine } from './types.ts';
+
+/** What {@link train} trains on. */
+export interface TrainData {
+  /**
+   * The training examples, or a {@link Pipeline} over them: then each epoch is the pipeline's
+   * `materialize(epoch)` (mapped in its workers), and epoch e + 1 is prepared while epoch e trains.
+   */
+  train: LabelledSet | Pipeline;
+  /** Held-out set for `valAccuracy`; without it, the last `validationFraction` of `train` is held out. */
+  validation?: LabelledSet;
+  /** If present, `testAccuracy` is measured after training. */
+  test?: LabelledSet;
+}
+
+/** One epoch of {@link TrainResult.history}. */
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss (cross-entropy) over the epoch's examples. */
+  loss: number;
+  /** Accuracy on the validation set after the epoch (NaN if there is none). */
+  valAccuracy: number;
+  /** Training examples per second, the whole epoch's wall time (excluding validation). */
+  samplesPerSecond: number;
+  /** Fraction of the epoch's examples each replica slot processed (0 for a slot dropped before it). */
+  shares: number[];
+  seconds: number;
+}
+
+/** One optimizer step, reported to `onStep` as it completes. */
+export interface StepRecord {
+  epoch: number;
+  /** 1-based step within the epoch, and the epoch's step count. */
+  step: number;
+  steps: number;
+  /** Steps completed since training began (counting resumed checkpoints). */
+  globalStep: number;
+  /** Mean loss over this step's batch. */
+  loss: number;
+  /** Examples each replica slot computed in this step. */
+  counts: number[];
+}
+
+/** A replica that failed and what was done about it. */
+export interface ReplicaFailure {
+  slot: number;
+  engine: ReplicaEngine;
+  epoch: number;
+  /** The first step of the epoch that was re-run without (or with a replacement of) the replica. */
+  step: number;
+  error: unknown;
+  action: 'replaced' | 'dropped';
+}
+
+export interface EpochContext {
+  /** Every live replica's weights, flattened in getWeights() order: for checking they are bit-identical. */
+  replicaWeights(): Promise<Float32Array[]>;
+}
+
+/** Where and how often {@link train} writes checkpoints. */
+export interface CheckpointOptions {
+  /** Directory of the checkpoints (created if missing); pass the same one to `resumeFrom`. */
+  directory: string;
+  /** Steps between checkpoints; default: one per epoch, at its end. */
+  everySteps?: number;
+}
+
+export interface TrainOptions<C = unknown> {
+  /** Module exporting `createModel(config)` that returns a tfjs-layers model with softmax outputs. */
+  model: ModuleSpecifier;
+  config?: C;
+  data: TrainData;
+  epochs: number;
+  batchSize: number;
+  /**
+   * The replicas, one worker thread each: a count of CPU replicas (on `backend`), a list of
+   * engines (e.g. `['wasm', 'wasm', 'webgpu']`), or 'auto' (default): one wasm replica per core —
+   * or one tensorflow replica using every core when @tensorflow/tfjs-node loads — plus a webgpu
+   * replica when a hardware GPU adapter is present.
+   */
+  replicas?: number | 'auto' | ReplicaEngine[];
+  /** Default `{ type: 'adam', learningRate: 1e-3 }`. */
+  optimizer?: OptimizerSpec;
+  /** Starting weights in getWeights() order (e.g. a previous result's `weights`); default: the seeded initialisation. */
+  initialWeights?: Float32Array[];
+  /** Seed of the per-epoch shuffle and of the initialisers (Math.random is seeded while createModel runs). Default 0. */
+  seed?: number;
+  /** Share of `train` held out for validation when `data.validation` is absent. Default 0.1 (0 for a pipeline). */
+  validationFraction?: number;
+  /** tfjs engine of the replicas when `replicas` is a count. Default 'wasm'. */
+  backend?: 'wasm' | 'cpu';
+  /** Split each batch by measured throughput (default) or always equally. */
+  balance?: 'throughput' | 'equal';
+  /** What to do when a replica fails (its worker crashes, its device is lost): start a new one in its place (default) or go on without it. */
+  onReplicaFailure?: 'replace' | 'drop';
+  checkpoint?: CheckpointOptions;
+  /** A checkpoint directory to continue from (the same data, batch size and seed). */
+  resumeFrom?: string;
+  onEpoch?: (record: EpochRecord, context: EpochContext) => void | Promise<void>;
+  /** Called after each step; training does not wait for it. */
+  onStep?: (record: StepRecord) => void;
+  /** Called when a replica fails, after it was replaced or dropped. */
+  onFailure?: (failure: ReplicaFailure) => void;
+}
+
+export interface TrainResult {
+  /** Trained weights in getWeights() order, loadable with `model.setWeights(...)` after shaping. */
+  weights: Float32Array[];
+  weightShapes: number[][];
+  history: EpochRecord[];
+  testAccuracy?: number;
+  /** The engine of each replica slot, and its description. */
+  replicas: { engine: ReplicaEngine; description: string }[];
+  /** Replicas that failed during training. */
+  failures: ReplicaFailure[];
+}

@@ -1,0 +1,105 @@
+/**
+ * The replicas of one training run: one single-worker pool per replica slot, and what happens
+ * when one fails. A failed replica (its worker crashed, its device was lost, its step threw) is
+ * replaced by a fresh worker given a live replica's exact state, or dropped; either way the
+ * steps the run was in the middle of are run again by the replicas left, so no step is lost
+ * and none is applied twice.
+ */
+import { availableParallelism } from 'node:os';
+import { WorkerPool } from '@tandem/core';
+import { abort, aliveSlots, markAlive, markDead, resetBarrier } from './control.ts';
+import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment } from './types.ts';
+
+const REPLICA = new URL('./replica.ts', import.meta.url);
+const RUN = { retries: 0 } as const;
+
+export interface SlotFailure {
+  slot: number;
+  error: unknown;
+}
+
+export class ReplicaSet {
+  private readonly pools: WorkerPool[];
+  private buffers: ReplicaBuffers | undefined;
+
+  constructor(readonly engines: readonly ReplicaEngine[], private readonly initFor: (slot: number) => ReplicaInit) {
+    const cpuReplicas = engines.filter((e) => e === 'wasm' || e === 'cpu').length;
+    if (engines.includes('tensorflow') && process.env.TF_NUM_INTRAOP_THREADS === undefined) {
+      // libtensorflow sizes its thread pool from the environment when it loads: give it the cores the other CPU replicas leave.
+      process.env.TF_NUM_INTRAOP_THREADS = String(Math.max(1, availableParallelism() - cpuReplicas));
+    }
+    this.pools = engines.map(() => new WorkerPool({ workers: 1 }));
+  }
+
+  get slots(): number {
+    return this.engines.length;
+  }
+
+  call<T>(slot: number, name: string, args: unknown[] = []): Promise<T> {
+    return this.pools[slot]!.run<T>(REPLICA, name, args, RUN);
+  }
+
+  /** Builds every replica's model; any failure here is the model's or the engine's, and fatal. */
+  async start(): Promise<ReplicaDescription[]> {
+    await Promise.all(this.pools.map((p) => p.ready()));
+    return Promise.all(this.engines.map((_, slot) => this.call<ReplicaDescription>(slot, 'init', [this.initFor(slot)])));
+  }
+
+  /** Attaches the shared buffers to every replica and makes them all `state`. */
+  async attach(buffers: ReplicaBuffers, state: ReplicaState | undefined): Promise<void> {
+    this.buffers = buffers;
+    const source = state ?? (await this.call<ReplicaState>(0, 'exportState'));
+    await Promise.all(this.engines.map(async (_, slot) => {
+      await this.call(slot, 'attach', [buffers]);
+      await this.call(slot, 'importState', [source]);
+    }));
+  }
+
+  live(): number[] {
+    return aliveSlots(this.buffers!.control);
+  }
+
+  /**
+   * Runs `segment` on every live replica. If some fail, the others are stopped at the step being
+   * computed; resolves with the first step not applied and the failures.
+   */
+  async runSegment(segment: Segment): Promise<{ completed: number; failures: SlotFailure[] }> {
+    const control = this.buffers!.control;
+    resetBarrier(control);
+    const failures: SlotFailure[] = [];
+    const done: number[] = [];
+    await Promise.all(this.live().map((slot) =>
+      this.call<{ completed: number }>(slot, 'runSteps', [segment]).then(
+        (r) => void done.push(r.completed),
+        (error: unknown) => {
+          failures.push({ slot, error });
+          abort(control);
+        })));
+    if (failures.length === 0) return { completed: segment.to, failures };
+    // Every survivor stopped at the same step: they all saw the same step clock.
+    const completed = done.length ? Math.min(...done) : segment.from;
+    if (done.some((c) => c !== completed)) throw new Error(`replicas stopped at different steps (${done.join(', ')}): the barrier is broken`);
+    for (const f of failures) markDead(control, f.slot);
+    return { completed, failures };
+  }
+
+  /** Starts a fresh replica in a failed slot with a live replica's state; false if that fails too. */
+  async replace(slot: number): Promise<boolean> {
+    const donor = this.live()[0];
+    if (donor === undefined) return false;
+    try {
+      const state = await this.call<ReplicaState>(donor, 'exportState');
+      await this.call(slot, 'init', [this.initFor(slot)]);
+      await this.call(slot, 'attach', [this.buffers!]);
+      await this.call(slot, 'importState', [state]);
+      markAlive(this.buffers!.control, slot);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.pools.map((p) => p.destroy()));
+  }
+}
