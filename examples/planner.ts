@@ -49,7 +49,7 @@ console.log('td.explain():');
 console.log(td.explain());
 
 await td.trace('trace.json');
-console.log(`\nWrote ${resolve('trace.json')}: one track per device, one slice per task or chunk.`);
+console.log(`\nWrote ${resolve('trace.json')}: per device, its calls, a track per CPU worker or GPU queue, and its transfers.`);
 console.log('Open https://ui.perfetto.dev, click "Open trace file" and pick trace.json to see the timeline.');
 if (td.devices().some((d) => d.kind === 'gpu' && d.software)) {
   console.log('\nThe GPU here is a software driver on the same CPU cores as the workers: splitting work onto it adds no compute,');

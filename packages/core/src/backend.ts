@@ -35,6 +35,43 @@ export interface TransferStats {
 }
 
 /**
+ * Something a backend did while running one call, reported to {@link RunOptions.observe} as it
+ * happens, so the trace can show where the time went inside a run. Times are `performance.now()`
+ * milliseconds on the host's clock; `end >= start`.
+ *
+ * - `compute`: a lane of the device computed: a CPU worker (`lane: 'worker 0'`) ran the sub-range
+ *   `range`, or a GPU queue (`lane: 'queue'`) executed the run's submitted work.
+ * - `upload` / `readback`: `bytes` moved host→device or device→host (the host-side part: a copy
+ *   queued to the device, or a mapped buffer waited for and copied out).
+ */
+export type RunEvent =
+  | { readonly kind: 'compute'; readonly lane: string; readonly start: number; readonly end: number; readonly range?: IndexRange }
+  | { readonly kind: 'upload' | 'readback'; readonly bytes: number; readonly start: number; readonly end: number };
+
+/** Receives a run's {@link RunEvent}s. Must not throw (backends ignore what it throws) and should return at once. */
+export type RunObserver = (event: RunEvent) => void;
+
+/**
+ * Optional extras of {@link Backend.run}. A backend that can't report what is asked simply
+ * doesn't: every field is a request, never a requirement.
+ *
+ * @example
+ * ```ts
+ * const events: RunEvent[] = [];
+ * await backend.run(call, undefined, { observe: (e) => events.push(e) });
+ * events.filter((e) => e.kind === 'upload');   // [{ kind: 'upload', bytes: 4096, start, end }, …]
+ * ```
+ */
+export interface RunOptions {
+  /**
+   * Called for each piece of the run as it ends: which CPU worker computed which sub-range, when
+   * the GPU queue ran the work, each upload and readback with its bytes. Events of one run may
+   * arrive until the run's promise settles, never after.
+   */
+  readonly observe?: RunObserver;
+}
+
+/**
  * One compute device behind one interface. The planner runs any kernel on any backend that
  * supports it, over the whole index space or a sub-range, and compares them.
  *
@@ -54,9 +91,10 @@ export interface Backend {
    * Computes `call` over `range` of the kernel's index space (the whole of it when omitted). Map,
    * scan and sort kernels write into `call.output`; reduce kernels resolve to their partial.
    * Inputs are uploaded unless the device already holds a valid copy; results are copied back to
-   * `call.output`'s host memory before the promise resolves.
+   * `call.output`'s host memory before the promise resolves. `options.observe`, when given, hears
+   * what the run did, piece by piece ({@link RunEvent}); backends that can't tell stay silent.
    */
-  run(call: KernelCall, range?: IndexRange): Promise<Partial | undefined>;
+  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined>;
   /** Makes the device's copy of `t` valid (no-op when it already is). */
   upload(t: Tensor): Promise<void>;
   transfers(): TransferStats;

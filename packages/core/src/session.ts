@@ -7,6 +7,7 @@ import { explainSpans } from './executor/explain.ts';
 import { makeOps, type OpOptions, type Ops } from './executor/ops.ts';
 import { Recorder } from './executor/recorder.ts';
 import { calibrateTransfers, runGraph, type GraphNode } from './executor/graph.ts';
+import type { Replan } from './executor/replan.ts';
 import { POLICIES, type Policy } from './executor/split.ts';
 import { costCachePath, loadCostModel, saveCostModel } from './planner/cost-cache.ts';
 import { CostModel } from './planner/cost-model.ts';
@@ -253,12 +254,31 @@ export class Tandem {
    * ```
    */
   explain(): string {
-    return explainSpans(this.recorder.spans(), this.recorder.lastJob(), this.backends.map((b) => b.device.id), this.costs);
+    return explainSpans(this.recorder.spans(), this.recorder.lastJob(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities());
   }
 
   /**
-   * Writes everything recorded so far as a Chrome trace (one track per device) to `path`; open it
-   * at https://ui.perfetto.dev.
+   * How the last planned graph's plan changed while it ran: each time a node took far longer (or
+   * shorter) than predicted — over 2× and over 1 ms off — the nodes not yet started were planned
+   * again with the correction; started ones kept their device. Empty when the first plan held.
+   *
+   * @example
+   * ```ts
+   * const outs = inputs.map((x) => td.ops.exp(x));
+   * await Promise.all(outs.map((o) => o.values()));
+   * for (const r of td.replans()) console.log(r.after.node, r.reason, r.moved.map((m) => `${m.node}: ${m.from} → ${m.to}`));
+   * ```
+   */
+  replans(): readonly Replan[] {
+    return this.recorder.lastJob()?.replans ?? [];
+  }
+
+  /**
+   * Writes everything recorded so far as a Chrome trace to `path`; open it at
+   * https://ui.perfetto.dev. Each device is a process with a track per lane: `calls` (each op or
+   * chunk the planner gave it, with predicted and measured time), one per CPU worker (`worker 0`,
+   * `worker 1`, …: the sub-ranges it computed) or the GPU's `queue`, and `transfers` (uploads and
+   * readbacks, `cat: 'transfer'`, with their bytes).
    *
    * @example
    * ```ts

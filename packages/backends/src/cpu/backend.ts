@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import {
   ArgumentError, BUILTIN_KERNELS, BackendUnavailableError, DeviceLostError, HOST, MAX_TENSOR_BYTES, PoolClosedError, WorkerPool, WorkerStartError,
-  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type Tensor, type TransferStats,
+  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions, type Tensor, type TransferStats,
 } from '@tandem/core';
 import type { MatmulEngine } from './protocol.ts';
 import { runMap, runReduce, runScan, runSort, type Scheduler } from './schedule.ts';
@@ -118,14 +118,16 @@ export class CpuBackend implements Backend {
    * Computes `call` over `range` (default: all of it) in the workers. Map, scan and sort kernels
    * write `call.output[range]`; reduce kernels resolve to the range's partial. Bad input rejects
    * with `ArgumentError`; a closed pool or disposed backend with `DeviceLostError`.
+   * `options.observe` hears a `compute` event per chunk, on lane `worker <index>`, with its range.
    * @example
    * ```ts
    * const [sum] = (await cpu.run(builtinCall('sum', [x]), { start: 0, end: 1024 }))!;
+   * await cpu.run(call, undefined, { observe: (e) => console.log(e.kind === 'compute' && e.lane) }); // worker 0, worker 1
    * ```
    */
-  async run(call: KernelCall, range?: IndexRange): Promise<Partial | undefined> {
+  async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
     if (this.lost) throw new DeviceLostError('cpu', this.lost);
-    const s = this.scheduler;
+    const s: Scheduler = options?.observe ? { ...this.scheduler, observe: options.observe } : this.scheduler;
     const spec = checkCall(call, !s.copyMode);
     const r = checkRange(spec, call, range);
     try {

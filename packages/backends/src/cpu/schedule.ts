@@ -3,7 +3,7 @@
  * worker when the work is worth it), run them all, then combine — reduce partials into one,
  * scan carries by a first summing pass, sorted chunks by merge-path merges shared across workers.
  */
-import { REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type Partial, type ReduceKernel, type WorkerPool } from '@tandem/core';
+import { REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type Partial, type ReduceKernel, type RunObserver, type TaskOptions, type WorkerPool } from '@tandem/core';
 import type { ChunkJob, ChunkResult, MatmulEngine } from './protocol.ts';
 
 const TASK_MODULE = new URL('./worker-kernels.ts', import.meta.url);
@@ -20,12 +20,26 @@ export interface Scheduler {
   /** Process workers get copies of tensors: chunks return their slices instead of writing shared memory. */
   readonly copyMode: boolean;
   readonly matmul: MatmulEngine;
+  /** The run's observer, if any: told which worker computed each chunk, and when. */
+  readonly observe?: RunObserver | undefined;
+}
+
+/** Task options for one chunk job: a retry after a crash, and, when observed, a report of where it ran. */
+function chunkOptions(s: Scheduler, job: ChunkJob): TaskOptions {
+  const observe = s.observe;
+  if (!observe) return { retries: 1 };
+  // Merge jobs work on merge-path diagonals, not on an index range of the call.
+  const range = job.op === 'merge' ? undefined : { start: job.start, end: job.end };
+  return {
+    retries: 1,
+    onRun: ({ worker, start, end }) => observe({ kind: 'compute', lane: `worker ${worker}`, start, end, ...(range ? { range } : {}) }),
+  };
 }
 
 /** Runs the jobs in parallel; waits for all (none still writes when this settles) and rethrows the first failure. */
 async function runAll(s: Scheduler, jobs: readonly ChunkJob[]): Promise<ChunkResult[]> {
   // A chunk only reads its inputs and overwrites its own output slice, so a retry after a crash is safe.
-  const settled = await Promise.allSettled(jobs.map((job) => s.pool.run<ChunkResult>(TASK_MODULE, 'runChunk', [job], { retries: 1 })));
+  const settled = await Promise.allSettled(jobs.map((job) => s.pool.run<ChunkResult>(TASK_MODULE, 'runChunk', [job], chunkOptions(s, job))));
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<ChunkResult>).value);

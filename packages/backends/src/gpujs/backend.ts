@@ -12,9 +12,11 @@ import {
   type KernelCall,
   type KernelSpec,
   type Partial,
+  type RunOptions,
   type TransferStats,
 } from '@tandem/core';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
+import { observed } from '../observe.ts';
 import { GPUJS_BUILTINS, builtinPlan, type BuiltinPlan } from './builtin-programs.ts';
 import { DeviceWatch } from './guard.ts';
 import { Kernels } from './kernels.ts';
@@ -154,7 +156,8 @@ export class GpuJsBackend implements Backend {
    * Computes `call` over `range` (whole rows for 2-D outputs, whole planes for 3-D) on the GPU and
    * copies the results into `call.output.data`; reductions resolve to their partial instead.
    * Rejects with `KernelUnsupportedError` when gpu.js can't run the kernel on WebGPU, and with
-   * `DeviceLostError` once the device is gone.
+   * `DeviceLostError` once the device is gone. `options.observe` hears each upload and readback,
+   * with its bytes.
    *
    * @example
    * ```ts
@@ -162,7 +165,11 @@ export class GpuJsBackend implements Backend {
    * await gpujs.run(call, { start: 0, end: 64 * b.shape[1]! });   // the first 64 rows
    * ```
    */
-  async run(call: KernelCall, range?: IndexRange): Promise<Partial | undefined> {
+  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
+    return observed(options?.observe, () => this.compute(call, range));
+  }
+
+  private async compute(call: KernelCall, range: IndexRange | undefined): Promise<Partial | undefined> {
     const open = this.ready();
     const spec = this.specFor(call);
     const plan = this.plan(call);

@@ -6,6 +6,7 @@
 import { ArgumentError, type Tensor, type TransferStats } from '@tandem/core';
 import type { DeviceWatch } from './guard.ts';
 import type { BufferHandle, GpuJs, WebGpuContext } from './runtime.ts';
+import { isObserved, report, timedUpload } from '../observe.ts';
 
 // GPUBufferUsage / GPUMapMode values, fixed by the WebGPU spec.
 const MAP_READ = 0x0001;
@@ -63,9 +64,12 @@ export class DeviceMemory {
     this.watch.check();
     // Dawn's writeBuffer crashes on views of a SharedArrayBuffer, so the copy goes through a
     // buffer mapped at creation: one copy, straight from shared memory.
-    const buffer = this.context.device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE | COPY_SRC | COPY_DST, mappedAtCreation: true });
-    new Float32Array(buffer.getMappedRange(), 0, t.size).set(t.data as Float32Array);
-    buffer.unmap();
+    const buffer = timedUpload(bytes, () => {
+      const b = this.context.device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE | COPY_SRC | COPY_DST, mappedAtCreation: true });
+      new Float32Array(b.getMappedRange(), 0, t.size).set(t.data as Float32Array);
+      b.unmap();
+      return b;
+    });
     const handle = new this.gpujs.WebGPUBufferResult({ buffer, output: gpuDims(t.shape), componentCount: 1, context: this.context, kernel: null });
     this.stats.uploads++;
     this.stats.uploadBytes += bytes;
@@ -87,6 +91,7 @@ export class DeviceMemory {
     const device = this.context.device;
     const staging = this.takeStaging(bytes);
     let reusable = false;
+    const askedAt = performance.now();
     try {
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(handle.buffer, 0, staging, 0, bytes);
@@ -100,6 +105,8 @@ export class DeviceMemory {
     }
     this.stats.downloads++;
     this.stats.downloadBytes += bytes;
+    // The copy is queued behind the kernel that wrote `handle`: part of the wait is the kernel's, which this can't tell apart.
+    if (isObserved()) report({ kind: 'readback', bytes, start: askedAt, end: performance.now() });
   }
 
   transfers(): TransferStats {

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST, builtinSpec,
-  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type Tensor,
-  type TransferStats,
+  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions,
+  type Tensor, type TransferStats,
 } from '@tandem/core';
+import { observed } from '../observe.ts';
 import { DeviceCopies } from './copies.ts';
 import { TFJS_ENGINES, loadEngine, type EngineInfo, type TfjsEngine } from './engines.ts';
 import { HOST_KERNELS, KERNELS, TF_KERNELS, type KernelContext } from './kernels.ts';
@@ -180,7 +181,7 @@ export class TfjsBackend implements Backend {
 
   /**
    * Computes `call` over `range` (default: all of it), copying results into `call.output`; reduce
-   * kernels resolve to their partial.
+   * kernels resolve to their partial. `options.observe` hears each upload and readback, with its bytes.
    *
    * @example
    * ```ts
@@ -188,7 +189,11 @@ export class TfjsBackend implements Backend {
    * const partial = await backend.run(call, { start: 0, end: x.size / 2 }); // [sum of the first half]
    * ```
    */
-  async run(call: KernelCall, range?: IndexRange): Promise<Partial | undefined> {
+  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
+    return observed(options?.observe, () => this.compute(call, range));
+  }
+
+  private async compute(call: KernelCall, range: IndexRange | undefined): Promise<Partial | undefined> {
     const { info, copies } = this.ready();
     const id = this.device.id;
     if (call === null || typeof call !== 'object') throw new ArgumentError('call', 'a KernelCall', call);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, TransferStats } from '@tandem/core';
+import { timedReadback, timedUpload } from '../observe.ts';
 
 interface Copy {
   readonly device: tf.Tensor1D;
@@ -55,7 +56,7 @@ export class DeviceCopies {
     const data = values.slice(start, end);
     this.stats.uploads++;
     this.stats.uploadBytes += data.byteLength;
-    return tf.tensor1d(data, data instanceof Int32Array ? 'int32' : 'float32');
+    return timedUpload(data.byteLength, () => tf.tensor1d(data, data instanceof Int32Array ? 'int32' : 'float32'));
   }
 
   /** Keeps `device` as the current copy of `t` (call after `t.residency.wroteOn(place)`). */
@@ -81,7 +82,8 @@ export class DeviceCopies {
 
   /** Downloads `device`'s data, counting the bytes. */
   async read(device: tf.Tensor): Promise<Float32Array | Int32Array> {
-    const data = (await device.data()) as Float32Array | Int32Array;
+    // data() also waits for the kernels that compute `device`: tfjs can't tell that wait from the copy.
+    const data = await timedReadback(device.size * 4, async () => (await device.data()) as Float32Array | Int32Array);
     this.stats.downloads++;
     this.stats.downloadBytes += data.byteLength;
     return data;

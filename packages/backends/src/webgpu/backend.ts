@@ -3,9 +3,10 @@
  */
 import {
   ArgumentError, BackendUnavailableError, builtinSpec, Tensor,
-  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type TransferStats,
+  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions, type TransferStats,
 } from '@tandem/core';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
+import { observed } from '../observe.ts';
 import { GpuContext } from './context.ts';
 import { assertFitsBuffer } from './kernels/common.ts';
 import { DRIVERS } from './kernels/index.ts';
@@ -182,15 +183,17 @@ export class WebGpuBackend implements Backend {
 
   /**
    * Computes `call` over `range` (the whole index space when omitted). Map, scan and sort kernels
-   * write the range of `call.output`; reduce kernels resolve to their partial.
+   * write the range of `call.output`; reduce kernels resolve to their partial. `options.observe`
+   * hears each upload and readback (with bytes) and the queue's time on each submission (lane `queue`).
    *
    * @example
    * ```ts
    * const call = builtinCall('sort', [x]);
    * await gpu.run(call, { start: 0, end: 4096 });  // output[0..4096) holds that range, sorted
+   * await gpu.run(call, undefined, { observe: (e) => console.log(e.kind) });  // upload, compute, readback
    * ```
    */
-  async run(call: KernelCall, range?: IndexRange): Promise<Partial | undefined> {
+  async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
     const ctx = this.context();
     ctx.assertAlive();
     const driver = DRIVERS.get(call?.kernel);
@@ -211,7 +214,7 @@ export class WebGpuBackend implements Backend {
     if (!Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.start < 0 || r.end < r.start || r.end > extent || !aligned(r.start) || !aligned(r.end)) {
       throw new ArgumentError('range', `{ start, end } with 0 ≤ start ≤ end ≤ ${extent}, both multiples of ${align} (or the end)`, `{ start: ${r.start}, end: ${r.end} }`);
     }
-    return ctx.guard(driver(ctx, call, { start: r.start, end: r.end }));
+    return ctx.guard(observed(options?.observe, () => driver(ctx, call, { start: r.start, end: r.end })));
   }
 
   /**

@@ -3,6 +3,7 @@
  * copies, the limits, transfer counters and the device-lost signal. One per backend.
  */
 import { DeviceLostError, HOST, type Tensor, type TransferStats } from '@tandem/core';
+import { report, timedUpload } from '../observe.ts';
 import { BufferPool } from './buffers.ts';
 import { Job } from './job.ts';
 import { PipelineCache } from './pipelines.ts';
@@ -31,6 +32,8 @@ export class GpuContext {
   private rejectLost!: (e: DeviceLostError) => void;
   /** Reused to copy shared memory into, since Dawn's writeBuffer crashes on SharedArrayBuffer views. */
   private staging: Uint8Array | undefined;
+  /** When the queue last finished observed work: it runs submissions in order, so the next can't start before. */
+  private queueFreeAt = 0;
 
   constructor(
     readonly device: GPUDevice,
@@ -84,7 +87,10 @@ export class GpuContext {
     this.assertAlive();
     const job = new Job(this);
     try {
-      return await record(job);
+      const value = await record(job);
+      // An observed run reports its queue time before it resolves, never after.
+      await job.queueFinished();
+      return value;
     } catch (error) {
       job.fail();
       throw error;
@@ -112,6 +118,20 @@ export class GpuContext {
   write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
     this.counters.uploads++;
     this.counters.uploadBytes += data.byteLength;
+    timedUpload(data.byteLength, () => this.copyIn(buffer, offset, data));
+  }
+
+  /**
+   * Reports to the current run's observer that the queue ran its work from `submittedAt` (or from
+   * when the queue finished what was ahead of it, if later) until `doneAt`.
+   */
+  reportQueue(submittedAt: number, doneAt: number): void {
+    const start = Math.min(doneAt, Math.max(submittedAt, this.queueFreeAt));
+    this.queueFreeAt = Math.max(this.queueFreeAt, doneAt);
+    report({ kind: 'compute', lane: 'queue', start, end: doneAt });
+  }
+
+  private copyIn(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
     if (!(data.buffer instanceof SharedArrayBuffer)) {
       this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
       return;

@@ -7,6 +7,7 @@
  * to {@link Job.submit}: runs interleave only at awaits, never inside another run's scope.
  */
 import type { Tensor, TypedArrayFor, DType } from '@tandem/core';
+import { isObserved, report } from '../observe.ts';
 import type { BufferKind } from './buffers.ts';
 import type { GpuContext } from './context.ts';
 
@@ -30,6 +31,8 @@ export class Job {
   private readonly pinned: GPUBuffer[] = [];
   private scopes = true;
   private failed = false;
+  /** Observed runs only: when the queue finished this job's submitted work (undefined if that could not be told). */
+  private queueDone: Promise<number | undefined> | undefined;
 
   constructor(private readonly ctx: GpuContext) {
     ctx.device.pushErrorScope('out-of-memory');
@@ -92,6 +95,7 @@ export class Job {
   async submit(): Promise<void> {
     this.endPass();
     this.ctx.device.queue.submit([this.encoder.finish()]);
+    if (isObserved()) this.watchQueue(performance.now());
     const [validation, oom] = this.popScopes();
     const errors = (await this.ctx.guard(Promise.all([validation!, oom!]))).filter((e): e is GPUError => e !== null);
     if (errors.length > 0) {
@@ -103,22 +107,54 @@ export class Job {
   /** Waits for a readback and copies it into `dst` from element `at` (counted as a download). */
   async readInto<D extends DType>(r: Readback, dst: TypedArrayFor<D>, at: number): Promise<void> {
     if (r.bytes === 0) return;
+    const start = performance.now();
     await this.map(r);
     const Ctor = dst.constructor as new (b: ArrayBuffer, o: number, n: number) => TypedArrayFor<D>;
     const n = r.bytes / dst.BYTES_PER_ELEMENT;
     (dst as unknown as Float32Array).set(new Ctor(r.buffer.getMappedRange(0, r.bytes), 0, n) as unknown as Float32Array, at);
     r.buffer.unmap();
     this.ctx.countDownload(r.bytes);
+    await this.reportReadback(r.bytes, start);
   }
 
   /** Waits for a readback and returns its contents as u32 or f32 values. */
   async values(r: Readback, type: 'f32' | 'u32'): Promise<Float32Array | Uint32Array> {
+    const start = performance.now();
     await this.map(r);
     const range = r.buffer.getMappedRange(0, r.bytes);
     const out = type === 'f32' ? new Float32Array(range).slice() : new Uint32Array(range).slice();
     r.buffer.unmap();
     this.ctx.countDownload(r.bytes);
+    await this.reportReadback(r.bytes, start);
     return out;
+  }
+
+  /** Observed runs: resolves once the queue's part of this job has been reported. */
+  async queueFinished(): Promise<void> {
+    await this.queueDone;
+  }
+
+  /** Observed runs: reports the queue's work on this job when the device says it is done. */
+  private watchQueue(submittedAt: number): void {
+    this.queueDone = this.ctx.guard(this.ctx.device.queue.onSubmittedWorkDone()).then(
+      () => {
+        const doneAt = performance.now();
+        this.ctx.reportQueue(submittedAt, doneAt);
+        return doneAt;
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Reports a readback of `bytes` that was asked for at `askedAt`. The map waits for the queue to
+   * finish the job first: that wait is the queue's time, so the transfer starts when the queue was done.
+   */
+  private async reportReadback(bytes: number, askedAt: number): Promise<void> {
+    if (!this.queueDone) return;
+    const end = performance.now();
+    const doneAt = (await this.queueDone) ?? askedAt;
+    report({ kind: 'readback', bytes, start: Math.min(end, Math.max(askedAt, doneAt)), end });
   }
 
   /** Hands a full-size output buffer over to the resident copies once its data is back on the host. */

@@ -1,5 +1,6 @@
 import type { CostModel } from '../planner/cost-model.ts';
-import type { Job, Span } from './recorder.ts';
+import type { Activity, Job, Span } from './recorder.ts';
+import type { Replan } from './replan.ts';
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
 const bytes = (v: unknown) => {
@@ -14,7 +15,7 @@ function kernelOf(span: Span): string {
 }
 
 /** Time covered by at least one span: overlapping pieces on one device count once. */
-function busyTime(spans: readonly Span[]): number {
+function busyTime(spans: ReadonlyArray<{ readonly start: number; readonly duration: number }>): number {
   const intervals = spans.map((s) => [s.start, s.start + s.duration] as const).sort((a, b) => a[0] - b[0]);
   let total = 0;
   let end = Number.NEGATIVE_INFINITY;
@@ -31,8 +32,9 @@ function busyTime(spans: readonly Span[]): number {
  * then a summary per kernel and device), per device busy time and utilisation, and the makespan
  * against the best single device's predicted time for the same ops.
  */
-export function explainSpans(allSpans: readonly Span[], job: Job | undefined, devices: readonly string[], costs: CostModel, last = 24): string {
+export function explainSpans(allSpans: readonly Span[], job: Job | undefined, devices: readonly string[], costs: CostModel, last = 24, allActivities: readonly Activity[] = []): string {
   const spans = job ? allSpans.filter((s) => s.job === job.id) : allSpans;
+  const activities = job ? allActivities.filter((a) => a.job === job.id) : allActivities;
   if (spans.length === 0) return 'nothing has run on the devices yet';
   const lines: string[] = [];
   lines.push(`Last graph: ${job ? job.nodes.length : '?'} op${job?.nodes.length === 1 ? '' : 's'}, ${spans.length} piece${spans.length === 1 ? '' : 's'}${spans.length > last ? ` (the last ${last} shown)` : ''}:`);
@@ -62,6 +64,14 @@ export function explainSpans(allSpans: readonly Span[], job: Job | undefined, de
     const busy = busyTime(mine);
     const moved = mine.reduce((sum, s) => sum + (typeof s.args.bytesMoved === 'number' ? s.args.bytesMoved : 0), 0);
     lines.push(`  ${d.padEnd(12)} ${String(mine.length).padStart(5)} pieces  busy ${ms(busy).padStart(10)}  utilisation ${makespan > 0 ? ((100 * busy) / makespan).toFixed(0).padStart(3) : '  0'}%  moved ${bytes(moved)}`);
+    // Inside the device's busy time: each lane's own, and the transfers'. Not added to the above: they overlap it.
+    const lanes = new Map<string, Activity[]>();
+    for (const a of activities) if (a.device === d) lanes.set(a.lane, [...(lanes.get(a.lane) ?? []), a]);
+    const inside = [...lanes].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([lane, list]) => {
+      const sent = list.reduce((sum, a) => sum + (typeof a.args.bytes === 'number' ? a.args.bytes : 0), 0);
+      return `${lane} ${ms(busyTime(list))}${lane === 'transfers' ? ` (${list.length}, ${bytes(sent)})` : ''}`;
+    });
+    if (inside.length > 0) lines.push(`  ${''.padEnd(12)} ${inside.join(' · ')}`);
   }
   // What the graph's ops were predicted to take, each whole, all on one device.
   let best: { device: string; ms: number } | undefined;
@@ -81,5 +91,16 @@ export function explainSpans(allSpans: readonly Span[], job: Job | undefined, de
     ? `; the best single device, ${best.device}, was predicted to take ${ms(best.ms)} (${(best.ms / Math.max(makespan, 1e-9)).toFixed(2)}× the makespan)`
     : '; no single device has a model for all of these ops yet';
   lines.push(`Makespan ${ms(makespan)}${versus}`);
+  if (job && job.replans.length > 0) lines.push(...describeReplans(job.replans));
   return lines.join('\n');
+}
+
+/** `Re-planned 2 times:` and a line per re-plan: the run that prompted it, and the nodes it moved. */
+function describeReplans(replans: readonly Replan[]): string[] {
+  const lines = [`Re-planned ${replans.length} time${replans.length === 1 ? '' : 's'} while running:`];
+  for (const r of replans) {
+    const moved = r.moved.length === 0 ? 'nothing moved' : r.moved.map((m) => `${m.node} (${m.kernel}) ${m.from} → ${m.to}`).join(', ');
+    lines.push(`  after ${r.after.node} (${r.after.kernel} on ${r.after.device}: predicted ${ms(r.predictedMs)}, measured ${ms(r.measuredMs)}, ${r.reason}): ${moved}`);
+  }
+  return lines;
 }

@@ -5,6 +5,8 @@ import type { KernelCall, KernelSpec, Partial } from '../kernel/types.ts';
 import { userKernelSpec } from '../kernel/user.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import { Tensor } from '../tensor.ts';
+import { observedRun } from './observed-run.ts';
+import type { Recorder } from './recorder.ts';
 
 /** A backend the session asked for but could not open, and why. */
 export interface UnavailableBackend {
@@ -85,13 +87,14 @@ export function specFor(call: KernelCall): KernelSpec {
 /**
  * Runs a call on one backend in `parts` ranges (1: the whole index space) and merges the
  * per-range results into the output. Tensor inputs still being computed are awaited first.
+ * With a recorder, what the backend reports of the run is recorded for the trace.
  */
-export async function runCall(backend: Backend, call: KernelCall, parts = 1): Promise<Tensor> {
+export async function runCall(backend: Backend, call: KernelCall, parts = 1, recorder?: Recorder): Promise<Tensor> {
   for (const arg of call.args) if (arg instanceof Tensor) await arg.values();
   const spec = specFor(call);
   const extent = spec.extent(call);
   const ranges = parts <= 1 ? [{ start: 0, end: extent }] : splitRange(extent, parts, spec.align?.(call) ?? 1);
-  const partials: (Partial | undefined)[] = await Promise.all(ranges.map((r) => backend.run(call, parts <= 1 ? undefined : r)));
+  const partials: (Partial | undefined)[] = await Promise.all(ranges.map((r) => observedRun(backend, call, parts <= 1 ? undefined : r, recorder, kernelKey(call))));
   spec.merge?.(call, ranges, partials);
   return call.output;
 }

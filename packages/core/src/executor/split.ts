@@ -10,6 +10,7 @@ import { ArgumentError } from '../errors.ts';
 import type { IndexRange, KernelCall, Partial } from '../kernel/types.ts';
 import type { CostModel } from '../planner/cost-model.ts';
 import { kernelKey, specFor } from './kernel-runner.ts';
+import { observedRun } from './observed-run.ts';
 import type { Recorder } from './recorder.ts';
 
 /** How a session places work: see {@link SplitOptions.policy}. */
@@ -159,7 +160,7 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
       const t0 = performance.now();
       const span = recorder?.begin(b.device.id, `${key}[${range.start}:${range.end})`);
       try {
-        const partial = await b.run(call, range);
+        const partial = await observedRun(b, call, range, recorder, key);
         const ms = performance.now() - t0;
         const after = b.transfers();
         span?.end({

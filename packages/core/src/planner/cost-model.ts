@@ -37,15 +37,16 @@ export class CostModel {
   /**
    * Records a measured run. The first run of a kernel on a device in this process is left out:
    * it pays one-time costs (a shader compile, JIT, first allocations) that later runs don't, and
-   * one such sample would make a fast device look slow until it was tried again.
+   * one such sample would make a fast device look slow until it was tried again. Returns whether
+   * the sample was kept (false for that first run, and for a size or time that is not valid).
    */
-  recordKernel(kernel: string, device: string, size: number, ms: number): void {
+  recordKernel(kernel: string, device: string, size: number, ms: number): boolean {
     const key = `${kernel}@${device}`;
     if (!this.warmed.has(key)) {
       this.warmed.add(key);
-      return;
+      return false;
     }
-    record(this.kernels, key, size, ms);
+    return record(this.kernels, key, size, ms);
   }
 
   /** Predicted ms for `size`, or undefined when nothing was measured for this kernel on this device. */
@@ -100,13 +101,14 @@ export class CostModel {
   }
 }
 
-function record(map: Map<string, ModelEntry>, key: string, n: number, t: number): void {
-  if (!(n > 0) || !Number.isFinite(t) || t < 0) return;
+function record(map: Map<string, ModelEntry>, key: string, n: number, t: number): boolean {
+  if (!(n > 0) || !Number.isFinite(t) || t < 0) return false;
   let entry = map.get(key);
   if (!entry) map.set(key, (entry = { samples: [], fit: undefined }));
   entry.samples.push({ n, t });
   if (entry.samples.length > HISTORY) entry.samples.splice(0, entry.samples.length - HISTORY);
   entry.fit = undefined;
+  return true;
 }
 
 function predict(map: Map<string, ModelEntry>, key: string, n: number, fixedB: number | undefined): number | undefined {

@@ -37,6 +37,28 @@ export interface TaskOptions {
   transfer?: TransferListItem[];
   /** Higher runs first; equal priorities run in submission order. Default 0. */
   priority?: number;
+  /**
+   * Called once per attempt that a worker ran to its end (returned or threw; not one lost with a
+   * crashed worker), with the worker's slot index and when the attempt ran — for traces that
+   * show one track per worker. Errors it throws are ignored.
+   *
+   * @example
+   * ```ts
+   * await pool.run(tasks, 'square', [3], { onRun: ({ worker, start, end }) => console.log(worker, end - start) });
+   * ```
+   */
+  onRun?: (run: TaskRun) => void;
+}
+
+/**
+ * Where and when one attempt of a task ran. Times are `performance.now()` ms on the calling
+ * thread's clock, estimated from the worker's own timing of the task within its batch.
+ */
+export interface TaskRun {
+  /** Index of the worker slot (0 … workers − 1); a replaced worker keeps its slot's index. */
+  readonly worker: number;
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -84,7 +106,7 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
 /** Validates per-task options; returns the error instead of throwing so callers can reject. */
 export function checkTaskOptions(options: TaskOptions): ArgumentError | undefined {
   if (typeof options !== 'object' || options === null) return new ArgumentError('options', 'an object', options);
-  const { signal, timeoutMs, retries, retryOn, transfer, priority } = options;
+  const { signal, timeoutMs, retries, retryOn, transfer, priority, onRun } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) return new ArgumentError('options.signal', 'an AbortSignal', signal);
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))) {
     return new ArgumentError('options.timeoutMs', 'a positive, finite number of milliseconds', timeoutMs);
@@ -99,6 +121,7 @@ export function checkTaskOptions(options: TaskOptions): ArgumentError | undefine
   if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) {
     return new ArgumentError('options.priority', 'a finite number', priority);
   }
+  if (onRun !== undefined && typeof onRun !== 'function') return new ArgumentError('options.onRun', 'a function ({ worker, start, end }) => void', onRun);
   return undefined;
 }
 

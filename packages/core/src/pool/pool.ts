@@ -415,9 +415,11 @@ export class WorkerPool extends EventEmitter {
     slot.tasks += batch.tasks.length;
     const failed = reply.failed.length > 0 ? new Set(reply.failed) : undefined;
     const { tasks } = batch;
+    const arrivedAt = performance.now();
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
       const runMs = reply.times[2 * i + 1]!;
+      if (task.options.onRun) reportRun(task, slot.index, batch.sentAt, arrivedAt, reply.times[2 * i]!, runMs);
       this.runHist.record(runMs);
       this.waitHist.record(batch.sentAt - task.submittedAt + reply.times[2 * i]!);
       const avg = this.fnAvgMs.get(task.fnKey);
@@ -616,6 +618,21 @@ export class WorkerPool extends EventEmitter {
       exits.push(handle.exited);
     }
     await Promise.all(exits);
+  }
+}
+
+/**
+ * Tells a task's `onRun` where and when it ran. The worker timed it from its receipt of the batch;
+ * the send time stands in for that receipt, and both ends are kept inside [sent, reply arrived],
+ * so that one worker's runs, batch after batch, never overlap.
+ */
+function reportRun(task: Task, worker: number, sentAt: number, arrivedAt: number, offsetMs: number, runMs: number): void {
+  const start = Math.min(sentAt + offsetMs, arrivedAt);
+  const end = Math.min(start + runMs, arrivedAt);
+  try {
+    task.options.onRun!({ worker, start, end });
+  } catch {
+    // An observer's failure must not fail the task.
   }
 }
 

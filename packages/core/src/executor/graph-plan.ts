@@ -1,0 +1,208 @@
+/**
+ * Where each node of a lazy graph runs, and in what order: HEFT over the nodes not yet started,
+ * each node's cost per device from the learned models (corrected by what this graph has measured
+ * so far), plus the upload of inputs that device doesn't hold; each edge's cost the transfer of
+ * the producer's output when consumer and producer run on different devices. Nodes already
+ * running are in the problem too, pinned to their device for the time they have left, so that a
+ * re-plan sees which devices are busy. Large data-parallel nodes are split across every device
+ * instead: HEFT sees them as tasks that cost nothing anywhere, so their dependants come after them.
+ */
+import type { Backend } from '../backend.ts';
+import type { KernelCall } from '../kernel/types.ts';
+import { heft } from '../planner/heft.ts';
+import type { CostModel } from '../planner/cost-model.ts';
+import { Tensor } from '../tensor.ts';
+import { kernelKey, specFor } from './kernel-runner.ts';
+import type { Recorder } from './recorder.ts';
+import { eligibleBackends, worthSplitting, type Policy } from './split.ts';
+
+export interface GraphNode {
+  readonly id: string;
+  readonly call: KernelCall;
+  /** A device the user named, if any: the node never moves from it. */
+  readonly device: Backend | undefined;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export interface GraphContext {
+  readonly backends: readonly Backend[];
+  readonly costs: CostModel;
+  readonly recorder: Recorder;
+  readonly policy: Policy;
+  /** Nodes at least this large (elements) are split across devices. */
+  readonly splitMinElements: number;
+}
+
+/** A started node the plan must work around: the device it holds and until about when. */
+export interface RunningNode {
+  readonly device: Backend | undefined;
+  /** Predicted ms it still needs (0 when overdue). */
+  readonly remainingMs: number;
+}
+
+/** One plan of the nodes not yet started. */
+export interface GraphPlan {
+  /** The device of each whole (not split) node in the plan. */
+  readonly device: ReadonlyMap<GraphNode, Backend>;
+  /** The planned nodes, split ones included, most urgent first (HEFT's upward rank: a topological order). */
+  readonly order: readonly GraphNode[];
+  /** Predicted run time of each whole node on its device, as this plan saw it (ms). */
+  readonly predictedMs: ReadonlyMap<GraphNode, number>;
+}
+
+/** With nothing measured yet, assume this rate, so that the plan still balances devices. */
+const UNKNOWN_FLOPS_PER_MS = 1e6;
+/** And this host↔device bandwidth (bytes per ms) for a device whose transfers were never timed. */
+const UNKNOWN_BYTES_PER_MS = 1e6;
+/** The cost of running a node where it can't run: HEFT needs a finite number. */
+const IMPOSSIBLE = 1e12;
+
+export function bytesOf(t: Tensor): number {
+  return t.data.byteLength;
+}
+
+/** Plans one graph, then re-plans what is left of it whenever asked. */
+export class GraphPlanner {
+  /** Nodes split across every device rather than placed on one. */
+  readonly splitNodes = new Set<GraphNode>();
+  /**
+   * A GPU emulated in software beside the CPU is the same cores: there is one machine to
+   * schedule, not two. Each op then goes to its predicted-fastest backend, one at a time.
+   */
+  readonly oneMachine: boolean;
+  private readonly producer = new Map<Tensor, GraphNode>();
+  /** Kernels already given to a device never measured on them (once per graph is enough). */
+  private readonly explored = new Set<string>();
+  /** Per `kernel@device`: measured ÷ predicted, where this graph found the model wrong. */
+  private readonly correction = new Map<string, number>();
+
+  constructor(private readonly ctx: GraphContext, readonly nodes: readonly GraphNode[]) {
+    for (const n of nodes) this.producer.set(n.call.output, n);
+    for (const n of nodes) {
+      const able = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy);
+      const extent = specFor(n.call).extent(n.call);
+      if (!n.device && extent >= ctx.splitMinElements && worthSplitting(kernelKey(n.call), extent, able, ctx.costs, ctx.policy)) this.splitNodes.add(n);
+    }
+    const devices = this.devices();
+    this.oneMachine = ctx.policy !== 'eager' && devices.some((b) => b.device.software) && devices.some((b) => b.device.kind === 'cpu');
+  }
+
+  /** The nodes of this graph whose outputs `n` reads. */
+  depsOf(n: GraphNode): GraphNode[] {
+    return n.call.args.filter((a): a is Tensor => a instanceof Tensor && this.producer.has(a) && this.producer.get(a) !== n).map((t) => this.producer.get(t)!);
+  }
+
+  /** Predicted ms for `call` on `b`: the model (times this graph's correction), or the spec's flop count at a nominal rate. */
+  predictRun(call: KernelCall, b: Backend): number {
+    const spec = specFor(call);
+    const extent = spec.extent(call);
+    const key = kernelKey(call);
+    const model = this.ctx.costs.predictKernel(key, b.device.id, extent) ?? spec.cost(call, { start: 0, end: extent }).flops / UNKNOWN_FLOPS_PER_MS;
+    return model * (this.correction.get(`${key}@${b.device.id}`) ?? 1);
+  }
+
+  /**
+   * Takes in a measurement that the plan got wrong: later predictions of this kernel on this
+   * device in this graph are scaled toward what was measured. (The model has the sample too, but
+   * a model with much history moves slowly; this graph can't wait.) Corrections of one kernel on
+   * one device are averaged geometrically, so one hiccup of a busy machine moves them only halfway.
+   */
+  correct(call: KernelCall, b: Backend, measuredMs: number): void {
+    const key = `${kernelKey(call)}@${b.device.id}`;
+    const old = this.correction.get(key);
+    this.correction.delete(key);
+    const ratio = Math.min(1e9, Math.max(1e-9, measuredMs / Math.max(this.predictRun(call, b), 1e-9)));
+    this.correction.set(key, old === undefined ? ratio : Math.sqrt(old * ratio));
+  }
+
+  /** Plans `pending` (nodes not started) around `running` (started, not finished). */
+  plan(pending: readonly GraphNode[], running: ReadonlyMap<GraphNode, RunningNode>): GraphPlan {
+    const devices = this.devices();
+    const device = new Map<GraphNode, Backend>();
+    const predictedMs = new Map<GraphNode, number>();
+    const inPlan = new Set([...pending, ...running.keys()]);
+    if (devices.length === 0 || pending.length === 0) return { device, order: [...pending], predictedMs };
+    const byId = new Map(devices.map((b) => [b.device.id, b]));
+    const tasks = [...inPlan].map((n) => {
+      const cost: Record<string, number> = {};
+      const run = running.get(n);
+      for (const b of devices) {
+        if (this.splitNodes.has(n)) cost[b.device.id] = 0;
+        else if (run) cost[b.device.id] = run.device === b ? run.remainingMs : IMPOSSIBLE;
+        else if (n.device ? n.device !== b : !this.able(n).includes(b)) cost[b.device.id] = IMPOSSIBLE;
+        else cost[b.device.id] = this.predictRun(n.call, b) + this.uploadMs(n, b, inPlan);
+      }
+      return { id: n.id, cost };
+    });
+    const edges = [...inPlan].flatMap((n) => this.depsOf(n).filter((d) => inPlan.has(d)).map((d) => ({
+      from: d.id,
+      to: n.id,
+      // Moving a result between host-sharing devices costs its download from one and upload to the other.
+      cost: Math.max(...devices.map((b) => this.moveMs(b, bytesOf(d.call.output)))),
+    })));
+    const plan = heft({ devices: devices.map((b) => b.device.id), tasks, edges });
+    const nodeById = new Map([...inPlan].map((n) => [n.id, n]));
+    const order: GraphNode[] = [];
+    for (const slot of plan.schedule) {
+      const n = nodeById.get(slot.task)!;
+      if (running.has(n)) continue;
+      order.push(n);
+      if (!this.splitNodes.has(n)) device.set(n, n.device ?? byId.get(slot.device)!);
+    }
+    if (this.oneMachine) {
+      for (const n of order) {
+        const b = n.device || this.splitNodes.has(n) ? undefined : this.fastest(n);
+        if (b) device.set(n, b);
+      }
+    }
+    for (const [n, b] of device) predictedMs.set(n, this.predictRun(n.call, b));
+    return { device, order, predictedMs };
+  }
+
+  /** One machine: the node's predicted-fastest backend, but a device never measured on its kernel gets one node of it per graph, or it never would. */
+  private fastest(n: GraphNode): Backend | undefined {
+    const able = this.able(n);
+    const key = kernelKey(n.call);
+    const extent = specFor(n.call).extent(n.call);
+    const measured = (b: Backend) => this.ctx.costs.predictKernel(key, b.device.id, extent) !== undefined;
+    const unmeasured = able.find((b) => !measured(b));
+    if (unmeasured && able.some((b) => b !== unmeasured && measured(b)) && !this.explored.has(key)) {
+      this.explored.add(key);
+      return unmeasured;
+    }
+    let best = able[0];
+    let bestMs = Number.POSITIVE_INFINITY;
+    for (const b of able) {
+      let t = this.predictRun(n.call, b);
+      for (const a of n.call.args) if (a instanceof Tensor && !a.residency.isValidOn(b.device.id)) t += this.moveMs(b, bytesOf(a));
+      if (t < bestMs) [best, bestMs] = [b, t];
+    }
+    return best;
+  }
+
+  /** Uploads `n` needs on `b`: inputs not produced inside the plan that `b` holds no valid copy of. */
+  private uploadMs(n: GraphNode, b: Backend, inPlan: ReadonlySet<GraphNode>): number {
+    let ms = 0;
+    for (const a of n.call.args) {
+      if (!(a instanceof Tensor)) continue;
+      const p = this.producer.get(a);
+      if (p && inPlan.has(p)) continue; // an edge's cost, not an upload
+      if (!a.residency.isValidOn(b.device.id)) ms += this.moveMs(b, bytesOf(a));
+    }
+    return ms;
+  }
+
+  private moveMs(b: Backend, bytes: number): number {
+    if (b.device.kind === 'cpu' || bytes === 0) return 0; // the CPU reads host memory in place
+    return this.ctx.costs.predictTransfer(b.device.id, bytes) ?? bytes / UNKNOWN_BYTES_PER_MS;
+  }
+
+  private able(n: GraphNode): Backend[] {
+    return eligibleBackends(this.ctx.backends, n.call.kernel, this.ctx.policy);
+  }
+
+  private devices(): Backend[] {
+    return this.ctx.backends.filter((b) => b.health() === 'ok');
+  }
+}
