@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { datasets, train, type EpochRecord } from '@tandem/ml';
+import { datasets, train, type EpochRecord, type StepRecord } from '@tandem/ml';
 
 const EPOCHS = 5;
 const BATCH = 256;
@@ -21,20 +21,32 @@ function describe(r: EpochRecord): string {
     `${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s  ${r.seconds.toFixed(2)} s  shares: ${shares}`;
 }
 
-/** On a terminal, a bar that advances an epoch at a time with the lines above it; piped, a line per epoch. */
-function progress(): { epoch(r: EpochRecord): void; stop(): void } {
-  if (!process.stdout.isTTY) return { epoch: (r) => console.log(describe(r)), stop: () => {} };
+/**
+ * On a terminal, a bar that advances every step (with the step's loss) and the epoch lines above
+ * it; piped, a line per epoch.
+ */
+function progress(): { step(s: StepRecord): void; epoch(r: EpochRecord): void; stop(): void } {
+  if (!process.stdout.isTTY) return { step: () => {}, epoch: (r) => console.log(describe(r)), stop: () => {} };
   const bars = new cliProgress.MultiBar(
-    { format: '  training {bar} {value}/{total} epochs | {duration_formatted}', hideCursor: true, stream: process.stdout },
+    { format: '  epoch {epoch} {bar} step {value}/{total} | loss {loss} | {duration_formatted}', hideCursor: true, stream: process.stdout },
     cliProgress.Presets.shades_classic,
   );
-  const bar = bars.create(EPOCHS, 0);
+  let bar: cliProgress.SingleBar | undefined;
   return {
+    step(s) {
+      if (s.step === 1) {
+        if (bar) bars.remove(bar);
+        bar = bars.create(s.steps, 0, { epoch: `${s.epoch}/${EPOCHS}`, loss: '-' });
+      }
+      bar!.update(s.step, { loss: s.loss.toFixed(4) });
+    },
     epoch(r) {
       bars.log(`${describe(r)}\n`);
-      bar.increment();
     },
-    stop: () => bars.stop(),
+    stop() {
+      bars.update(); // stop() alone drops lines still in the log buffer (the last epoch's)
+      bars.stop();
+    },
   };
 }
 
@@ -89,12 +101,14 @@ try {
     replicas: 'auto',
     optimizer: { type: 'adam', learningRate: LR },
     seed: 1,
+    onStep: (step) => bar.step(step),
     onEpoch: (record) => bar.epoch(record),
   });
 } finally {
   bar.stop();
 }
 const seconds = (performance.now() - t0) / 1000;
+console.log(`replicas: ${result.replicas.map((r, i) => `r${i} ${r.description}`).join('; ')}`);
 console.log(`\ntest accuracy: ${pct(result.testAccuracy ?? NaN)} on ${data.test.y.shape[0]} digits (${seconds.toFixed(1)} s in all, worker start-up included)`);
 writeFileSync(out, chart(result.history));
 console.log(`loss/accuracy chart: ${out}`);
