@@ -23,6 +23,7 @@ export type WasmConvGradientKernel = (typeof WASM_CONV_GRADIENT_KERNELS)[number]
 interface WasmBackendLike {
   typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
   makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+  disposeData(dataId: object): boolean;
 }
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -40,6 +41,109 @@ function asFloat32(backend: WasmBackendLike, t: TensorInfo, what: string): Float
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
+/**
+ * dW as one matrix product, for channels-last data: dW[K, out] = colsT[K, P] · dy[P, out], where
+ * column p of colsT is the input window under output position p (P = batch·outH·outW, K = fh·fw·in),
+ * zero where the window hangs over the padding. The product runs in the wasm backend's own
+ * BatchMatMul (XNNPACK, SIMD), which is several times faster than any loop in JS.
+ */
+function conv2DBackpropFilterIm2col(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = asFloat32(backend, x, 'Conv2DBackpropFilter x');
+  const P = batchSize * outHeight * outWidth;
+  const K = filterHeight * filterWidth * inChannels;
+  // Built transposed, colsT[K, P], so the product needs no transpose: XNNPACK's transposed-A
+  // path is an order of magnitude slower than its plain one. Written sequentially, one k at a time.
+  const colsT = new Float32Array(K * P);
+  for (let wR = 0; wR < filterHeight; ++wR) {
+    for (let wC = 0; wC < filterWidth; ++wC) {
+      for (let d1 = 0; d1 < inChannels; ++d1) {
+        let at = ((wR * filterWidth + wC) * inChannels + d1) * P;
+        for (let b = 0; b < batchSize; ++b) {
+          for (let r = 0; r < outHeight; ++r) {
+            const xr = r * strideHeight - top + wR;
+            if (xr < 0 || xr >= inHeight) {
+              at += outWidth; // the window row is in the padding: zeros, already there
+              continue;
+            }
+            const rowBase = (b * inHeight + xr) * inWidth;
+            for (let c = 0; c < outWidth; ++c, ++at) {
+              const xc = c * strideWidth - left + wC;
+              if (xc >= 0 && xc < inWidth) colsT[at] = xv[(rowBase + xc) * inChannels + d1]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  const a = backend.makeOutput([1, K, P], 'float32', undefined, colsT);
+  try {
+    const out = wasmMatMul(backend, a, { dataId: dy.dataId, shape: [1, P, outChannels], dtype: 'float32' });
+    return { dataId: out.dataId, shape: [filterHeight, filterWidth, inChannels, outChannels], dtype: 'float32' };
+  } finally {
+    backend.disposeData(a.dataId);
+  }
+}
+
+/** a · b on the wasm backend's BatchMatMul kernel (untransposed: its transposed paths are an order of magnitude slower). */
+function wasmMatMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo {
+  const matMul = getKernel('BatchMatMul', 'wasm');
+  if (!matMul) throw new Error('tfjs-backend-wasm has no BatchMatMul kernel registered');
+  return matMul.kernelFunc({ inputs: { a, b }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+}
+
+/**
+ * dx for channels-last data as dcols[P, K] = dy[P, out] · Wᵀ[out, K] on the wasm BatchMatMul,
+ * then each column window added back where it came from (col2im). tfjs-backend-wasm's native
+ * Conv2DBackpropInput is a direct loop, several times slower.
+ */
+function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const P = batchSize * outHeight * outWidth;
+  const K = filterHeight * filterWidth * inChannels;
+  // W is small: transpose it here, since the wasm BatchMatMul's transposed-B path is slow too.
+  const w = asFloat32(backend, filter, 'Conv2DBackpropInput filter');
+  const wT = new Float32Array(outChannels * K);
+  for (let k = 0; k < K; ++k) for (let o = 0; o < outChannels; ++o) wT[o * K + k] = w[k * outChannels + o]!;
+  const wTensor = backend.makeOutput([1, outChannels, K], 'float32', undefined, wT);
+  let product: TensorInfo;
+  try {
+    product = wasmMatMul(backend, { dataId: dy.dataId, shape: [1, P, outChannels], dtype: 'float32' }, wTensor);
+  } finally {
+    backend.disposeData(wTensor.dataId);
+  }
+  try {
+    const dcols = asFloat32(backend, product, 'Conv2DBackpropInput dcols');
+    const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
+    for (let b = 0, p = 0; b < batchSize; ++b) {
+      for (let r = 0; r < outHeight; ++r) {
+        const xr0 = r * strideHeight - top;
+        for (let c = 0; c < outWidth; ++c, ++p) {
+          const xc0 = c * strideWidth - left;
+          for (let wR = 0; wR < filterHeight; ++wR) {
+            const xr = xr0 + wR;
+            if (xr < 0 || xr >= inHeight) continue;
+            for (let wC = 0; wC < filterWidth; ++wC) {
+              const xc = xc0 + wC;
+              if (xc < 0 || xc >= inWidth) continue;
+              const to = ((b * inHeight + xr) * inWidth + xc) * inChannels;
+              const from = p * K + (wR * filterWidth + wC) * inChannels;
+              for (let d1 = 0; d1 < inChannels; ++d1) dx[to + d1]! += dcols[from + d1]!;
+            }
+          }
+        }
+      }
+    }
+    return backend.makeOutput(info.inShape.slice(), 'float32', undefined, dx);
+  } finally {
+    backend.disposeData(product.dataId);
+  }
+}
+
 /** dW[wR, wC, d1, d2] = Σ_{b, yR, yC} x[b, yR·sH + wR − top, yC·sW + wC − left, d1] · dy[b, yR, yC, d2]. */
 export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackendLike; attrs: NamedAttrMap }): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -51,9 +155,10 @@ export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: Te
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
     backend_util.convertConv2DDataFormat(dataFormat));
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const channelsLast = info.dataFormat === 'channelsLast';
+  if (channelsLast && x.dtype === 'float32' && dy.dtype === 'float32') return conv2DBackpropFilterIm2col(backend, x, dy, info);
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const channelsLast = info.dataFormat === 'channelsLast';
   const [xB, xR, xC, xD] = strides4(x.shape, channelsLast);
   const [yB, yR, yC, yD] = strides4(dy.shape, channelsLast);
   const xv = asFloat32(backend, x, 'Conv2DBackpropFilter x');
@@ -102,9 +207,10 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false,
     backend_util.convertConv2DDataFormat(dataFormat));
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const channelsLast = info.dataFormat === 'channelsLast';
+  if (channelsLast && dy.dtype === 'float32' && filter.dtype === 'float32') return conv2DBackpropInputIm2col(backend, dy, filter, info);
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const channelsLast = info.dataFormat === 'channelsLast';
   const [xB, xR, xC, xD] = strides4(info.inShape, channelsLast);
   const [yB, yR, yC, yD] = strides4(dy.shape, channelsLast);
   const dyv = asFloat32(backend, dy, 'Conv2DBackpropInput dy');
