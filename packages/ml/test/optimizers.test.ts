@@ -37,7 +37,7 @@ describe('the replicas\' JS optimizers', () => {
     const theirs = tf.variable(tf.tensor1d(start));
     const optimizer = tfjsOptimizer(config);
     for (const g of grads) {
-      applyOptimizer(config, state, ours, g);
+      applyOptimizer(config, state, ours, [g]);
       tf.tidy(() => optimizer.applyGradients({ [theirs.name]: tf.tensor1d(g) }));
     }
     const expected = theirs.dataSync();

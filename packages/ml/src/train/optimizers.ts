@@ -32,22 +32,34 @@ export function createOptimizerState(config: OptimizerConfig, parameters: number
 const EPSILON = 1e-7;
 
 /**
- * Applies one step in place: `params -= update(grad)`, with `grad` the batch-mean gradient.
- * Each value is computed in float64 and stored rounded to float32, the same on every thread.
+ * Applies one step in place: `params -= update(g)`, where g is the sum of `grads` (each replica's
+ * share-weighted gradient, in slot order, so the batch-mean gradient). Summing inside the update
+ * loop saves a pass over the parameters every step. Each value is computed in float64 and
+ * stored rounded to float32: the same code on the same inputs, so the same bits on every thread.
  */
-export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, params: Float32Array, grad: Float32Array): void {
+export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, params: Float32Array, grads: readonly Float32Array[]): void {
+  if (grads.length > 2) {
+    // Rare (3+ replicas): pre-sum, in slot order, into the first-two form.
+    const total = new Float64Array(params.length);
+    for (const g of grads) for (let i = 0; i < total.length; i++) total[i]! += g[i]!;
+    return applySum(config, state, params, total, undefined);
+  }
+  return applySum(config, state, params, grads[0]!, grads[1]);
+}
+
+function applySum(config: OptimizerConfig, state: OptimizerState, params: Float32Array, a: Float32Array | Float64Array, b: Float32Array | undefined): void {
   const lr = config.learningRate;
   const n = params.length;
   state.step++;
   switch (config.type) {
     case 'sgd':
-      for (let i = 0; i < n; i++) params[i] = params[i]! - lr * grad[i]!;
+      for (let i = 0; i < n; i++) params[i] = params[i]! - lr * (b ? a[i]! + b[i]! : a[i]!);
       return;
     case 'momentum': {
       const mu = config.momentum ?? 0.9;
       const [acc] = state.slots as [Float32Array];
       for (let i = 0; i < n; i++) {
-        acc[i] = mu * acc[i]! + grad[i]!;
+        acc[i] = mu * acc[i]! + (b ? a[i]! + b[i]! : a[i]!);
         params[i] = params[i]! - lr * acc[i]!;
       }
       return;
@@ -60,10 +72,10 @@ export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, p
       const c1 = 1 - b1 ** state.step;
       const c2 = 1 - b2 ** state.step;
       for (let i = 0; i < n; i++) {
-        const g = grad[i]!;
-        m[i] = b1 * m[i]! + (1 - b1) * g;
-        v[i] = b2 * v[i]! + (1 - b2) * g * g;
-        params[i] = params[i]! - (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
+        const g = b ? a[i]! + b[i]! : a[i]!;
+        const mi = (m[i] = b1 * m[i]! + (1 - b1) * g);
+        const vi = (v[i] = b2 * v[i]! + (1 - b2) * g * g);
+        params[i] = params[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
       }
       return;
     }
@@ -73,7 +85,7 @@ export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, p
       const eps = config.epsilon ?? EPSILON;
       const [ms, mom] = state.slots as [Float32Array, Float32Array | undefined];
       for (let i = 0; i < n; i++) {
-        const g = grad[i]!;
+        const g = b ? a[i]! + b[i]! : a[i]!;
         ms[i] = decay * ms[i]! + (1 - decay) * g * g;
         if (mom) {
           mom[i] = mu * mom[i]! + (lr * g) / Math.sqrt(ms[i]! + eps);

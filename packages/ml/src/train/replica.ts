@@ -34,6 +34,8 @@ interface State {
   /** Engines whose reads must be awaited (webgpu: dataSync throws in Node). */
   asyncReads: boolean;
   buffers?: ReplicaBuffers;
+  /** Where a step's examples are gathered. */
+  scratch: { x: Float32Array; y: Int32Array };
 }
 
 let state: State | undefined;
@@ -84,7 +86,7 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
     at += v.read().size;
   }
   state = {
-    init, model, trainable, sizes, params, asyncReads,
+    init, model, trainable, sizes, params, asyncReads, scratch: { x: new Float32Array(0), y: new Int32Array(0) },
     optimizer: createOptimizerState(init.optimizer, params.length),
     weightCount: weightShapes.reduce((a, s) => a + s.reduce((p, d) => p * d, 1), 0),
     classes: outShape[outShape.length - 1] ?? 0,
@@ -173,8 +175,12 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
     return 0;
   }
   const { x, y, features, order } = segment;
-  const xs = new Float32Array(count * features);
-  const ys = new Int32Array(count);
+  // Reused step to step: a fresh megabyte-sized array per step makes GC pauses, which the other
+  // replicas then wait for at the barrier. Safe: every engine has copied it (or is done with it)
+  // by the time the step's gradients are read.
+  if (s.scratch.x.length < count * features) s.scratch = { x: new Float32Array(count * features), y: new Int32Array(count) };
+  const xs = s.scratch.x.subarray(0, count * features);
+  const ys = s.scratch.y.subarray(0, count);
   const start = k * segment.batchSize + offset;
   for (let e = 0; e < count; e++) {
     const i = order[start + e]!;
@@ -203,17 +209,15 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
   return performance.now() - t0;
 }
 
-/** Sums the live replicas' regions of `parity` in slot order (the same bits everywhere) and steps. */
-function applyStep(s: State, parity: number, sum: Float32Array): void {
+/** Steps with the sum of the live replicas' regions of `parity`, in slot order (the same bits everywhere). */
+function applyStep(s: State, parity: number): void {
   const b = s.buffers!;
   const n = s.params.length;
-  sum.fill(0);
+  const regions: Float32Array[] = [];
   for (let r = 0; r < b.control.slots; r++) {
-    if (!isAlive(b.control, r)) continue;
-    const base = (parity * b.control.slots + r) * n;
-    for (let i = 0; i < n; i++) sum[i]! += b.grads[base + i]!;
+    if (isAlive(b.control, r)) regions.push(b.grads.subarray((parity * b.control.slots + r) * n, (parity * b.control.slots + r + 1) * n));
   }
-  applyOptimizer(s.init.optimizer, s.optimizer, s.params, sum);
+  applyOptimizer(s.init.optimizer, s.optimizer, s.params, regions);
   assignParams(s);
 }
 
@@ -227,7 +231,6 @@ export async function runSteps(segment: Segment): Promise<{ completed: number }>
   if (!b) throw new Error('replica has no buffers: call attach() first');
   const n = s.params.length;
   const slots = b.control.slots;
-  const sum = new Float32Array(n);
   const examples = segment.order.length;
   const sizeOf = (k: number) => Math.max(0, Math.min(segment.batchSize, examples - k * segment.batchSize));
   for (let k = segment.from; k < segment.to; k++) {
@@ -235,7 +238,7 @@ export async function runSteps(segment: Segment): Promise<{ completed: number }>
     const region = b.grads.subarray((parity * slots + s.init.slot) * n, (parity * slots + s.init.slot + 1) * n);
     const ms = await computeGradient(s, segment, k, region, sizeOf(k));
     if (!arriveAndWait(b.control, s.init.slot, ms, sizeOf(k + 1))) return { completed: k };
-    applyStep(s, parity, sum);
+    applyStep(s, parity);
   }
   return { completed: segment.to };
 }
