@@ -140,6 +140,15 @@ describe('sweep (real training on an MNIST subset)', () => {
     expect(result.best!.metric).toBe(result.trials[0]!.metric);
   });
 
+  it('runs one trial at a time on each device slot', async () => {
+    const result = await sweep({
+      model: MODEL, data, trials: 4, scheduler: 'random', maxEpochs: 1, seed: 2, devices: ['wasm', 'cpu'],
+      space: { hidden: [8, 16] },
+    });
+    expect(result.trials.every((t) => t.status === 'completed')).toBe(true);
+    expect(new Set(result.trials.map((t) => t.device))).toEqual(new Set(['wasm', 'cpu']));
+  });
+
   it('rejects bad options with ArgumentErrors', async () => {
     const base = { model: MODEL, data, space: { hidden: [16] } };
     const bad = async (patch: Record<string, unknown>, argument: string) => {
@@ -156,5 +165,8 @@ describe('sweep (real training on an MNIST subset)', () => {
     await bad({ gracePeriod: 0 }, 'gracePeriod');
     await bad({ maxEpochs: 2.5 }, 'maxEpochs');
     await bad({ concurrency: 0 }, 'concurrency');
+    await bad({ devices: ['tpu'] }, 'devices');
+    await bad({ devices: 2 }, 'devices');
+    await bad({ backend: 'gpu' }, 'backend');
   });
 });

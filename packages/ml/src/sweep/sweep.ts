@@ -17,7 +17,8 @@ import { availableParallelism } from 'node:os';
 import { ArgumentError, type ModuleSpecifier } from '@tandem/core';
 import { seededRandom } from '../datasets/random.ts';
 import { train, type EpochRecord, type TrainData } from '../train/index.ts';
-import type { OptimizerName, OptimizerSpec } from '../train/types.ts';
+import type { OptimizerName, OptimizerSpec, ReplicaEngine } from '../train/types.ts';
+import { resolveReplicas } from '../train/devices.ts';
 import { sampleSpace, validateSpace, type SampledConfig, type SearchSpace } from './space.ts';
 
 /** Metrics a sweep can rank by: an {@link EpochRecord} field. */
@@ -46,8 +47,13 @@ export interface SweepOptions {
   gracePeriod?: number;
   /** ASHA: η, rungs are η× apart and the top 1/η continue. Default 3. */
   reductionFactor?: number;
-  /** Trials at once, each on its own worker thread. Default: available parallelism. */
+  /** Trials at once, each on its own worker thread (a wasm or `backend` replica). Default: available parallelism. Ignored with `devices`. */
   concurrency?: number;
+  /**
+   * The trial slots, one trial at a time on each: a list of engines (e.g. `['wasm', 'wasm',
+   * 'webgpu']`) or 'auto' (as train's `replicas: 'auto'`). Default: `concurrency` wasm slots.
+   */
+  devices?: 'auto' | ReplicaEngine[];
   /** Batch size when the space has none. Default 128. */
   batchSize?: number;
   /** Optimizer when the space has no `optimizer`; a space `learningRate` overrides its learning rate. Default 'adam'. */
@@ -67,6 +73,8 @@ export interface TrialResult {
   /** The sampled point (all space keys, including those fed to train's options). */
   config: SampledConfig;
   status: 'completed' | 'stopped' | 'failed';
+  /** The engine of the slot it ran on. */
+  device: ReplicaEngine;
   /** Epochs trained. */
   epochs: number;
   /** The metric after the last trained epoch (NaN if the trial failed before one). */
@@ -133,7 +141,16 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   if (typeof reductionFactor !== 'number' || !Number.isFinite(reductionFactor) || !(reductionFactor > 1)) {
     throw new ArgumentError('reductionFactor', 'a number > 1', reductionFactor);
   }
-  const concurrency = Math.min(trials, positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency'));
+  const backend = options.backend ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') throw new ArgumentError('backend', "'wasm' or 'cpu'", backend);
+  let slots: ReplicaEngine[];
+  if (options.devices !== undefined) {
+    if (typeof options.devices === 'number') throw new ArgumentError('devices', "'auto' or a list of engines", options.devices);
+    slots = await resolveReplicas(options.devices, backend, 'devices');
+  } else {
+    slots = new Array(positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency')).fill(backend);
+  }
+  const concurrency = Math.min(trials, slots.length);
   const batchSize = positiveInteger(options.batchSize ?? 128, 'batchSize');
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new ArgumentError('seed', 'an integer', seed);
@@ -157,12 +174,12 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     return ahead < Math.max(1, Math.floor(seen.length / reductionFactor));
   };
 
-  const runTrial = async (id: number): Promise<TrialResult> => {
+  const runTrial = async (id: number, engine: ReplicaEngine): Promise<TrialResult> => {
     const config = configs[id]!;
     const history: EpochRecord[] = [];
     const result = (status: TrialResult['status'], error?: unknown): TrialResult => {
       const last = history[history.length - 1];
-      const out: TrialResult = { id, config, status, epochs: history.length, metric: last ? last[metric] : NaN, history };
+      const out: TrialResult = { id, config, status, device: engine, epochs: history.length, metric: last ? last[metric] : NaN, history };
       if (status === 'failed') out.error = error;
       return out;
     };
@@ -178,7 +195,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       await train({
         model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs,
         batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize,
-        replicas: 1, optimizer, seed, ...(options.backend ? { backend: options.backend } : {}),
+        replicas: [engine], optimizer, seed,
         onEpoch: (record) => {
           history.push(record);
           if (record.epoch < maxEpochs && !continues(record.epoch, record[metric])) throw new StopTrial();
@@ -193,9 +210,9 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const t0 = performance.now();
   const results: TrialResult[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async (_, slot) => {
     while (next < trials) {
-      const trial = await runTrial(next++);
+      const trial = await runTrial(next++, slots[slot]!);
       results.push(trial);
       options.onTrial?.(trial);
     }

@@ -30,20 +30,20 @@ async function hardwareGpu(): Promise<boolean> {
 }
 
 /** One engine per replica, from a count, a list or 'auto'. */
-export async function resolveReplicas(option: unknown, backend: 'wasm' | 'cpu'): Promise<ReplicaEngine[]> {
+export async function resolveReplicas(option: unknown, backend: 'wasm' | 'cpu', argument = 'replicas'): Promise<ReplicaEngine[]> {
   if (option === 'auto' || option === undefined) {
     const cpu: ReplicaEngine[] = tfjsNodeInstalled() ? ['tensorflow'] : Array.from({ length: availableParallelism() }, () => backend);
     return (await hardwareGpu()) ? [...cpu, 'webgpu'] : cpu;
   }
   if (typeof option === 'number') {
-    if (!Number.isSafeInteger(option) || option < 1) throw new ArgumentError('replicas', "a positive integer, 'auto' or a list of engines", option);
+    if (!Number.isSafeInteger(option) || option < 1) throw new ArgumentError(argument, "a positive integer, 'auto' or a list of engines", option);
     return Array.from({ length: option }, () => backend);
   }
   if (Array.isArray(option) && option.length > 0 && option.every((e) => REPLICA_ENGINES.includes(e as ReplicaEngine))) {
     if (option.filter((e) => e === 'tensorflow').length > 1) {
-      throw new ArgumentError('replicas', "at most one 'tensorflow' replica (tfjs-node loads in one thread per process; it uses several cores itself)", option);
+      throw new ArgumentError(argument, "at most one 'tensorflow' replica (tfjs-node loads in one thread per process; it uses several cores itself)", option);
     }
     return [...option] as ReplicaEngine[];
   }
-  throw new ArgumentError('replicas', `a positive integer, 'auto' or a non-empty list of ${REPLICA_ENGINES.join(', ')}`, option);
+  throw new ArgumentError(argument, `a positive integer, 'auto' or a non-empty list of ${REPLICA_ENGINES.join(', ')}`, option);
 }

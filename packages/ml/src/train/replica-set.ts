@@ -6,12 +6,29 @@
  * and none is applied twice.
  */
 import { availableParallelism } from 'node:os';
-import { WorkerPool } from '@tandem/core';
+import { ArgumentError, WorkerPool } from '@tandem/core';
 import { abort, aliveSlots, markAlive, markDead, resetBarrier } from './control.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment } from './types.ts';
 
 const REPLICA = new URL('./replica.ts', import.meta.url);
 const RUN = { retries: 0 } as const;
+
+/**
+ * tfjs-node's native addon loads in one thread per process, for the process's life: a second
+ * worker thread that imports it fails. So the tensorflow replica's worker is kept for the next
+ * train() (idle workers don't keep the process alive), and one run at a time may use it.
+ */
+let tensorflowPool: WorkerPool | undefined;
+let tensorflowInUse = false;
+
+function takeTensorflowPool(): WorkerPool {
+  if (tensorflowInUse) {
+    throw new ArgumentError('replicas', "no 'tensorflow' replica while another train() in this process has it (tfjs-node loads in one thread per process)", 'tensorflow');
+  }
+  tensorflowInUse = true;
+  tensorflowPool ??= new WorkerPool({ workers: 1 });
+  return tensorflowPool;
+}
 
 export interface SlotFailure {
   slot: number;
@@ -28,7 +45,7 @@ export class ReplicaSet {
       // libtensorflow sizes its thread pool from the environment when it loads: give it the cores the other CPU replicas leave.
       process.env.TF_NUM_INTRAOP_THREADS = String(Math.max(1, availableParallelism() - cpuReplicas));
     }
-    this.pools = engines.map(() => new WorkerPool({ workers: 1 }));
+    this.pools = engines.map((engine) => (engine === 'tensorflow' ? takeTensorflowPool() : new WorkerPool({ workers: 1 })));
   }
 
   get slots(): number {
@@ -100,6 +117,7 @@ export class ReplicaSet {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.pools.map((p) => p.destroy()));
+    await Promise.all(this.pools.map((p) => (p === tensorflowPool ? undefined : p.destroy())));
+    if (this.engines.includes('tensorflow')) tensorflowInUse = false;
   }
 }
