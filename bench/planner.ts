@@ -86,22 +86,29 @@ function positive(values: Record<string, string | boolean | undefined>, name: st
   return n;
 }
 
-/** Reads what a session ran since the last call, from its Chrome trace (`td.trace`), outside the timed region. */
+/**
+ * Reads what a session ran since the last call, from its Chrome trace (`td.trace`), outside the
+ * timed region: the executor's spans (category 'kernel', a process per device), which the trace
+ * lists per device rather than in time order, so new ones are told apart by identity.
+ */
 class TraceReader {
-  private seen = 0;
+  private readonly seen = new Set<string>();
   constructor(private readonly td: Tandem, private readonly path: string) {}
 
   async next(): Promise<TraceSpan[]> {
     await this.td.trace(this.path);
-    const trace = JSON.parse(await readFile(this.path, 'utf8')) as { traceEvents: Array<{ ph: string; name: string; tid?: number; dur?: number; args?: Record<string, unknown> }> };
-    const tracks = new Map<number, string>();
-    const spans: TraceSpan[] = [];
+    const trace = JSON.parse(await readFile(this.path, 'utf8')) as { traceEvents: Array<{ ph: string; name: string; cat?: string; pid?: number; tid?: number; ts?: number; dur?: number; args?: Record<string, unknown> }> };
+    const devices = new Map<number, string>();
+    const fresh: TraceSpan[] = [];
     for (const e of trace.traceEvents) {
-      if (e.ph === 'M' && e.name === 'thread_name') tracks.set(e.tid!, String(e.args?.name));
-      else if (e.ph === 'X') {
+      if (e.ph === 'M' && e.name === 'process_name') devices.set(e.pid!, String(e.args?.name));
+      else if (e.ph === 'X' && e.cat === 'kernel' && e.args?.calibration !== true) {
+        const key = `${e.pid}/${e.tid}/${e.ts}/${e.name}`;
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
         const i = e.name.indexOf('[');
-        spans.push({
-          device: tracks.get(e.tid!) ?? '?',
+        fresh.push({
+          device: devices.get(e.pid!) ?? '?',
           kernel: i < 0 ? e.name : e.name.slice(0, i),
           elements: typeof e.args?.elements === 'number' ? e.args.elements : 0,
           ms: (e.dur ?? 0) / 1000,
@@ -109,8 +116,6 @@ class TraceReader {
         });
       }
     }
-    const fresh = spans.slice(this.seen);
-    this.seen = spans.length;
     return fresh;
   }
 }
@@ -260,7 +265,7 @@ export default async function main(argv: string[]): Promise<void> {
         ...(software
           ? [`The GPU here is lavapipe, a software Vulkan driver (${d.gpu.description}): its "GPU" work runs on the same ${machine.cores} CPU cores as the ${WORKERS} workers. A split adds no compute, only contention — both devices slow down when they run together — so the most a split can gain is what one engine does better per core than the other${k.splitGain ? `: here the best static split of the kernel that used both devices (CPU share ${k.splitGain.share.toFixed(1)}) took ${seconds(k.splitGain.ms)} against ${seconds(k.splitGain.fasterAloneMs)} for the faster device alone (${ratio(k.splitGain.fasterAloneMs / k.splitGain.ms)} speedup; medians of the final round)` : ''}. The "faster than both" targets mostly measure the cost of splitting, not the use of a second device; on a real GPU they would measure the planner.`]
           : []),
-        `Each policy ran on its own session (cpu + gpujs for the kernel, cpu + webgpu for the DAG: webgpu runs built-in ops only, gpujs also user kernels) with a fresh cost cache in a temp directory, and ${settings.warmup} warm-up run${settings.warmup === 1 ? '' : 's'} before the ${settings.reps} measured repetitions (the first warm-up of auto has no model: it probes each device with small chunks). Every run also feeds the model, so auto keeps learning during the repetitions.`,
+        `Each policy ran on its own session (cpu + gpujs for the kernel, cpu + webgpu for the DAG: webgpu runs built-in ops only, gpujs also user kernels) with a fresh cost cache in a temp directory, and ${settings.warmup} warm-up run${settings.warmup === 1 ? '' : 's'} before the ${settings.reps} measured repetitions (the first warm-up of auto has no model: it calibrates each device on a few spread slices of the op first, then places it). Every run also feeds the model, so auto keeps learning during the repetitions.`,
         'Peers (policies and oracle) alternate within each repetition, the starting peer rotating; ratios are from medians of this run. A MISS is reported, not failed.',
         'A run is timed from the call (td.map, or issuing every op of the DAG in one turn) to the result in host memory; the per-device split is read from the session\'s trace afterwards (td.trace), untimed.',
         ...(noisy(kernelLoad) || noisy(dagLoad)

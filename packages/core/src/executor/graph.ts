@@ -13,6 +13,7 @@ import type { CostModel } from '../planner/cost-model.ts';
 import { HOST, Tensor } from '../tensor.ts';
 import { GraphPlanner, bytesOf, type GraphContext, type GraphNode, type GraphPlan, type RunningNode } from './graph-plan.ts';
 import { kernelKey, runCall, specFor } from './kernel-runner.ts';
+import { calibrateKernels } from './calibrate.ts';
 import { deviation, type Replan } from './replan.ts';
 import { eligibleBackends, runSplit } from './split.ts';
 
@@ -33,6 +34,7 @@ interface Measured {
 /** Plans and runs one batch of nodes, re-planning as it learns. Settles every node exactly once. */
 export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): Promise<void> {
   ctx.recorder.beginJob(nodes.map((n) => ({ key: kernelKey(n.call), elements: specFor(n.call).extent(n.call) })));
+  await calibrateKernels(nodes, ctx);
   const planner = new GraphPlanner(ctx, nodes);
   const pending = new Set(nodes);
   const running = new Map<GraphNode, Started>();

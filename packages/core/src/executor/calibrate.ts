@@ -1,0 +1,74 @@
+/**
+ * Calibration on first use: before a large node is planned, every device that could run it but
+ * has no model for its kernel runs a few small slices of it, so the plan — and on one machine, the
+ * choice of the one device — rests on measurements instead of a guess. Without this, the first
+ * graphs would have to explore by running whole nodes on each unmeasured device in turn.
+ *
+ * Each device runs three passes over four slices spread evenly across the range, since work per
+ * element is rarely uniform (the rows of a Mandelbrot image differ a hundredfold) and a sample
+ * from one end would mislead. The first pass (1/32 of the range) compiles and warms up: the model
+ * drops a first run. The next two cover 1/32 and 1/16, two sizes, so the fit can tell the cost per
+ * element from the fixed cost of a call, which dominates small slices. The slices compute real
+ * elements of the output, which the node's own run then writes again.
+ */
+import type { Backend } from '../backend.ts';
+import { Tensor } from '../tensor.ts';
+import type { GraphContext, GraphNode } from './graph-plan.ts';
+import { kernelKey, specFor } from './kernel-runner.ts';
+import { eligibleBackends } from './split.ts';
+
+/** Fraction of the range each pass covers. */
+const PASSES = [1 / 32, 1 / 32, 1 / 16] as const;
+const SLICES = 4;
+
+/** Calibrates the kernels of `nodes` that need it; a device that fails a slice is left to its health check. */
+export async function calibrateKernels(nodes: readonly GraphNode[], ctx: GraphContext): Promise<void> {
+  if (ctx.policy === 'eager') return;
+  const produced = new Set(nodes.map((n) => n.call.output));
+  const done = new Set<string>();
+  for (const n of nodes) {
+    const spec = specFor(n.call);
+    const extent = spec.extent(n.call);
+    const key = kernelKey(n.call);
+    // Inputs computed inside this graph don't exist yet; a pinned node needs no choice.
+    if (n.device || extent < ctx.splitMinElements || done.has(key)) continue;
+    if (n.call.args.some((a) => a instanceof Tensor && produced.has(a))) continue;
+    done.add(key);
+    const unmeasured = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).filter((b) => ctx.costs.predictKernel(key, b.device.id, extent) === undefined);
+    if (unmeasured.length === 0) continue;
+    for (const a of n.call.args) if (a instanceof Tensor) await a.values();
+    const align = spec.align?.(n.call) ?? 1;
+    const units = Math.ceil(extent / align);
+    for (const b of unmeasured) await calibrateOn(b, n, key, units, align, extent, ctx);
+  }
+}
+
+/** Four ranges covering `fraction` of the range together, centred in its four quarters. */
+function sampleRanges(units: number, align: number, extent: number, fraction: number): Array<{ start: number; end: number }> {
+  const size = Math.max(1, Math.round((units * fraction) / SLICES));
+  const ranges: Array<{ start: number; end: number }> = [];
+  for (let k = 0; k < SLICES; k++) {
+    const start = Math.min(units - size, Math.max(0, Math.round(((2 * k + 1) * units) / (2 * SLICES) - size / 2)));
+    const range = { start: start * align, end: Math.min(extent, (start + size) * align) };
+    if (!ranges.some((r) => r.start === range.start)) ranges.push(range);
+  }
+  return ranges;
+}
+
+async function calibrateOn(b: Backend, n: GraphNode, key: string, units: number, align: number, extent: number, ctx: GraphContext): Promise<void> {
+  for (const fraction of PASSES) {
+    const ranges = sampleRanges(units, align, extent, fraction);
+    const elements = ranges.reduce((s, r) => s + r.end - r.start, 0);
+    const span = ctx.recorder.begin(b.device.id, `${key} (calibration)`);
+    const t0 = performance.now();
+    try {
+      for (const range of ranges) await b.run(n.call, range);
+    } catch (error) {
+      span.end({ elements, error: (error as Error).message });
+      return;
+    }
+    const ms = performance.now() - t0;
+    span.end({ elements, calibration: true });
+    ctx.costs.recordKernel(key, b.device.id, elements, ms);
+  }
+}
