@@ -1,11 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { datasets, train, type LabelledSet, type TrainData } from '../src/index.ts';
+import { DeviceLostError } from '@tandem/core';
+import { datasets, train, type LabelledSet, type ReplicaFailure, type TrainData } from '../src/index.ts';
 import { gpuOrSkip } from '../../backends/test/harness.ts';
 import { requestAdapter } from '@tandem/backends';
 import { subset } from './fixtures/subset.ts';
 
 const MLP = new URL('./fixtures/mlp.ts', import.meta.url);
 const CNN = new URL('./fixtures/cnn.ts', import.meta.url);
+const FAULTY = new URL('./fixtures/faulty-mlp.ts', import.meta.url);
 
 const bitsEqual = (a: Float32Array, b: Float32Array) =>
   a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -54,9 +59,38 @@ describe('train on other engines and models', () => {
     mixed.history.forEach((h, e) => expect(Math.abs(h.loss - wasm.history[e]!.loss) / wasm.history[e]!.loss).toBeLessThan(1e-3));
   });
 
+  it('replaces a webgpu replica whose device is lost mid-epoch, on a fresh thread and device', async (ctx) => {
+    if (!gpu.available) ctx.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-lost-'));
+    try {
+      const checks: boolean[] = [];
+      const failures: ReplicaFailure[] = [];
+      const result = await train({
+        model: FAULTY, config: { hidden: 16, fail: { marker: join(dir, 'marker'), afterCalls: 2, mode: 'lose-device' } },
+        data: { train: subset(data.train as LabelledSet, 400) }, epochs: 2, batchSize: 100, seed: 4, balance: 'equal', replicas: ['wasm', 'webgpu'],
+        onFailure: (f) => failures.push(f),
+        onEpoch: async (_r, context) => {
+          const [a, b] = await context.replicaWeights();
+          checks.push(bitsEqual(a!, b!));
+        },
+      });
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ slot: 1, engine: 'webgpu', action: 'replaced' });
+      expect(failures[0]!.error).toBeInstanceOf(DeviceLostError);
+      expect(checks).toEqual([true, true]);
+      for (const h of result.history) expect(h.shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("says which replicas a list or 'auto' gave", async () => {
-    const result = await train({ model: MLP, data: { train: subset(data.train as LabelledSet, 200) }, epochs: 1, batchSize: 100, replicas: ['cpu', 'wasm'] });
-    expect(result.replicas.map((r) => r.engine)).toEqual(['cpu', 'wasm']);
-    expect(result.replicas[0]!.description).toMatch(/cpu/);
+    const small = { model: MLP, data: { train: subset(data.train as LabelledSet, 200) }, epochs: 1, batchSize: 100 };
+    const listed = await train({ ...small, replicas: ['cpu', 'wasm'] });
+    expect(listed.replicas.map((r) => r.engine)).toEqual(['cpu', 'wasm']);
+    expect(listed.replicas[0]!.description).toMatch(/cpu/);
+    // Here: a wasm replica per core; the software GPU shares those cores, so 'auto' leaves it out.
+    const auto = await train({ ...small, replicas: 'auto' });
+    expect(auto.replicas.map((r) => r.engine)).toEqual(new Array(availableParallelism()).fill('wasm'));
   });
 });

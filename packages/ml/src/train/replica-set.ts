@@ -36,7 +36,7 @@ export interface SlotFailure {
 }
 
 export class ReplicaSet {
-  private readonly pools: WorkerPool[];
+  private pools: WorkerPool[];
   private buffers: ReplicaBuffers | undefined;
 
   constructor(readonly engines: readonly ReplicaEngine[], private readonly initFor: (slot: number) => ReplicaInit) {
@@ -106,6 +106,13 @@ export class ReplicaSet {
     if (donor === undefined) return false;
     try {
       const state = await this.call<ReplicaState>(donor, 'exportState');
+      const old = this.pools[slot]!;
+      if (old !== tensorflowPool) {
+        // A fresh thread: the failed one may hold a lost GPU device, which its engine would reuse.
+        this.pools[slot] = new WorkerPool({ workers: 1 });
+        await old.destroy().catch(() => undefined);
+        await this.pools[slot]!.ready();
+      }
       await this.call(slot, 'init', [this.initFor(slot)]);
       await this.call(slot, 'attach', [this.buffers!]);
       await this.call(slot, 'importState', [state]);

@@ -12,6 +12,7 @@
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
+import { DeviceLostError } from '@tandem/core';
 import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { seededRandom } from '../datasets/random.ts';
 import { registerWasmConvGradients } from '../wasm-grads/index.ts';
@@ -33,6 +34,8 @@ interface State {
   exampleShape: number[];
   /** Engines whose reads must be awaited (webgpu: dataSync throws in Node). */
   asyncReads: boolean;
+  /** Rejects when the engine's device is lost (webgpu), so that no read waits forever on a dead device. */
+  lost: Promise<never>;
   buffers?: ReplicaBuffers;
   /** Where a step's examples are gathered. */
   scratch: { x: Float32Array; y: Int32Array };
@@ -46,8 +49,9 @@ function current(): State {
   return state;
 }
 
-async function read(t: tf.Tensor, asyncReads: boolean): Promise<Float32Array> {
-  return (asyncReads ? await t.data() : t.dataSync()) as Float32Array;
+async function read(t: tf.Tensor, asyncReads: boolean, lost?: Promise<never>): Promise<Float32Array> {
+  if (!asyncReads) return t.dataSync() as Float32Array;
+  return (await (lost ? Promise.race([t.data(), lost]) : t.data())) as Float32Array;
 }
 
 /** Loads the engine, builds the model with the user's createModel(config) and a fresh optimizer. */
@@ -79,6 +83,10 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   const weightShapes = model.getWeights().map((w) => [...w.shape]);
   const outShape = model.outputs[0]!.shape;
   const asyncReads = init.engine === 'webgpu';
+  const lost = info.lost.then((reason) => {
+    throw new DeviceLostError(`tfjs:${init.engine} in replica ${init.slot}`, reason);
+  });
+  lost.catch(() => {}); // observed by reads; unobserved, it would be an unhandled rejection
   const params = new Float32Array(sizes.reduce((a, b) => a + b, 0));
   let at = 0;
   for (const v of trainable) {
@@ -86,7 +94,7 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
     at += v.read().size;
   }
   state = {
-    init, model, trainable, sizes, params, asyncReads, scratch: { x: new Float32Array(0), y: new Int32Array(0) },
+    init, model, trainable, sizes, params, asyncReads, lost, scratch: { x: new Float32Array(0), y: new Int32Array(0) },
     optimizer: createOptimizerState(init.optimizer, params.length),
     weightCount: weightShapes.reduce((a, s) => a + s.reduce((p, d) => p * d, 1), 0),
     classes: outShape[outShape.length - 1] ?? 0,
@@ -113,7 +121,7 @@ export async function weights(): Promise<Float32Array> {
   const out = new Float32Array(s.weightCount);
   let at = 0;
   for (const w of s.model.getWeights()) {
-    out.set(await read(w, s.asyncReads), at);
+    out.set(await read(w, s.asyncReads, s.lost), at);
     at += w.size;
   }
   return out;
@@ -200,11 +208,11 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
   let at = 0;
   for (let i = 0; i < vars.length; i++) {
     const g = grads[vars[i]!.name];
-    if (g) region.set(await read(g, s.asyncReads), at);
+    if (g) region.set(await read(g, s.asyncReads, s.lost), at);
     else region.fill(0, at, at + s.sizes[i]!);
     at += s.sizes[i]!;
   }
-  b.stepLoss[k * slots + slot] = (await read(value, s.asyncReads))[0]! * size;
+  b.stepLoss[k * slots + slot] = (await read(value, s.asyncReads, s.lost))[0]! * size;
   tf.dispose([value, ...Object.values(grads)]);
   return performance.now() - t0;
 }
@@ -253,7 +261,7 @@ export async function evaluate(x: Float32Array, y: Int32Array, features: number,
       const input = tf.tensor(x.subarray(a * features, e * features), [e - a, ...s.exampleShape], 'float32');
       return tf.argMax(s.model.predict(input) as tf.Tensor, -1);
     });
-    const p = s.asyncReads ? await pred.data() : pred.dataSync();
+    const p = await read(pred, s.asyncReads, s.lost);
     pred.dispose();
     for (let k = 0; k < e - a; k++) if (p[k] === y[a + k]) correct++;
   }
