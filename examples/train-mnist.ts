@@ -1,18 +1,33 @@
 /**
- * Data-parallel training on MNIST (`npx tsx examples/train-mnist.ts [chart.svg]`): an MLP
- * 784-128-10 trained with Adam on every CPU core at once (one tfjs-wasm replica per worker
- * thread, the batch split by measured throughput, gradients averaged through shared memory),
- * then the test accuracy, and a loss/accuracy chart written as an SVG.
+ * Data-parallel training on MNIST (`npx tsx examples/train-mnist.ts [chart.svg] [--model cnn]`):
+ * a model trained with Adam on every CPU core at once (one tfjs-wasm replica per worker thread,
+ * the batch split by measured throughput, gradients averaged through shared memory), then the
+ * test accuracy, and a loss/accuracy chart written as an SVG.
+ *
+ * --model mlp (default): 784-128-10, 5 epochs of batch 256, ~93% in a few seconds.
+ * --model cnn: 2 conv layers + dense 64, 12 epochs of batch 64, ~97.6% in under a minute on 2 cores
+ *   (tfjs-wasm has no conv filter gradient; the replicas register ours).
+ * --epochs N overrides the epoch count.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { datasets, train, type EpochRecord, type StepRecord } from '@tandem/ml';
 
-const EPOCHS = 5;
-const BATCH = 256;
-const out = resolve(process.argv[2] ?? join(tmpdir(), 'tandem-train-mnist.svg'));
+const MODELS = {
+  mlp: { file: './models/mlp.ts', config: { hidden: 128 }, title: 'MLP 784-128-10', epochs: 5, batch: 256, lr: 2e-3 },
+  cnn: { file: './models/cnn.ts', config: { filters: 16, hidden: 64 }, title: 'CNN conv5×5×16 → conv5×5×32 → dense 64', epochs: 12, batch: 64, lr: 1e-3 },
+} as const;
+const args = parseArgs({ allowPositionals: true, options: { model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' } } });
+const choice = args.values.model as keyof typeof MODELS;
+if (!(choice in MODELS)) throw new Error(`--model: expected one of ${Object.keys(MODELS).join(', ')}, got ${args.values.model}`);
+const MODEL = MODELS[choice];
+const EPOCHS = args.values.epochs === undefined ? MODEL.epochs : Number(args.values.epochs);
+if (!Number.isSafeInteger(EPOCHS) || EPOCHS < 1) throw new Error(`--epochs: expected a positive integer, got ${args.values.epochs}`);
+const BATCH = MODEL.batch;
+const out = resolve(args.positionals[0] ?? join(tmpdir(), `tandem-train-mnist-${choice}.svg`));
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 
 function describe(r: EpochRecord): string {
@@ -65,7 +80,7 @@ function chart(history: readonly EpochRecord[]): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">MNIST MLP 784-128-10, ${history[0]?.shares.length ?? 0} replicas, batch ${BATCH}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">MNIST ${MODEL.title}, ${history[0]?.shares.length ?? 0} replicas, batch ${BATCH}</text>`,
     ...ticks.map((t) => `<line x1="${L}" x2="${L + pw}" y1="${(T + ph - t * ph).toFixed(1)}" y2="${(T + ph - t * ph).toFixed(1)}" stroke="#ddd"/>`),
     ...ticks.map((t) => `<text x="${L - 6}" y="${(T + ph - t * ph + 4).toFixed(1)}" text-anchor="end" fill="#c0392b">${(t * maxLoss).toFixed(2)}</text>`),
     ...ticks.map((t) => `<text x="${L + pw + 6}" y="${(T + ph - t * ph + 4).toFixed(1)}" fill="#2471a3">${Math.round(t * 100)}%</text>`),
@@ -85,16 +100,16 @@ function chart(history: readonly EpochRecord[]): string {
 
 const data = await datasets.mnist();
 console.log(`MNIST: ${data.train.y.shape[0]} training digits (10% held out for validation), ${data.test.y.shape[0]} test digits`);
-const LR = 2e-3;
-console.log(`MLP 784-128-10, Adam (learning rate ${LR}), batch ${BATCH}, ${EPOCHS} epochs, replicas: 'auto' (one per core)\n`);
+const LR = MODEL.lr;
+console.log(`${MODEL.title}, Adam (learning rate ${LR}), batch ${BATCH}, ${EPOCHS} epochs, replicas: 'auto' (one per core)\n`);
 
 const bar = progress();
 const t0 = performance.now();
 let result;
 try {
   result = await train({
-    model: new URL('./models/mlp.ts', import.meta.url),
-    config: { hidden: 128 },
+    model: new URL(MODEL.file, import.meta.url),
+    config: MODEL.config,
     data: { train: data.train, test: data.test },
     epochs: EPOCHS,
     batchSize: BATCH,

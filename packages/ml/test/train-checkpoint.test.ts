@@ -1,5 +1,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +24,8 @@ const bitsEqual = (a: Float32Array, b: Float32Array) =>
 
 class Interrupt extends Error {}
 
+const run = promisify(execFile);
+
 describe('train: checkpoints, resumeFrom and onStep', () => {
   let data: TrainData;
   let dir: string;
@@ -36,6 +41,13 @@ describe('train: checkpoints, resumeFrom and onStep', () => {
     whole = await train({ ...base, data, epochs: 2, onStep: (s) => steps.push(s) });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps a script alive while it watches the steps (no exit with code 13 mid-training)', async () => {
+    const script = fileURLToPath(new URL('./fixtures/train-script.ts', import.meta.url));
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { timeout: 120_000 });
+    // 300 examples, 10% held out: 270 in batches of 50 is 6 steps per epoch.
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ steps: 12, epochs: 2 });
+  });
 
   it('reports every step in order with its split and loss', () => {
     expect(steps.map((s) => s.globalStep)).toEqual(Array.from({ length: 2 * STEPS }, (_, i) => i + 1));

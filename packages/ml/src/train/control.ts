@@ -92,6 +92,11 @@ export function abort(c: Control): void {
   Atomics.notify(c.ints, GEN);
 }
 
+/** Wakes whoever waits on the step clock (the main thread's watcher, when it stops). */
+export function wake(c: Control): void {
+  Atomics.notify(c.ints, GEN);
+}
+
 /** Waits (asynchronously) until the step clock moves past `seen` or `ms` pass; returns the clock. */
 export async function waitForStep(c: Control, seen: number, ms: number): Promise<number> {
   const result = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(c.ints, GEN, seen, ms);

@@ -3,7 +3,7 @@
  * replicas never wait for the main thread, and the main thread wakes once per step (or less, if
  * it is busy: it then reports every step it missed, in order).
  */
-import { stepClock, waitForStep, type Control } from './control.ts';
+import { stepClock, wake, waitForStep, type Control } from './control.ts';
 
 export interface StepWatch {
   /** Throws what the callback threw, if it did. */
@@ -28,15 +28,19 @@ export function watchSteps(control: Control, firstStep: number, onStep: (step: n
       }
     }
   };
+  // A pending Atomics.waitAsync does not keep Node's event loop alive: between runs of steps, when
+  // the replicas' workers are idle (and unref'd), a script would exit mid-training (code 13).
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const loop = (async () => {
     while (!stopped) report(await waitForStep(control, seen, 50));
-  })();
+  })().finally(() => clearInterval(keepAlive));
   return {
     check() {
       if (failure) throw failure.error;
     },
     async stop() {
       stopped = true;
+      wake(control);
       await loop;
       report(stepClock(control));
       if (failure) throw failure.error;
