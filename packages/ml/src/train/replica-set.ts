@@ -35,6 +35,18 @@ export interface SlotFailure {
   error: unknown;
 }
 
+/** How {@link ReplicaSet.runRecovering} deals with failures, and what it tells its caller. */
+export interface RecoveryPolicy {
+  /** Called before each run of steps from `from` (e.g. to split the first step's batch). */
+  before(from: number): void;
+  /** Steps from `completed` on will be run again: forget what they recorded. */
+  rerun(completed: number): void;
+  /** Whether to try replacing the replica of a failed slot (else it is dropped). */
+  replace(slot: number): boolean;
+  /** A slot failed at step `completed` and was replaced or dropped. */
+  failed(failure: SlotFailure, completed: number, action: 'replaced' | 'dropped'): void;
+}
+
 export class ReplicaSet {
   private pools: WorkerPool[];
   private buffers: ReplicaBuffers | undefined;
@@ -98,6 +110,28 @@ export class ReplicaSet {
     if (done.some((c) => c !== completed)) throw new Error(`replicas stopped at different steps (${done.join(', ')}): the barrier is broken`);
     for (const f of failures) markDead(control, f.slot);
     return { completed, failures };
+  }
+
+  /**
+   * Runs `segment` to its end whatever fails on the way: after a failure, each failed slot is
+   * replaced (while `replace` allows) or dropped, `before(from)` prepares the re-run of the steps
+   * from the first one not applied, and the live replicas run them. Rejects, with the failure's
+   * error, only when no replica is left.
+   */
+  async runRecovering(segment: Segment, policy: RecoveryPolicy): Promise<void> {
+    for (let from = segment.from; from < segment.to;) {
+      policy.before(from);
+      const run = await this.runSegment({ ...segment, from });
+      if (run.failures.length === 0) return;
+      policy.rerun(run.completed);
+      if (this.live().length === 0) throw run.failures[0]!.error;
+      for (const f of run.failures) {
+        const replace = policy.replace(f.slot);
+        const replaced = replace && (await this.replace(f.slot));
+        policy.failed(f, run.completed, replaced ? 'replaced' : 'dropped');
+      }
+      from = run.completed;
+    }
   }
 
   /** Starts a fresh replica in a failed slot with a live replica's state; false if that fails too. */

@@ -16,9 +16,10 @@ import { resolveReplicas } from './devices.ts';
 import { checkLabels, checkOptions, checkResumeFrom, checkSet } from './options.ts';
 import { Pipeline } from '../pipeline/index.ts';
 import type { EpochContext, EpochRecord, ReplicaFailure, TrainOptions, TrainResult } from './records.ts';
-import { ReplicaSet } from './replica-set.ts';
+import { ReplicaSet, type RecoveryPolicy } from './replica-set.ts';
+import { StepLedger } from './step-ledger.ts';
 import { watchSteps } from './step-watch.ts';
-import type { ReplicaBuffers, ReplicaDescription, ReplicaState, Segment } from './types.ts';
+import type { ReplicaBuffers, ReplicaDescription, ReplicaState } from './types.ts';
 
 /** A slot that failed this many times is dropped instead of replaced: its failure is not transient. */
 const MAX_REPLACEMENTS_PER_SLOT = 3;
@@ -105,6 +106,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       start = { ...base, weights: flatten(options.initialWeights, d.weightShapes, 'initialWeights') };
     }
     await set.attach(buffers, start);
+    const ledger = new StepLedger(buffers, slots);
 
     const order = shared(Int32Array, o.trainCount, 4);
     const random = seededRandom(o.seed);
@@ -149,62 +151,43 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       order.set(indices);
       const resumed = resume && epoch === firstEpoch ? resume.progress : undefined;
       let from = resumed?.step ?? 0;
-      buffers.stepLoss.fill(0);
-      buffers.stepCount.fill(0);
-      const partialSums = () => {
-        const processed = new Array<number>(slots).fill(0);
-        let lossSum = resumed?.partial.lossSum ?? 0;
+      ledger.clear();
+      const totals = () => {
+        const { processed, lossSum } = ledger.totals();
         resumed?.partial.processed.forEach((p, s) => s < slots && (processed[s]! += p));
-        for (let k = 0; k < steps; k++) {
-          for (let s = 0; s < slots; s++) {
-            processed[s]! += buffers.stepCount[k * slots + s]!;
-            lossSum += buffers.stepLoss[k * slots + s]!;
-          }
-        }
-        return { lossSum, processed };
+        return { lossSum: lossSum + (resumed?.partial.lossSum ?? 0), processed };
       };
       const watcher = options.onStep ? watchSteps(buffers.control, from, (k) => {
-        const counts = Array.from(buffers.stepCount.subarray(k * slots, (k + 1) * slots));
-        let loss = 0;
-        for (let s = 0; s < slots; s++) loss += buffers.stepLoss[k * slots + s]!;
-        options.onStep!({ epoch, step: k + 1, steps, globalStep: (epoch - 1) * steps + k + 1, loss: loss / sizeOf(k), counts });
+        const { counts, lossSum } = ledger.step(k);
+        options.onStep!({ epoch, step: k + 1, steps, globalStep: (epoch - 1) * steps + k + 1, loss: lossSum / sizeOf(k), counts });
       }) : undefined;
+      const recovery: RecoveryPolicy = {
+        before: (k) => planShares(buffers.control, sizeOf(k)),
+        rerun: (k) => ledger.clear(k),
+        replace: (slot) => o.onFailure === 'replace' && replacements[slot]!++ < MAX_REPLACEMENTS_PER_SLOT,
+        failed: (f, completed, action) => {
+          const failure: ReplicaFailure = { slot: f.slot, engine: engines[f.slot]!, epoch, step: completed + 1, error: f.error, action };
+          failures.push(failure);
+          options.onFailure?.(failure);
+        },
+      };
       const t0 = performance.now();
       try {
         while (from < steps) {
           const every = o.checkpointEvery;
           const global = (epoch - 1) * steps + from;
           const to = every === undefined ? steps : Math.min(steps, from + every - (global % every));
-          const segment: Segment = { from, to, batchSize: o.batchSize, x: x.data, y: y.data, features: o.features, order };
-          while (segment.from < segment.to) {
-            planShares(buffers.control, sizeOf(segment.from));
-            const run = await set.runSegment(segment);
-            if (run.failures.length === 0) break;
-            for (let k = run.completed; k < steps; k++) {
-              buffers.stepLoss.fill(0, k * slots, (k + 1) * slots);
-              buffers.stepCount.fill(0, k * slots, (k + 1) * slots);
-            }
-            if (live().length === 0) throw run.failures[0]!.error;
-            for (const f of run.failures) {
-              const replace = o.onFailure === 'replace' && replacements[f.slot]! < MAX_REPLACEMENTS_PER_SLOT;
-              if (replace) replacements[f.slot]!++;
-              const action = replace && (await set.replace(f.slot)) ? 'replaced' : 'dropped';
-              const failure: ReplicaFailure = { slot: f.slot, engine: engines[f.slot]!, epoch, step: run.completed + 1, error: f.error, action };
-              failures.push(failure);
-              options.onFailure?.(failure);
-            }
-            segment.from = run.completed;
-          }
+          await set.runRecovering({ from, to, batchSize: o.batchSize, x: x.data, y: y.data, features: o.features, order }, recovery);
           from = to;
           watcher?.check();
-          if (options.checkpoint && every !== undefined && to < steps) await save(epoch, to, partialSums());
+          if (options.checkpoint && every !== undefined && to < steps) await save(epoch, to, totals());
         }
       } finally {
         await watcher?.stop();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const { lossSum, processed } = partialSums();
-      const trainedNow = Array.from(buffers.stepCount).reduce((a, b) => a + b, 0);
+      const { lossSum, processed } = totals();
+      const trainedNow = ledger.totals().processed.reduce((a, b) => a + b, 0);
       const valAccuracy = o.validation
         ? await evaluate(o.validation, 0, o.validation.y.shape[0]!)
         : o.total > o.trainCount ? await evaluate(o.trainSet, o.trainCount, o.total) : NaN;
