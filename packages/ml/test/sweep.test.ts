@@ -168,5 +168,6 @@ describe('sweep (real training on an MNIST subset)', () => {
     await bad({ devices: ['tpu'] }, 'devices');
     await bad({ devices: 2 }, 'devices');
     await bad({ backend: 'gpu' }, 'backend');
+    await bad({ optimizer: { type: 'adamw' } }, 'optimizer');
   });
 });

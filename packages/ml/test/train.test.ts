@@ -67,7 +67,7 @@ describe('train (data-parallel CPU replicas)', () => {
   it('matches single-replica training with the same seed and data order', async () => {
     const one = await train({
       model: MODEL, config: { hidden: 32 }, data, epochs: EPOCHS, batchSize: 256, replicas: 1,
-      optimizer: { type: 'adam', learningRate: 1e-3 }, seed: 7,
+      optimizer: { name: 'adam', learningRate: 1e-3 }, seed: 7, // DESIGN.md's spelling of { type }
     });
     for (let e = 0; e < EPOCHS; e++) {
       const [a, b] = [one.history[e]!.loss, two.history[e]!.loss];
@@ -104,6 +104,8 @@ describe('train (data-parallel CPU replicas)', () => {
     await bad({ batchSize: -1 }, 'batchSize');
     await bad({ replicas: 0 }, 'replicas');
     await bad({ optimizer: 'adagradx' }, 'optimizer');
+    await bad({ optimizer: { name: 'adam', type: 'sgd' } }, 'optimizer');
+    await bad({ optimizer: { name: 'adam', learningRate: -1 } }, 'optimizer.learningRate');
     await bad({ data: { train: { x: (data.train as LabelledSet).x, y: Tensor.zeros([5], 'int32') } } }, 'data.train.y');
     await bad({ data: { train: { x: Tensor.zeros([4, 10], 'float32'), y: Tensor.zeros([4], 'int32') } } }, 'data.train.x');
     await bad({ replicas: ['wasm', 'gpu9'] }, 'replicas');

@@ -19,6 +19,7 @@ import { seededRandom } from '../datasets/random.ts';
 import { train, type EpochRecord, type TrainData } from '../train/index.ts';
 import type { OptimizerName, OptimizerSpec, ReplicaEngine } from '../train/types.ts';
 import { resolveReplicas } from '../train/devices.ts';
+import { normaliseOptimizer } from '../train/options.ts';
 import { sampleSpace, validateSpace, type SampledConfig, type SearchSpace } from './space.ts';
 
 /** Metrics a sweep can rank by: an {@link EpochRecord} field. */
@@ -157,6 +158,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   if (options.config !== undefined && (!options.config || typeof options.config !== 'object')) throw new ArgumentError('config', 'an object', options.config);
   if (options.onTrial !== undefined && typeof options.onTrial !== 'function') throw new ArgumentError('onTrial', 'a function', options.onTrial);
 
+  const baseOptimizer = normaliseOptimizer(options.optimizer ?? 'adam');
   const random = seededRandom(seed);
   const configs = Array.from({ length: trials }, () => sampleSpace(options.space, random));
   const rungs = scheduler === 'asha' ? ashaRungs(gracePeriod, reductionFactor, maxEpochs) : [];
@@ -186,12 +188,12 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     try {
       const modelConfig: Record<string, unknown> = { ...options.config };
       for (const [k, v] of Object.entries(config)) if (!TRAIN_KEYS.has(k)) modelConfig[k] = v;
-      let optimizer: OptimizerSpec = options.optimizer ?? 'adam';
-      if ('optimizer' in config) optimizer = { ...(typeof optimizer === 'object' ? optimizer : {}), type: config.optimizer as OptimizerName };
-      if ('learningRate' in config) {
-        const base = typeof optimizer === 'string' ? { type: optimizer } : optimizer;
-        optimizer = { ...base, learningRate: config.learningRate as number };
-      }
+      // The base optimizer, then the sampled type and learning rate on top of it.
+      const optimizer: OptimizerSpec = {
+        ...baseOptimizer,
+        ...('optimizer' in config ? { type: config.optimizer as OptimizerName, learningRate: (options.optimizer as { learningRate?: number } | undefined)?.learningRate } : {}),
+        ...('learningRate' in config ? { learningRate: config.learningRate as number } : {}),
+      };
       await train({
         model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs,
         batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize,

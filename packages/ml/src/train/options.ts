@@ -14,8 +14,12 @@ export function positiveInteger(value: unknown, name: string): number {
 }
 
 export function normaliseOptimizer(spec: OptimizerSpec | undefined): OptimizerConfig {
-  const o = spec === undefined ? { type: 'adam' as const } : typeof spec === 'string' ? { type: spec } : spec;
-  if (!o || typeof o !== 'object' || !OPTIMIZERS.includes(o.type)) {
+  const given = spec === undefined ? { type: 'adam' as const } : typeof spec === 'string' ? { type: spec } : spec;
+  if (!given || typeof given !== 'object') throw new ArgumentError('optimizer', `one of ${OPTIMIZERS.join(', ')}, or { type, learningRate, ... }`, spec);
+  const { name, type, ...fields } = given as { name?: OptimizerConfig['type']; type?: OptimizerConfig['type'] };
+  if (name !== undefined && type !== undefined && name !== type) throw new ArgumentError('optimizer', 'one of type or name (they are the same thing)', spec);
+  const o = { ...fields, type: (type ?? name)! } as OptimizerConfig;
+  if (!OPTIMIZERS.includes(o.type)) {
     throw new ArgumentError('optimizer', `one of ${OPTIMIZERS.join(', ')}, or { type, learningRate, ... }`, spec);
   }
   const learningRate = o.learningRate ?? DEFAULT_LR[o.type];

@@ -3,20 +3,20 @@
 /** Optimizers every replica can build identically. */
 export type OptimizerName = 'sgd' | 'momentum' | 'adam' | 'rmsprop';
 
-/** An optimizer by name (default hyperparameters) or with its hyperparameters. */
-export type OptimizerSpec =
-  | OptimizerName
-  | {
-      type: OptimizerName;
-      learningRate?: number;
-      /** momentum: the momentum; rmsprop: its momentum term. */
-      momentum?: number;
-      beta1?: number;
-      beta2?: number;
-      epsilon?: number;
-      /** rmsprop decay. */
-      decay?: number;
-    };
+/** Hyperparameters beside the optimizer's `type` (or `name`, as DESIGN.md spells it). */
+interface OptimizerFields {
+  learningRate?: number;
+  /** momentum: the momentum; rmsprop: its momentum term. */
+  momentum?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** rmsprop decay. */
+  decay?: number;
+}
+
+/** An optimizer by name (default hyperparameters) or with its hyperparameters: `{ type: 'adam', learningRate }` or `{ name: 'adam', ... }`. */
+export type OptimizerSpec = OptimizerName | (OptimizerFields & ({ type: OptimizerName; name?: never } | { name: OptimizerName; type?: never }));
 
 /** Normalised optimizer description sent to every replica. */
 export interface OptimizerConfig {
