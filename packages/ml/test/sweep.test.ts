@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { ArgumentError } from '@tandem/core';
 import { datasets, type LabelledSet, type TrainData } from '../src/index.ts';
-import { formatSweep, sampleSpace, sweep, validateSpace, ashaRungs, type SearchSpace } from '../src/sweep/index.ts';
+import { formatSweep, sampleSpace, sweep, validateSpace, ashaRungs, type SearchSpace, type TrialResult } from '../src/sweep/index.ts';
 import { seededRandom } from '../src/datasets/random.ts';
 import { subset } from './fixtures/subset.ts';
 
@@ -139,6 +139,19 @@ describe('sweep (real training on an MNIST subset)', () => {
     for (const t of result.trials) expect(t.metric).toBe(t.history[0]!.loss);
     expect(result.best!.metric).toBe(result.trials[0]!.metric);
   });
+
+  it('stops every trial and rejects when its signal aborts', async () => {
+    const controller = new AbortController();
+    const ended: TrialResult[] = [];
+    // Once the trials are under way (a trigger, not a timing assertion: each trial has 50 epochs to go).
+    setTimeout(() => controller.abort(new Error('sweep stopped')), 1000);
+    const error = await sweep({
+      model: MODEL, data, trials: 6, scheduler: 'random', maxEpochs: 50, seed: 3, concurrency: 2, space: { hidden: [8] },
+      signal: controller.signal, onTrial: (t) => ended.push(t),
+    }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBe(controller.signal.reason);
+    expect(ended).toEqual([]); // 50 epochs each: none had finished
+  }, 60_000);
 
   it('runs one trial at a time on each device slot', async () => {
     const result = await sweep({

@@ -49,6 +49,24 @@ describe('train: checkpoints, resumeFrom and onStep', () => {
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ steps: 12, epochs: 2 });
   });
 
+  it('stops at the next step when its signal aborts, rejecting with the reason', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const reason = new Error('enough');
+    const error = await train({
+      ...base, data, epochs: 3, signal: controller.signal,
+      onStep: (s) => {
+        seen.push(s.globalStep);
+        if (s.globalStep === 3) controller.abort(reason);
+      },
+    }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBe(reason);
+    // The replicas stop at the barrier after the abort: a step or two more at most, not the 30 of 3 epochs.
+    expect(Math.max(...seen)).toBeLessThan(6);
+    const already = await train({ ...base, data, epochs: 1, signal: AbortSignal.abort() }).then(() => undefined, (e: unknown) => e);
+    expect((already as Error).name).toBe('AbortError');
+  });
+
   it('reports every step in order with its split and loss', () => {
     expect(steps.map((s) => s.globalStep)).toEqual(Array.from({ length: 2 * STEPS }, (_, i) => i + 1));
     expect(steps.map((s) => s.step)).toEqual([...Array.from({ length: STEPS }, (_, i) => i + 1), ...Array.from({ length: STEPS }, (_, i) => i + 1)]);

@@ -116,6 +116,7 @@ describe('train (data-parallel CPU replicas)', () => {
     await bad({ checkpoint: {} }, 'checkpoint');
     await bad({ checkpoint: { directory: '/tmp/x', everySteps: 0 } }, 'checkpoint.everySteps');
     await bad({ resumeFrom: 5 }, 'resumeFrom');
+    await bad({ signal: { aborted: false } }, 'signal');
     await bad({ initialWeights: [new Float32Array(3)] }, 'initialWeights');
     const labels = Tensor.zeros([4], 'int32');
     labels.data[2] = 10;

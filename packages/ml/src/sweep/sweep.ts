@@ -67,6 +67,8 @@ export interface SweepOptions {
   backend?: 'wasm' | 'cpu';
   /** Called as each trial ends (completed, stopped or failed). */
   onTrial?: (trial: TrialResult) => void;
+  /** Stops every running trial at its next step and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface TrialResult {
@@ -159,6 +161,8 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   if (options.onTrial !== undefined && typeof options.onTrial !== 'function') throw new ArgumentError('onTrial', 'a function', options.onTrial);
 
   const baseOptimizer = normaliseOptimizer(options.optimizer ?? 'adam');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal', 'an AbortSignal', options.signal);
+  options.signal?.throwIfAborted();
   const random = seededRandom(seed);
   const configs = Array.from({ length: trials }, () => sampleSpace(options.space, random));
   const rungs = scheduler === 'asha' ? ashaRungs(gracePeriod, reductionFactor, maxEpochs) : [];
@@ -197,7 +201,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       await train({
         model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs,
         batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize,
-        replicas: [engine], optimizer, seed,
+        replicas: [engine], optimizer, seed, ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (record) => {
           history.push(record);
           if (record.epoch < maxEpochs && !continues(record.epoch, record[metric])) throw new StopTrial();
@@ -205,6 +209,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       });
       return result('completed');
     } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
       return error instanceof StopTrial ? result('stopped') : result('failed', error);
     }
   };
@@ -212,13 +217,16 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const t0 = performance.now();
   const results: TrialResult[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async (_, slot) => {
-    while (next < trials) {
+  // Settled, not raced: on an abort every trial's workers are gone before the sweep rejects.
+  const slotRuns = await Promise.allSettled(Array.from({ length: concurrency }, async (_, slot) => {
+    while (next < trials && !options.signal?.aborted) {
       const trial = await runTrial(next++, slots[slot]!);
       results.push(trial);
       options.onTrial?.(trial);
     }
   }));
+  const broken = slotRuns.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (broken) throw broken.reason;
 
   const rank = (t: TrialResult) => (t.status === 'failed' || Number.isNaN(t.metric) ? 1 : 0);
   results.sort((a, b) => rank(a) - rank(b) || (rank(a) === 0 && a.metric !== b.metric ? (better(a.metric, b.metric) ? -1 : 1) : 0) || b.epochs - a.epochs || a.id - b.id);

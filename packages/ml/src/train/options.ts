@@ -92,6 +92,7 @@ export function checkOptions(options: TrainOptions<unknown>, firstSet?: Labelled
   for (const name of ['onEpoch', 'onStep', 'onFailure'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ArgumentError(name, 'a function', options[name]);
   }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal', 'an AbortSignal', options.signal);
   const data = options.data;
   if (!data || typeof data !== 'object') throw new ArgumentError('data', '{ train, validation?, test? }', data);
   const trainSet = checkSet(firstSet ?? data.train, 'data.train');

@@ -105,6 +105,8 @@ export interface TrainOptions<C = unknown> {
   onStep?: (record: StepRecord) => void;
   /** Called when a replica fails, after it was replaced or dropped. */
   onFailure?: (failure: ReplicaFailure) => void;
+  /** Stops training at the next step: the promise rejects with the signal's reason; the workers end. */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {

@@ -45,6 +45,8 @@ export interface RecoveryPolicy {
   replace(slot: number): boolean;
   /** A slot failed at step `completed` and was replaced or dropped. */
   failed(failure: SlotFailure, completed: number, action: 'replaced' | 'dropped'): void;
+  /** What to throw when the replicas stopped early with nothing failed: the run was aborted. */
+  stopped(): unknown;
 }
 
 export class ReplicaSet {
@@ -104,9 +106,10 @@ export class ReplicaSet {
           failures.push({ slot, error });
           abort(control);
         })));
-    if (failures.length === 0) return { completed: segment.to, failures };
-    // Every survivor stopped at the same step: they all saw the same step clock.
+    // Every survivor stopped at the same step: they all saw the same step clock. Without a failure,
+    // that is `to`, or an earlier step if the run was aborted.
     const completed = done.length ? Math.min(...done) : segment.from;
+    if (failures.length === 0) return { completed, failures };
     if (done.some((c) => c !== completed)) throw new Error(`replicas stopped at different steps (${done.join(', ')}): the barrier is broken`);
     for (const f of failures) markDead(control, f.slot);
     return { completed, failures };
@@ -122,7 +125,10 @@ export class ReplicaSet {
     for (let from = segment.from; from < segment.to;) {
       policy.before(from);
       const run = await this.runSegment({ ...segment, from });
-      if (run.failures.length === 0) return;
+      if (run.failures.length === 0) {
+        if (run.completed < segment.to) throw policy.stopped();
+        return;
+      }
       policy.rerun(run.completed);
       if (this.live().length === 0) throw run.failures[0]!.error;
       for (const f of run.failures) {

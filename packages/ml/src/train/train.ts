@@ -11,7 +11,7 @@ import { ArgumentError, type Tensor } from '@tandem/core';
 import { seededRandom, shuffleInPlace } from '../datasets/random.ts';
 import type { LabelledSet } from '../datasets/index.ts';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts';
-import { createControl, planShares } from './control.ts';
+import { abort, createControl, planShares } from './control.ts';
 import { resolveReplicas } from './devices.ts';
 import { checkLabels, checkOptions, checkResumeFrom, checkSet } from './options.ts';
 import { Pipeline } from '../pipeline/index.ts';
@@ -77,8 +77,11 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
   const source = options?.data?.train instanceof Pipeline ? options.data.train : undefined;
   const firstSet = source ? await source.materialize(firstEpoch) : undefined;
   const o = checkOptions(options as TrainOptions<unknown>, firstSet);
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const engines = await resolveReplicas(options.replicas, o.backend);
   const slots = engines.length;
+  let stopListening = () => {};
   const set = new ReplicaSet(engines, (slot) => ({
     slot, modelUrl: o.modelUrl, config: options.config, optimizer: o.optimizer, engine: engines[slot]!, seed: o.seed,
   }));
@@ -107,6 +110,10 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
     }
     await set.attach(buffers, start);
     const ledger = new StepLedger(buffers, slots);
+    // Aborting stops the replicas at their next step barrier; the run of steps then ends early.
+    const onAbort = () => abort(buffers.control);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    stopListening = () => signal?.removeEventListener('abort', onAbort);
 
     const order = shared(Int32Array, o.trainCount, 4);
     const random = seededRandom(o.seed);
@@ -144,6 +151,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
     };
 
     for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
+      signal?.throwIfAborted();
       const examples = await examplesOf(epoch);
       const x = examples.x as Tensor<'float32'>;
       const y = examples.y as Tensor<'int32'>;
@@ -162,7 +170,11 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
         options.onStep!({ epoch, step: k + 1, steps, globalStep: (epoch - 1) * steps + k + 1, loss: lossSum / sizeOf(k), counts });
       }) : undefined;
       const recovery: RecoveryPolicy = {
-        before: (k) => planShares(buffers.control, sizeOf(k)),
+        stopped: () => signal?.reason ?? new Error('training stopped early with no replica failed'),
+        before: (k) => {
+          signal?.throwIfAborted(); // an abort between runs of steps: the next run would clear it
+          planShares(buffers.control, sizeOf(k));
+        },
         rerun: (k) => ledger.clear(k),
         replace: (slot) => o.onFailure === 'replace' && replacements[slot]!++ < MAX_REPLACEMENTS_PER_SLOT,
         failed: (f, completed, action) => {
@@ -211,9 +223,11 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       weights, weightShapes: d.weightShapes, history, failures,
       replicas: engines.map((engine, slot) => ({ engine, description: described[slot]!.engine })),
     };
+    signal?.throwIfAborted();
     if (o.test) result.testAccuracy = await evaluate(o.test, 0, o.test.y.shape[0]!);
     return result;
   } finally {
+    stopListening();
     await set.destroy();
   }
 }
