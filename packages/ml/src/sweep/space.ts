@@ -32,7 +32,15 @@ function pair(value: unknown, name: string, kind: string): [number, number] {
   return [value[0] as number, value[1] as number];
 }
 
-/** Throws an ArgumentError naming `space.<key>` for the first malformed entry. */
+/**
+ * Throws an ArgumentError naming `space.<key>` for the first malformed entry.
+ *
+ * @example
+ * ```ts
+ * validateSpace({ learningRate: { log: [1e-4, 1e-2] }, hidden: [64, 128] }); // fine
+ * validateSpace({ learningRate: { log: [0, 1] } });  // ArgumentError: space.learningRate: expected …
+ * ```
+ */
 export function validateSpace(space: unknown, name = 'space'): asserts space is SearchSpace {
   if (!space || typeof space !== 'object' || Array.isArray(space)) throw new ArgumentError(name, `an object of dimensions (${SHAPES})`, space);
   const keys = Object.keys(space);
@@ -63,7 +71,14 @@ export function validateSpace(space: unknown, name = 'space'): asserts space is 
 
 const isChoices = (entry: SpaceEntry): entry is readonly Choice[] => Array.isArray(entry);
 
-/** Draws one point from `space` (already validated) with `random` (values in [0, 1)); keys in the space's order. */
+/**
+ * Draws one point from `space` (already validated) with `random` (values in [0, 1)); keys in the space's order.
+ *
+ * @example
+ * ```ts
+ * sampleSpace({ hidden: [64, 128], dropout: { range: [0, 0.5] } }, Math.random); // { hidden: 128, dropout: 0.21… }
+ * ```
+ */
 export function sampleSpace(space: SearchSpace, random: () => number): SampledConfig {
   const out: SampledConfig = {};
   for (const [key, entry] of Object.entries(space)) {

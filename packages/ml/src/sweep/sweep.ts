@@ -106,7 +106,14 @@ function positiveInteger(value: unknown, name: string): number {
   return value;
 }
 
-/** Rung epochs below maxEpochs: grace, grace·η, grace·η², … */
+/**
+ * Rung epochs below maxEpochs: grace, grace·η, grace·η², …
+ *
+ * @example
+ * ```ts
+ * ashaRungs(1, 3, 27); // [1, 3, 9]
+ * ```
+ */
 export function ashaRungs(gracePeriod: number, reductionFactor: number, maxEpochs: number): number[] {
   const rungs: number[] = [];
   for (let r = gracePeriod; r < maxEpochs; r *= reductionFactor) rungs.push(r);
@@ -240,7 +247,14 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   return out;
 }
 
-/** The result as a fixed-width text table (one row per trial, best first). */
+/**
+ * The result as a fixed-width text table (one row per trial, best first).
+ *
+ * @example
+ * ```ts
+ * console.log(formatSweep(await sweep({ model, data, space: { hidden: [64, 128] } })));
+ * ```
+ */
 export function formatSweep(result: SweepResult): string {
   const keys = [...new Set(result.trials.flatMap((t) => Object.keys(t.config)))];
   const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));

@@ -270,6 +270,13 @@ export interface RegisterWasmConvGradientsOptions {
  * Registers the JS gradient kernels for the 'wasm' backend where they are missing.
  * Idempotent; does not need the wasm backend to be initialised (kernels are looked up by name
  * when executed). Returns the names of the kernels this module now provides.
+ *
+ * @example
+ * ```ts
+ * await tf.setBackend('wasm');
+ * registerWasmConvGradients({ override: true });   // also the faster Conv2DBackpropInput
+ * await model.fit(images, labels, { epochs: 3 });   // a CNN now trains on wasm
+ * ```
  */
 export function registerWasmConvGradients(options: RegisterWasmConvGradientsOptions = {}): WasmConvGradientKernel[] {
   for (const name of WASM_CONV_GRADIENT_KERNELS) {
@@ -287,7 +294,15 @@ export function registerWasmConvGradients(options: RegisterWasmConvGradientsOpti
   return [...ours.keys()];
 }
 
-/** Removes the kernels registered by {@link registerWasmConvGradients}, restoring native ones it replaced. Mainly for tests. */
+/**
+ * Removes the kernels registered by {@link registerWasmConvGradients}, restoring native ones it replaced. Mainly for tests.
+ *
+ * @example
+ * ```ts
+ * unregisterWasmConvGradients();
+ * tf.getKernel('Conv2DBackpropFilter', 'wasm'); // undefined again
+ * ```
+ */
 export function unregisterWasmConvGradients(): void {
   for (const [name, config] of ours) {
     if (getKernel(name, 'wasm') !== config) continue;
