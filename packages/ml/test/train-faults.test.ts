@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkerCrashedError } from '@tandem/core';
+import { TaskTimeoutError, WorkerCrashedError } from '@tandem/core';
 import { datasets, train, type ReplicaFailure, type TrainData, type TrainResult } from '../src/index.ts';
 import { subset } from './fixtures/subset.ts';
 
@@ -34,13 +34,13 @@ describe('train: a replica that fails mid-epoch', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const run = async (mode: 'exit' | 'throw', onReplicaFailure: 'replace' | 'drop') => {
+  const run = async (mode: 'exit' | 'throw' | 'hang', onReplicaFailure: 'replace' | 'drop', extra: { stepTimeoutMs?: number } = {}) => {
     const failures: ReplicaFailure[] = [];
     const identical: boolean[] = [];
     const steps: number[] = [];
     const result = await train({
       model: FAULTY, config: { fail: { marker: nextMarker(), afterCalls: 5, mode } },
-      data, epochs: EPOCHS, batchSize: BATCH, replicas: 2, seed: 5, balance: 'equal', onReplicaFailure,
+      data, epochs: EPOCHS, batchSize: BATCH, replicas: 2, seed: 5, balance: 'equal', onReplicaFailure, ...extra,
       onFailure: (f) => failures.push(f),
       onStep: (s) => steps.push(s.globalStep),
       onEpoch: async (_r, context) => {
@@ -78,6 +78,28 @@ describe('train: a replica that fails mid-epoch', () => {
     const dead = failures[0]!.slot;
     expect(result.history[1]!.shares[dead]).toBe(0);
     expectNothingLost(result, steps);
+  });
+
+  it('ends a replica hung inside a step (stepTimeoutMs) and replaces it, losing nothing', async () => {
+    const { result, failures, identical, steps } = await run('hang', 'replace', { stepTimeoutMs: 1500 });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ action: 'replaced', epoch: 1 });
+    expect(failures[0]!.error).toBeInstanceOf(TaskTimeoutError);
+    expect((failures[0]!.error as Error).message).toMatch(/made no step in 1500 ms/);
+    expect(identical).toEqual([true, true]);
+    expectNothingLost(result, steps);
+  });
+
+  it('aborts at once even while a replica is stuck inside a step', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    const error = await train({
+      model: FAULTY, config: { fail: { marker: nextMarker(), afterCalls: 3, mode: 'hang' } },
+      data, epochs: EPOCHS, batchSize: BATCH, replicas: 2, seed: 5, signal: controller.signal,
+      // Step 2 done: one replica is about to hang in its third forward pass; the other will wait for it.
+      onStep: (s) => { if (s.globalStep === 2) setTimeout(() => controller.abort(reason), 300); },
+    }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBe(reason);
   });
 
   it('rejects, with the error, when every replica fails', async () => {

@@ -15,6 +15,8 @@ const ARRIVED = 0;
 const GEN = 1;
 const ABORT = 2;
 const HEADER = 4;
+/** After alive[slots] and counts[slots]: per slot, the step clock at which it last arrived, plus one. */
+const ARRIVALS = (slots: number) => HEADER + 2 * slots;
 
 /** Node 20 has Atomics.waitAsync (V8); TypeScript's lib declares it only from es2024. */
 interface AtomicsWithWaitAsync {
@@ -26,7 +28,7 @@ export type Balance = 'throughput' | 'equal';
 /** Views of the control block; plain data, so it crosses to worker threads (shared, not copied). */
 export interface Control {
   readonly slots: number;
-  /** [ARRIVED, GEN, ABORT, -, alive[slots], counts[slots]] */
+  /** [ARRIVED, GEN, ABORT, -, alive[slots], counts[slots], arrivals[slots]] */
   readonly ints: Int32Array;
   /** [throughput[slots] (examples/ms, 0 = unmeasured), stepMs[slots]] */
   readonly floats: Float64Array;
@@ -36,7 +38,7 @@ export interface Control {
 export function createControl(slots: number, balance: Balance): Control {
   const control: Control = {
     slots,
-    ints: new Int32Array(new SharedArrayBuffer((HEADER + 2 * slots) * 4)),
+    ints: new Int32Array(new SharedArrayBuffer((HEADER + 3 * slots) * 4)),
     floats: new Float64Array(new SharedArrayBuffer(2 * slots * 8)),
     balance,
   };
@@ -92,6 +94,12 @@ export function abort(c: Control): void {
   Atomics.notify(c.ints, GEN);
 }
 
+/** Live slots that have not arrived at the current step's barrier (the ones the others wait for). */
+export function lagging(c: Control): number[] {
+  const gen = Atomics.load(c.ints, GEN);
+  return aliveSlots(c).filter((s) => Atomics.load(c.ints, ARRIVALS(c.slots) + s) !== gen + 1);
+}
+
 /** Wakes whoever waits on the step clock (the main thread's watcher, when it stops). */
 export function wake(c: Control): void {
   Atomics.notify(c.ints, GEN);
@@ -112,6 +120,7 @@ export async function waitForStep(c: Control, seen: number, ms: number): Promise
 export function arriveAndWait(c: Control, slot: number, stepMs: number, nextSize: number): boolean {
   c.floats[c.slots + slot] = stepMs;
   const gen = Atomics.load(c.ints, GEN);
+  Atomics.store(c.ints, ARRIVALS(c.slots) + slot, gen + 1);
   const alive = aliveSlots(c).length;
   if (Atomics.add(c.ints, ARRIVED, 1) + 1 === alive) {
     updateThroughput(c);

@@ -66,6 +66,7 @@ export interface Checked {
   trainCount: number;
   total: number;
   checkpointEvery: number | undefined;
+  stepTimeoutMs: number | undefined;
 }
 
 /**
@@ -91,6 +92,10 @@ export function checkOptions(options: TrainOptions<unknown>, firstSet?: Labelled
   if (onFailure !== 'replace' && onFailure !== 'drop') throw new ArgumentError('onReplicaFailure', "'replace' or 'drop'", onFailure);
   for (const name of ['onEpoch', 'onStep', 'onFailure'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ArgumentError(name, 'a function', options[name]);
+  }
+  const stepTimeoutMs = options.stepTimeoutMs;
+  if (stepTimeoutMs !== undefined && !(typeof stepTimeoutMs === 'number' && stepTimeoutMs > 0 && Number.isFinite(stepTimeoutMs))) {
+    throw new ArgumentError('stepTimeoutMs', 'a positive number of milliseconds', stepTimeoutMs);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal', 'an AbortSignal', options.signal);
   const data = options.data;
@@ -118,6 +123,6 @@ export function checkOptions(options: TrainOptions<unknown>, firstSet?: Labelled
   }
   return {
     modelUrl, epochs, batchSize, optimizer, seed, backend, balance, onFailure,
-    trainSet, validation, test, features, trainCount, total, checkpointEvery,
+    trainSet, validation, test, features, trainCount, total, checkpointEvery, stepTimeoutMs,
   };
 }

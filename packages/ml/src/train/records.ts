@@ -105,8 +105,13 @@ export interface TrainOptions<C = unknown> {
   onStep?: (record: StepRecord) => void;
   /** Called when a replica fails, after it was replaced or dropped. */
   onFailure?: (failure: ReplicaFailure) => void;
-  /** Stops training at the next step: the promise rejects with the signal's reason; the workers end. */
+  /** Stops training now: the promise rejects with the signal's reason; the replicas' workers end. */
   signal?: AbortSignal;
+  /**
+   * A replica that keeps the others waiting at a step's barrier this long is taken as hung: its
+   * worker is ended and it is replaced or dropped, as if it had crashed. Default: no limit.
+   */
+  stepTimeoutMs?: number;
 }
 
 export interface TrainResult {

@@ -6,8 +6,8 @@
  * and none is applied twice.
  */
 import { availableParallelism } from 'node:os';
-import { ArgumentError, WorkerPool } from '@tandem/core';
-import { abort, aliveSlots, markAlive, markDead, resetBarrier } from './control.ts';
+import { ArgumentError, TaskTimeoutError, WorkerPool } from '@tandem/core';
+import { abort, aliveSlots, lagging, markAlive, markDead, resetBarrier, stepClock } from './control.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment } from './types.ts';
 
 const REPLICA = new URL('./replica.ts', import.meta.url);
@@ -37,6 +37,10 @@ export interface SlotFailure {
 
 /** How {@link ReplicaSet.runRecovering} deals with failures, and what it tells its caller. */
 export interface RecoveryPolicy {
+  /** A replica that lets the step clock stand still this long is ended (as hung). */
+  stepTimeoutMs?: number;
+  /** Throws if the run must stop whatever happened (an abort): called after every run of steps. */
+  check(): void;
   /** Called before each run of steps from `from` (e.g. to split the first step's batch). */
   before(from: number): void;
   /** Steps from `completed` on will be run again: forget what they recorded. */
@@ -94,18 +98,24 @@ export class ReplicaSet {
    * Runs `segment` on every live replica. If some fail, the others are stopped at the step being
    * computed; resolves with the first step not applied and the failures.
    */
-  async runSegment(segment: Segment): Promise<{ completed: number; failures: SlotFailure[] }> {
+  async runSegment(segment: Segment, stepTimeoutMs?: number): Promise<{ completed: number; failures: SlotFailure[] }> {
     const control = this.buffers!.control;
     resetBarrier(control);
     const failures: SlotFailure[] = [];
     const done: number[] = [];
-    await Promise.all(this.live().map((slot) =>
-      this.call<{ completed: number }>(slot, 'runSteps', [segment]).then(
-        (r) => void done.push(r.completed),
-        (error: unknown) => {
-          failures.push({ slot, error });
-          abort(control);
-        })));
+    const hung = new Map<number, Error>();
+    const watchdog = stepTimeoutMs === undefined ? undefined : this.watch(stepTimeoutMs, hung);
+    try {
+      await Promise.all(this.live().map((slot) =>
+        this.call<{ completed: number }>(slot, 'runSteps', [segment]).then(
+          (r) => void done.push(r.completed),
+          (error: unknown) => {
+            failures.push({ slot, error: hung.get(slot) ?? error });
+            abort(control);
+          })));
+    } finally {
+      clearInterval(watchdog);
+    }
     // Every survivor stopped at the same step: they all saw the same step clock. Without a failure,
     // that is `to`, or an earlier step if the run was aborted.
     const completed = done.length ? Math.min(...done) : segment.from;
@@ -113,6 +123,46 @@ export class ReplicaSet {
     if (done.some((c) => c !== completed)) throw new Error(`replicas stopped at different steps (${done.join(', ')}): the barrier is broken`);
     for (const f of failures) markDead(control, f.slot);
     return { completed, failures };
+  }
+
+  /**
+   * While a run of steps is going: if the step clock stands still for `timeoutMs`, the replicas
+   * the others wait for at the barrier are hung (an endless loop, a deadlocked driver): their
+   * workers are ended, which fails their run, so they are replaced or dropped like a crash.
+   */
+  private watch(timeoutMs: number, hung: Map<number, Error>): NodeJS.Timeout {
+    const control = this.buffers!.control;
+    let clock = stepClock(control);
+    let since = performance.now();
+    return setInterval(() => {
+      const now = stepClock(control);
+      if (now !== clock) {
+        [clock, since] = [now, performance.now()];
+        return;
+      }
+      if (performance.now() - since < timeoutMs) return;
+      for (const slot of lagging(control)) {
+        if (hung.has(slot)) continue;
+        hung.set(slot, new TaskTimeoutError(`replica ${slot} (${this.engines[slot]}) made no step in ${timeoutMs} ms; its worker was ended`, 1, timeoutMs));
+        void this.end(slot);
+      }
+    }, Math.max(10, Math.min(1000, timeoutMs / 4)));
+  }
+
+  /** Ends a slot's worker now: its running task rejects. */
+  private async end(slot: number): Promise<void> {
+    const pool = this.pools[slot]!;
+    if (pool === tensorflowPool) tensorflowPool = undefined; // its thread is gone; the addon stays loaded in the process, though
+    await pool.destroy();
+  }
+
+  /**
+   * Ends every replica's worker now (an abort): whatever they were running rejects. Not the
+   * tensorflow replica's, which could not be started again in this process: the abort flag
+   * stops it at its next step.
+   */
+  async endAll(): Promise<void> {
+    await Promise.all(this.pools.map((pool, slot) => (pool === tensorflowPool ? undefined : this.end(slot))));
   }
 
   /**
@@ -124,7 +174,8 @@ export class ReplicaSet {
   async runRecovering(segment: Segment, policy: RecoveryPolicy): Promise<void> {
     for (let from = segment.from; from < segment.to;) {
       policy.before(from);
-      const run = await this.runSegment({ ...segment, from });
+      const run = await this.runSegment({ ...segment, from }, policy.stepTimeoutMs);
+      policy.check();
       if (run.failures.length === 0) {
         if (run.completed < segment.to) throw policy.stopped();
         return;

@@ -110,8 +110,12 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
     }
     await set.attach(buffers, start);
     const ledger = new StepLedger(buffers, slots);
-    // Aborting stops the replicas at their next step barrier; the run of steps then ends early.
-    const onAbort = () => abort(buffers.control);
+    // Aborting stops the replicas now: the flag releases those at the barrier, and their workers
+    // end, so that one stuck inside a step can't hold the abort up.
+    const onAbort = () => {
+      abort(buffers.control);
+      void set.endAll();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     stopListening = () => signal?.removeEventListener('abort', onAbort);
 
@@ -170,6 +174,8 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
         options.onStep!({ epoch, step: k + 1, steps, globalStep: (epoch - 1) * steps + k + 1, loss: lossSum / sizeOf(k), counts });
       }) : undefined;
       const recovery: RecoveryPolicy = {
+        ...(o.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: o.stepTimeoutMs }),
+        check: () => signal?.throwIfAborted(),
         stopped: () => signal?.reason ?? new Error('training stopped early with no replica failed'),
         before: (k) => {
           signal?.throwIfAborted(); // an abort between runs of steps: the next run would clear it
@@ -226,6 +232,10 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
     signal?.throwIfAborted();
     if (o.test) result.testAccuracy = await evaluate(o.test, 0, o.test.y.shape[0]!);
     return result;
+  } catch (error) {
+    // After an abort, whatever failed (a worker ended mid-call) failed because of it.
+    if (signal?.aborted) throw signal.reason;
+    throw error;
   } finally {
     stopListening();
     await set.destroy();
