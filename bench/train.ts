@@ -26,11 +26,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { datasets, train } from '@tandem/ml';
 import { int, ratio, seconds } from './lib/format.ts';
 import { describeLoad, watchLoad } from './lib/load.ts';
@@ -62,15 +61,8 @@ interface TrainRun {
 
 async function useBackend(name: 'wasm' | 'cpu'): Promise<void> {
   if (tf.getBackend() === name) return;
-  if (name === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-  }
+  await loadEngine(name);
   if (!(await tf.setBackend(name))) throw new Error(`tfjs backend '${name}' failed to start`);
-  await tf.ready();
 }
 
 /** Whether tfjs-wasm in this thread may use its own threads (if so, "one tfjs-wasm thread" is not one thread). */
