@@ -25,6 +25,8 @@ interface State {
   model: LayersModel;
   trainable: LayerVariable[];
   sizes: number[];
+  /** Where each trainable weight starts in the flat getWeights() order. */
+  offsets: number[];
   /** The trainable parameters, flat, in trainableWeights order: what the optimizer updates. */
   params: Float32Array;
   optimizer: OptimizerState;
@@ -80,6 +82,9 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   if (!model || typeof (model as LayersModel).getWeights !== 'function') throw new Error('createModel(config) must return a tfjs-layers model');
   const trainable = model.trainableWeights;
   const sizes = trainable.map((v) => v.read().size);
+  const starts: number[] = [];
+  model.weights.reduce((at, w) => (starts.push(at), at + w.read().size), 0);
+  const offsets = trainable.map((v) => starts[model.weights.indexOf(v)]!);
   const weightShapes = model.getWeights().map((w) => [...w.shape]);
   const outShape = model.outputs[0]!.shape;
   const asyncReads = init.engine === 'webgpu';
@@ -89,12 +94,12 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   lost.catch(() => {}); // observed by reads; unobserved, it would be an unhandled rejection
   const params = new Float32Array(sizes.reduce((a, b) => a + b, 0));
   let at = 0;
-  for (const v of trainable) {
+  for (const [i, v] of trainable.entries()) {
     params.set(await read(v.read(), asyncReads), at);
-    at += v.read().size;
+    at += sizes[i]!;
   }
   state = {
-    init, model, trainable, sizes, params, asyncReads, lost, scratch: { x: new Float32Array(0), y: new Int32Array(0) },
+    init, model, trainable, sizes, offsets, params, asyncReads, lost, scratch: { x: new Float32Array(0), y: new Int32Array(0) },
     optimizer: createOptimizerState(init.optimizer, params.length),
     weightCount: weightShapes.reduce((a, s) => a + s.reduce((p, d) => p * d, 1), 0),
     classes: outShape[outShape.length - 1] ?? 0,
@@ -145,15 +150,12 @@ export function importState(from: ReplicaState): void {
   });
   s.model.setWeights(tensors);
   tf.dispose(tensors);
+  // setWeights went through the engine: take the parameters back from the source, not the engine.
   at = 0;
-  for (const v of s.trainable) {
-    // setWeights went through the engine: take the parameters back from the source, not the engine.
-    const index = s.model.weights.indexOf(v);
-    let offset = 0;
-    for (let k = 0; k < index; k++) offset += s.model.weights[k]!.read().size;
-    s.params.set(from.weights.subarray(offset, offset + v.read().size), at);
-    at += v.read().size;
-  }
+  s.trainable.forEach((_, i) => {
+    s.params.set(from.weights.subarray(s.offsets[i]!, s.offsets[i]! + s.sizes[i]!), at);
+    at += s.sizes[i]!;
+  });
   if (from.optimizerSlots.length !== s.optimizer.slots.length) throw new Error('optimizer state of another kind of optimizer');
   s.optimizer = { step: from.optimizerStep, slots: from.optimizerSlots.map((a) => a.slice()) };
 }

@@ -164,10 +164,12 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       const resumed = resume && epoch === firstEpoch ? resume.progress : undefined;
       let from = resumed?.step ?? 0;
       ledger.clear();
+      /** The epoch so far, a resumed checkpoint's part included, and the examples trained in this run. */
       const totals = () => {
         const { processed, lossSum } = ledger.totals();
+        const trainedNow = processed.reduce((a, b) => a + b, 0);
         resumed?.partial.processed.forEach((p, s) => s < slots && (processed[s]! += p));
-        return { lossSum: lossSum + (resumed?.partial.lossSum ?? 0), processed };
+        return { lossSum: lossSum + (resumed?.partial.lossSum ?? 0), processed, trainedNow };
       };
       const watcher = options.onStep ? watchSteps(buffers.control, from, (k) => {
         const { counts, lossSum } = ledger.step(k);
@@ -198,14 +200,16 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
           await set.runRecovering({ from, to, batchSize: o.batchSize, x: x.data, y: y.data, features: o.features, order }, recovery);
           from = to;
           watcher?.check();
-          if (options.checkpoint && every !== undefined && to < steps) await save(epoch, to, totals());
+          if (options.checkpoint && every !== undefined && to < steps) {
+            const { lossSum, processed } = totals();
+            await save(epoch, to, { lossSum, processed });
+          }
         }
       } finally {
         await watcher?.stop();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const { lossSum, processed } = totals();
-      const trainedNow = ledger.totals().processed.reduce((a, b) => a + b, 0);
+      const { lossSum, processed, trainedNow } = totals();
       const valAccuracy = o.validation
         ? await evaluate(o.validation, 0, o.validation.y.shape[0]!)
         : o.total > o.trainCount ? await evaluate(o.trainSet, o.trainCount, o.total) : NaN;
