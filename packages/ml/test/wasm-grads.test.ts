@@ -101,6 +101,31 @@ describe('wasm conv gradients', () => {
     if (process.env.WASM_GRADS_VERBOSE) console.info(results.join("\n"));
   });
 
+  it('matches tfjs-backend-cpu on channels-first (NCHW) data too, kernel by kernel', async () => {
+    registerWasmConvGradients({ override: true });
+    const run = (name: 'Conv2DBackpropFilter' | 'Conv2DBackpropInput', c: Case, seed: number): Float32Array => tf.tidy(() => {
+      const x = tf.tensor4d(randomValues(c.batch * c.inC * c.h * c.w, seed), [c.batch, c.inC, c.h, c.w]);
+      const filterShape: [number, number, number, number] = [c.k, c.k, c.inC, c.outC];
+      const f = tf.tensor4d(randomValues(c.k * c.k * c.inC * c.outC, seed + 1), filterShape);
+      const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, c.stride, 1, c.pad as 'same' | 'valid', undefined, false, 'channelsFirst');
+      const dy = tf.tensor4d(randomValues(info.outShape.reduce((a, b) => a * b, 1), seed + 2), info.outShape);
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NCHW', dimRoundingMode: undefined } as never;
+      const out = name === 'Conv2DBackpropFilter'
+        ? tf.engine().runKernel(name, { x, dy }, { ...(attrs as object), filterShape } as never)
+        : tf.engine().runKernel(name, { dy, filter: f }, { ...(attrs as object), inputShape: x.shape } as never);
+      return (out as tf.Tensor).dataSync() as Float32Array;
+    });
+    for (const [i, c] of cases.filter((c) => typeof c.pad === 'string').entries()) {
+      for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const) {
+        await tf.setBackend('cpu');
+        const ref = run(name, c, 10 * i + 3);
+        await tf.setBackend('wasm');
+        expect(relErr(run(name, c, 10 * i + 3), ref), `${name} NCHW ${label(c)}`).toBeLessThan(1e-4);
+      }
+    }
+    unregisterWasmConvGradients();
+  });
+
   it('registering twice is harmless: same kernels, no "already registered" warning', async () => {
     await tf.setBackend('wasm');
     const warn = vi.spyOn(console, 'warn');

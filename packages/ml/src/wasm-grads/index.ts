@@ -6,8 +6,9 @@
  * `Conv2DBackpropFilter`, so `tf.grad` of any conv2d w.r.t. its filter throws
  * "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'".
  *
- * `registerWasmConvGradients()` registers plain-JS implementations, which read their inputs
- * straight from the wasm heap and write the result back into it with `makeOutput`, for every
+ * `registerWasmConvGradients()` registers implementations that rearrange their inputs in JS,
+ * straight from the wasm heap (im2col / col2im), and multiply them on the wasm backend's own
+ * BatchMatMul, for either data format, for every
  * kernel in {@link WASM_CONV_GRADIENT_KERNELS} that is not registered for 'wasm' yet (kernels
  * the wasm backend already implements natively are left alone unless `override` is set).
  * @packageDocumentation
@@ -42,15 +43,39 @@ function asFloat32(backend: WasmBackendLike, t: TensorInfo, what: string): Float
 }
 
 /**
- * dW as one matrix product, for channels-last data: dW[K, out] = colsT[K, P] · dy[P, out], where
- * column p of colsT is the input window under output position p (P = batch·outH·outW, K = fh·fw·in),
- * zero where the window hangs over the padding. The product runs in the wasm backend's own
- * BatchMatMul (XNNPACK, SIMD), which is several times faster than any loop in JS.
+ * dy as the matrix [P, out] (P = batch·outH·outW) the products below take: channels-last dy is
+ * that matrix already; channels-first dy is copied into it. `dispose` frees the copy, if any.
+ */
+function dyMatrix(backend: WasmBackendLike, dy: TensorInfo, info: backend_util.Conv2DInfo, what: string): { matrix: TensorInfo; dispose(): void } {
+  const { batchSize, outHeight, outWidth, outChannels } = info;
+  const P = batchSize * outHeight * outWidth;
+  const dyv = asFloat32(backend, dy, what);
+  if (info.dataFormat === 'channelsLast') return { matrix: { dataId: dy.dataId, shape: [1, P, outChannels], dtype: 'float32' }, dispose: () => {} };
+  const [yB, yR, yC, yD] = strides4(dy.shape, false);
+  const rows = new Float32Array(P * outChannels);
+  for (let b = 0, p = 0; b < batchSize; ++b) {
+    for (let r = 0; r < outHeight; ++r) {
+      for (let c = 0; c < outWidth; ++c, ++p) {
+        for (let d2 = 0; d2 < outChannels; ++d2) rows[p * outChannels + d2] = dyv[b * yB + r * yR + c * yC + d2 * yD]!;
+      }
+    }
+  }
+  const matrix = backend.makeOutput([1, P, outChannels], 'float32', undefined, rows);
+  return { matrix, dispose: () => void backend.disposeData(matrix.dataId) };
+}
+
+/**
+ * dW[wR, wC, d1, d2] = Σ_{b, yR, yC} x[b, yR·sH + wR − top, yC·sW + wC − left, d1] · dy[b, yR, yC, d2],
+ * as one matrix product: dW[K, out] = colsT[K, P] · dy[P, out], where column p of colsT is the
+ * input window under output position p (K = fh·fw·in), zero where the window hangs over the
+ * padding. The product runs in the wasm backend's own BatchMatMul (XNNPACK, SIMD), which is
+ * several times faster than any loop in JS.
  */
 function conv2DBackpropFilterIm2col(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  const [xB, xR, xC, xD] = strides4(x.shape, info.dataFormat === 'channelsLast');
   const xv = asFloat32(backend, x, 'Conv2DBackpropFilter x');
   const P = batchSize * outHeight * outWidth;
   const K = filterHeight * filterWidth * inChannels;
@@ -68,10 +93,10 @@ function conv2DBackpropFilterIm2col(backend: WasmBackendLike, x: TensorInfo, dy:
               at += outWidth; // the window row is in the padding: zeros, already there
               continue;
             }
-            const rowBase = (b * inHeight + xr) * inWidth;
+            const rowBase = b * xB + xr * xR + d1 * xD;
             for (let c = 0; c < outWidth; ++c, ++at) {
               const xc = c * strideWidth - left + wC;
-              if (xc >= 0 && xc < inWidth) colsT[at] = xv[(rowBase + xc) * inChannels + d1]!;
+              if (xc >= 0 && xc < inWidth) colsT[at] = xv[rowBase + xc * xC]!;
             }
           }
         }
@@ -79,11 +104,13 @@ function conv2DBackpropFilterIm2col(backend: WasmBackendLike, x: TensorInfo, dy:
     }
   }
   const a = backend.makeOutput([1, K, P], 'float32', undefined, colsT);
+  const rows = dyMatrix(backend, dy, info, 'Conv2DBackpropFilter dy');
   try {
-    const out = wasmMatMul(backend, a, { dataId: dy.dataId, shape: [1, P, outChannels], dtype: 'float32' });
+    const out = wasmMatMul(backend, a, rows.matrix);
     return { dataId: out.dataId, shape: [filterHeight, filterWidth, inChannels, outChannels], dtype: 'float32' };
   } finally {
     backend.disposeData(a.dataId);
+    rows.dispose();
   }
 }
 
@@ -95,9 +122,10 @@ function wasmMatMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): Ten
 }
 
 /**
- * dx for channels-last data as dcols[P, K] = dy[P, out] · Wᵀ[out, K] on the wasm BatchMatMul,
- * then each column window added back where it came from (col2im). tfjs-backend-wasm's native
- * Conv2DBackpropInput is a direct loop, several times slower.
+ * dx[b, xr, xc, d1] = Σ_{wR, wC, d2} dy[b, (xr + top − wR)/sH, (xc + left − wC)/sW, d2] · W[wR, wC, d1, d2],
+ * as dcols[P, K] = dy[P, out] · Wᵀ[out, K] on the wasm BatchMatMul, then each column window added
+ * back where it came from (col2im). tfjs-backend-wasm's native Conv2DBackpropInput is a direct
+ * loop, several times slower.
  */
 function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
@@ -110,12 +138,15 @@ function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, fil
   const wT = new Float32Array(outChannels * K);
   for (let k = 0; k < K; ++k) for (let o = 0; o < outChannels; ++o) wT[o * K + k] = w[k * outChannels + o]!;
   const wTensor = backend.makeOutput([1, outChannels, K], 'float32', undefined, wT);
+  const rows = dyMatrix(backend, dy, info, 'Conv2DBackpropInput dy');
   let product: TensorInfo;
   try {
-    product = wasmMatMul(backend, { dataId: dy.dataId, shape: [1, P, outChannels], dtype: 'float32' }, wTensor);
+    product = wasmMatMul(backend, rows.matrix, wTensor);
   } finally {
     backend.disposeData(wTensor.dataId);
+    rows.dispose();
   }
+  const [xB, xR, xC, xD] = strides4(info.inShape, info.dataFormat === 'channelsLast');
   try {
     const dcols = asFloat32(backend, product, 'Conv2DBackpropInput dcols');
     const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
@@ -130,9 +161,9 @@ function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, fil
             for (let wC = 0; wC < filterWidth; ++wC) {
               const xc = xc0 + wC;
               if (xc < 0 || xc >= inWidth) continue;
-              const to = ((b * inHeight + xr) * inWidth + xc) * inChannels;
+              const to = b * xB + xr * xR + xc * xC;
               const from = p * K + (wR * filterWidth + wC) * inChannels;
-              for (let d1 = 0; d1 < inChannels; ++d1) dx[to + d1]! += dcols[from + d1]!;
+              for (let d1 = 0; d1 < inChannels; ++d1) dx[to + d1 * xD]! += dcols[from + d1]!;
             }
           }
         }
@@ -144,7 +175,7 @@ function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, fil
   }
 }
 
-/** dW[wR, wC, d1, d2] = Σ_{b, yR, yC} x[b, yR·sH + wR − top, yC·sW + wC − left, d1] · dy[b, yR, yC, d2]. */
+/** tfjs's Conv2DBackpropFilter kernel for the wasm backend (either data format). */
 export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackendLike; attrs: NamedAttrMap }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs;
@@ -154,49 +185,10 @@ export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: Te
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
     backend_util.convertConv2DDataFormat(dataFormat));
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const channelsLast = info.dataFormat === 'channelsLast';
-  if (channelsLast && x.dtype === 'float32' && dy.dtype === 'float32') return conv2DBackpropFilterIm2col(backend, x, dy, info);
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const [xB, xR, xC, xD] = strides4(x.shape, channelsLast);
-  const [yB, yR, yC, yD] = strides4(dy.shape, channelsLast);
-  const xv = asFloat32(backend, x, 'Conv2DBackpropFilter x');
-  const dyv = asFloat32(backend, dy, 'Conv2DBackpropFilter dy');
-  // Accumulate in float64 (the cpu backend accumulates in JS doubles too).
-  const acc = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);
-  const fC = inChannels * outChannels; // filter is [fh, fw, in, out], NHWC or not
-  const fR = filterWidth * fC;
-  for (let b = 0; b < batchSize; ++b) {
-    for (let r = 0; r < outHeight; ++r) {
-      const xr0 = r * strideHeight - top;
-      const wRMin = Math.max(0, -xr0);
-      const wRMax = Math.min(filterHeight, inHeight - xr0);
-      for (let c = 0; c < outWidth; ++c) {
-        const xc0 = c * strideWidth - left;
-        const wCMin = Math.max(0, -xc0);
-        const wCMax = Math.min(filterWidth, inWidth - xc0);
-        const dyBase = b * yB + r * yR + c * yC;
-        for (let wR = wRMin; wR < wRMax; ++wR) {
-          const xRowBase = b * xB + (xr0 + wR) * xR;
-          for (let wC = wCMin; wC < wCMax; ++wC) {
-            const xBase = xRowBase + (xc0 + wC) * xC;
-            const fBase = wR * fR + wC * fC;
-            for (let d1 = 0; d1 < inChannels; ++d1) {
-              const xval = xv[xBase + d1 * xD]!;
-              if (xval === 0) continue; // common after relu
-              const o = fBase + d1 * outChannels;
-              for (let d2 = 0; d2 < outChannels; ++d2) acc[o + d2]! += xval * dyv[dyBase + d2 * yD]!;
-            }
-          }
-        }
-      }
-    }
-  }
-  return backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32', undefined, Float32Array.from(acc));
+  return conv2DBackpropFilterIm2col(backend, x, dy, info);
 }
 
-/** dx[b, xr, xc, d1] = Σ_{wR, wC, d2} dy[b, (xr + top − wR)/sH, (xc + left − wC)/sW, d2] · W[wR, wC, d1, d2]. */
+/** tfjs's Conv2DBackpropInput kernel for the wasm backend (either data format). */
 export function conv2DBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackendLike; attrs: NamedAttrMap }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs;
@@ -206,46 +198,7 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter
   const info = backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false,
     backend_util.convertConv2DDataFormat(dataFormat));
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const channelsLast = info.dataFormat === 'channelsLast';
-  if (channelsLast && dy.dtype === 'float32' && filter.dtype === 'float32') return conv2DBackpropInputIm2col(backend, dy, filter, info);
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const [xB, xR, xC, xD] = strides4(info.inShape, channelsLast);
-  const [yB, yR, yC, yD] = strides4(dy.shape, channelsLast);
-  const dyv = asFloat32(backend, dy, 'Conv2DBackpropInput dy');
-  const wv = asFloat32(backend, filter, 'Conv2DBackpropInput filter');
-  const fC = inChannels * outChannels;
-  const fR = filterWidth * fC;
-  const acc = new Float64Array(batchSize * inHeight * inWidth * inChannels);
-  // Scatter: every dy element contributes to the input positions its window covered.
-  for (let b = 0; b < batchSize; ++b) {
-    for (let r = 0; r < outHeight; ++r) {
-      const xr0 = r * strideHeight - top;
-      const wRMin = Math.max(0, -xr0);
-      const wRMax = Math.min(filterHeight, inHeight - xr0);
-      for (let c = 0; c < outWidth; ++c) {
-        const xc0 = c * strideWidth - left;
-        const wCMin = Math.max(0, -xc0);
-        const wCMax = Math.min(filterWidth, inWidth - xc0);
-        const dyBase = b * yB + r * yR + c * yC;
-        for (let wR = wRMin; wR < wRMax; ++wR) {
-          const xRowBase = b * xB + (xr0 + wR) * xR;
-          for (let wC = wCMin; wC < wCMax; ++wC) {
-            const xBase = xRowBase + (xc0 + wC) * xC;
-            const fBase = wR * fR + wC * fC;
-            for (let d1 = 0; d1 < inChannels; ++d1) {
-              const o = fBase + d1 * outChannels;
-              let s = 0;
-              for (let d2 = 0; d2 < outChannels; ++d2) s += dyv[dyBase + d2 * yD]! * wv[o + d2]!;
-              acc[xBase + d1 * xD]! += s;
-            }
-          }
-        }
-      }
-    }
-  }
-  return backend.makeOutput(info.inShape.slice(), 'float32', undefined, Float32Array.from(acc));
+  return conv2DBackpropInputIm2col(backend, dy, filter, info);
 }
 
 const IMPLEMENTATIONS: Record<WasmConvGradientKernel, KernelFunc> = {
