@@ -22,6 +22,14 @@ export interface CursorReader {
 }
 
 let fileCount = 0;
+/** Cursor files not yet disposed: removed when this process exits, however its workers ended. */
+const liveFiles = new Set<string>();
+let exitHookInstalled = false;
+
+function removeLiveFiles(): void {
+  for (const file of liveFiles) rmSync(file, { force: true });
+  liveFiles.clear();
+}
 
 export function createCursor(kind: 'thread' | 'process'): CursorReader {
   if (kind === 'thread') {
@@ -30,6 +38,11 @@ export function createCursor(kind: 'thread' | 'process'): CursorReader {
   }
   const file = join(tmpdir(), `tandem-cursor-${process.pid}-${fileCount++}`);
   writeFileSync(file, Buffer.from(new Int32Array([-1]).buffer));
+  liveFiles.add(file);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', removeLiveFiles);
+  }
   return {
     location: { file },
     read() {
@@ -39,7 +52,10 @@ export function createCursor(kind: 'thread' | 'process'): CursorReader {
         return -1;
       }
     },
-    dispose: () => rmSync(file, { force: true }),
+    dispose() {
+      liveFiles.delete(file);
+      rmSync(file, { force: true });
+    },
   };
 }
 

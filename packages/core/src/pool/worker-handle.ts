@@ -100,6 +100,9 @@ export class WorkerHandle {
   kill(reason: unknown): void {
     if (!this.alive) return;
     this.killReason ??= reason;
+    // Until its exit arrives the pool is waiting on it: an idle, unref'd process would otherwise
+    // let the event loop empty with close() still pending (the script exits with code 13).
+    this.setKeepAlive(true);
     if (this.thread) void this.thread.terminate();
     else this.child?.kill('SIGKILL');
   }
