@@ -318,7 +318,14 @@ export class Tandem {
     const nodes = this.pendingNodes.splice(0);
     if (nodes.length === 0) return;
     const ctx = { backends: this.backends, costs: this.costs, recorder: this.recorder, policy: this.policy, splitMinElements: SPLIT_MIN_ELEMENTS };
-    this.running = this.running.then(() => calibrateTransfers(this.backends, this.costs)).catch(() => undefined).then(() => runGraph(nodes, ctx));
+    this.running = this.running
+      .then(() => calibrateTransfers(this.backends, this.costs)).catch(() => undefined)
+      .then(() => runGraph(nodes, ctx))
+      // A planner or executor fault must reach the ops' own promises, not escape as an unhandled
+      // rejection; nodes that had already settled ignore the second settlement.
+      .catch((error: unknown) => {
+        for (const n of nodes) n.reject(error);
+      });
   }
 
   private saveCosts(): void {

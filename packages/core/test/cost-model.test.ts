@@ -86,7 +86,8 @@ describe('CostModel', () => {
     writeFileSync(stale, JSON.stringify({ version: 0, model: { kernels: {}, transfers: {} } }));
     loadCostModel(stale, (w) => warnings.push(w));
     expect(warnings).toHaveLength(3);
-    expect(warnings[0]).toMatch(/ignoring corrupt cost cache .*corrupt\.json.*recalibrated/);
+    expect(warnings[0]).toMatch(/ignoring 1 implausible entry of cost cache .*corrupt\.json \(x@cpu\).*recalibrated/);
+    expect(warnings[1]).toMatch(/ignoring corrupt cost cache .*garbage\.json.*recalibrated/);
     expect(warnings[2]).toMatch(/version 0, expected 1/);
     expect(loadCostModel(join(dir, 'missing.json'), () => expect.fail('missing is not corrupt')).describe()).toEqual([]);
   });

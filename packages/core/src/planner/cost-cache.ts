@@ -24,7 +24,9 @@ export function costCachePath(deviceDescriptions: readonly string[], dir = cache
 
 /**
  * Loads the learned costs; a missing file gives an empty model, and a corrupt or stale one is
- * ignored with a warning (the session then recalibrates) — never a crash.
+ * ignored with a warning (the session then recalibrates) — never a crash. Entries that parse but
+ * hold implausible samples (non-finite, negative, sizes past 2⁵³, times past a day) are dropped
+ * with one warning for all of them; the rest of the file is kept.
  */
 export function loadCostModel(path: string, warn: (message: string) => void = (m) => process.emitWarning(m, 'TandemWarning')): CostModel {
   let text: string;
@@ -39,7 +41,13 @@ export function loadCostModel(path: string, warn: (message: string) => void = (m
       warn(`ignoring cost cache ${path}: version ${String(data?.version)}, expected ${COST_CACHE_VERSION}; it will be recalibrated`);
       return new CostModel();
     }
-    return CostModel.fromJSON(data.model);
+    const dropped: string[] = [];
+    const model = CostModel.fromJSON(data.model, dropped);
+    if (dropped.length > 0) {
+      const shown = dropped.slice(0, 5).join(', ') + (dropped.length > 5 ? `, and ${dropped.length - 5} more` : '');
+      warn(`ignoring ${dropped.length} implausible entr${dropped.length === 1 ? 'y' : 'ies'} of cost cache ${path} (${shown}); they will be recalibrated`);
+    }
+    return model;
   } catch (error) {
     warn(`ignoring corrupt cost cache ${path} (${(error as Error).message}); it will be recalibrated`);
     return new CostModel();

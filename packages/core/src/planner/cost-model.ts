@@ -82,8 +82,12 @@ export class CostModel {
     return { kernels: dump(this.kernels), transfers: dump(this.transfers) };
   }
 
-  /** Rebuilds a model from {@link CostModel.toJSON}; throws on anything malformed. */
-  static fromJSON(data: unknown): CostModel {
+  /**
+   * Rebuilds a model from {@link CostModel.toJSON}. Throws when the shape is wrong; entries whose
+   * samples are not plausible measurements (see {@link isPlausibleSample}) are left out and their
+   * keys reported through `dropped`, so one poisoned entry costs only its own recalibration.
+   */
+  static fromJSON(data: unknown, dropped: string[] = []): CostModel {
     const model = new CostModel();
     const d = data as Partial<CostModelData> | null;
     if (typeof d !== 'object' || d === null || typeof d.kernels !== 'object' || typeof d.transfers !== 'object') {
@@ -91,8 +95,9 @@ export class CostModel {
     }
     for (const [target, source] of [[model.kernels, d.kernels], [model.transfers, d.transfers]] as const) {
       for (const [key, samples] of Object.entries(source ?? {})) {
-        if (!Array.isArray(samples) || !samples.every((s) => Number.isFinite(s?.n) && Number.isFinite(s?.t) && s.n >= 0 && s.t >= 0)) {
-          throw new TypeError(`cost model entry ${key} has malformed samples`);
+        if (!Array.isArray(samples) || samples.length === 0 || !samples.every(isPlausibleSample)) {
+          dropped.push(key);
+          continue;
         }
         target.set(key, { samples: samples.slice(-HISTORY).map((s) => ({ n: s.n, t: s.t })), fit: undefined });
       }
@@ -101,8 +106,19 @@ export class CostModel {
   }
 }
 
+/** Largest size a sample may claim: an index space or byte count beyond exact doubles is no measurement. */
+const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+/** Longest time a sample may claim: a day. Anything longer came from a broken clock or a hand edit. */
+const MAX_MS = 86_400_000;
+
+/** A (size, ms) pair that could have been measured: finite, size in (0, 2⁵³), time in [0, a day]. */
+export function isPlausibleSample(s: unknown): s is Sample {
+  const { n, t } = (s ?? {}) as Partial<Sample>;
+  return typeof n === 'number' && typeof t === 'number' && n > 0 && n <= MAX_SIZE && t >= 0 && t <= MAX_MS;
+}
+
 function record(map: Map<string, ModelEntry>, key: string, n: number, t: number): boolean {
-  if (!(n > 0) || !Number.isFinite(t) || t < 0) return false;
+  if (!isPlausibleSample({ n, t })) return false;
   let entry = map.get(key);
   if (!entry) map.set(key, (entry = { samples: [], fit: undefined }));
   entry.samples.push({ n, t });
@@ -115,5 +131,8 @@ function predict(map: Map<string, ModelEntry>, key: string, n: number, fixedB: n
   const entry = map.get(key);
   if (!entry || entry.samples.length === 0) return undefined;
   entry.fit ??= fitPower(entry.samples, fixedB);
-  return entry.fit ? Math.max(0, predictPower(entry.fit, n)) : undefined;
+  if (!entry.fit) return undefined;
+  // A prediction the planner can't use (overflow far outside the measured sizes) counts as none.
+  const ms = predictPower(entry.fit, n);
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
