@@ -17,12 +17,19 @@ export type WireMode = 'shared' | 'copy';
 
 const plainProto = Object.prototype;
 
+/** Objects already walked, and what each became: shared references stay shared, cycles end. */
+type Seen = Map<object, unknown>;
+/** Marks an object whose walk has begun but not ended: meeting it again means a cycle. */
+const IN_PROGRESS = Symbol('in progress');
+
 /**
  * Walks `value` once: throws an {@link ArgumentError} naming the path of anything that cannot be
  * structured-cloned, and replaces every Tensor by its record. Returns the value unchanged (same
- * identity) when it holds no tensor, so the common case allocates nothing.
+ * identity) when it holds no tensor, so the common case allocates nothing. Like structured clone
+ * it accepts cycles and shared references; a tensor inside a cycle is refused, since the copy
+ * that carries its record could not close the cycle.
  */
-export function encodeValue(value: unknown, path: string, mode: WireMode, found: Tensor[] | null): unknown {
+export function encodeValue(value: unknown, path: string, mode: WireMode, found: Tensor[] | null, seen: Seen = new Map()): unknown {
   switch (typeof value) {
     case 'function':
       throw new ArgumentError(path, 'a value that can be sent to a worker (structured-cloneable); functions cannot be', value);
@@ -36,6 +43,31 @@ export function encodeValue(value: unknown, path: string, mode: WireMode, found:
   if (value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
     return value;
   }
+  const before = seen.get(value);
+  if (before === IN_PROGRESS) {
+    cyclic(seen).add(value);
+    return value;
+  }
+  if (before !== undefined) return before;
+  seen.set(value, IN_PROGRESS);
+  const encoded = encodeObject(value, path, mode, found, seen);
+  if (encoded !== value && cycles.get(seen)?.has(value)) {
+    throw new ArgumentError(path, 'tensors outside cycles: this value refers back to itself and holds a tensor');
+  }
+  seen.set(value, encoded);
+  return encoded;
+}
+
+/** Objects that some descendant referred back to, per walk. */
+const cycles = new WeakMap<Seen, Set<object>>();
+
+function cyclic(seen: Seen): Set<object> {
+  let set = cycles.get(seen);
+  if (!set) cycles.set(seen, (set = new Set()));
+  return set;
+}
+
+function encodeObject(value: object, path: string, mode: WireMode, found: Tensor[] | null, seen: Seen): unknown {
   if (value instanceof Tensor) {
     // Inside a Map or Set a tensor would arrive as a plain record, never rebuilt: refuse it.
     if (!found) throw new ArgumentError(path, 'tensors directly in arguments, arrays or plain objects (not inside a Map or Set)');
@@ -56,20 +88,20 @@ export function encodeValue(value: unknown, path: string, mode: WireMode, found:
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') continue;
-      const encoded = encodeValue(item, `${path}[${i}]`, mode, found);
+      const encoded = encodeValue(item, `${path}[${i}]`, mode, found, seen);
       if (encoded !== item) (out ??= value.slice())[i] = encoded;
     }
     return out ?? value;
   }
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      encodeValue(k, `${path}.<key>`, mode, null);
-      encodeValue(v, `${path}.get(${String(k)})`, mode, null);
+      encodeValue(k, `${path}.<key>`, mode, null, seen);
+      encodeValue(v, `${path}.get(${String(k)})`, mode, null, seen);
     }
     return value;
   }
   if (value instanceof Set) {
-    for (const v of value) encodeValue(v, `${path}.<item>`, mode, null);
+    for (const v of value) encodeValue(v, `${path}.<item>`, mode, null, seen);
     return value;
   }
   if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
@@ -79,26 +111,32 @@ export function encodeValue(value: unknown, path: string, mode: WireMode, found:
   for (const key of Object.keys(obj)) {
     const item = obj[key];
     if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') continue;
-    const encoded = encodeValue(item, `${path}.${key}`, mode, found);
+    const encoded = encodeValue(item, `${path}.${key}`, mode, found, seen);
     if (encoded !== item) (out ??= { ...obj })[key] = encoded;
   }
   return out ?? value;
 }
 
-
-/** Rebuilds Tensors from their records, collecting them in walk order. Mirrors {@link encodeValue}. */
-export function decodeValue(value: unknown, found: Tensor[]): unknown {
+/**
+ * Rebuilds Tensors from their records, collecting them in walk order. Mirrors {@link encodeValue}:
+ * each object is walked once, so cycles end and a record met twice becomes one Tensor.
+ */
+export function decodeValue(value: unknown, found: Tensor[], seen: Map<object, unknown> = new Map()): unknown {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  const before = seen.get(value);
+  if (before !== undefined) return before;
   if ((value as Partial<TensorRecord>).__tandemTensor === 1) {
     const r = value as TensorRecord;
     const t = new Tensor(r.dtype, r.shape, r.data as never);
     found.push(t);
+    seen.set(value, t);
     return t;
   }
+  seen.set(value, value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (typeof item === 'object' && item !== null) value[i] = decodeValue(item, found);
+      if (typeof item === 'object' && item !== null) value[i] = decodeValue(item, found, seen);
     }
     return value;
   }
@@ -106,7 +144,7 @@ export function decodeValue(value: unknown, found: Tensor[]): unknown {
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     const item = obj[key];
-    if (typeof item === 'object' && item !== null) obj[key] = decodeValue(item, found);
+    if (typeof item === 'object' && item !== null) obj[key] = decodeValue(item, found, seen);
   }
   return value;
 }
