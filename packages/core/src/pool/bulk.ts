@@ -1,4 +1,5 @@
 import { ArgumentError } from '../errors.ts';
+import { watchAbort } from './abort-fanout.ts';
 import type { ModuleSpecifier } from './module-ref.ts';
 import type { TaskOptions } from './options.ts';
 import type { Task, WorkerPool } from './pool.ts';
@@ -65,8 +66,8 @@ function submitAll(
     };
     if (signal.aborted) onAbort();
     else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      void Promise.allSettled(tasks.map((t) => t.promise)).then(() => signal.removeEventListener('abort', onAbort));
+      const unwatch = watchAbort(signal, onAbort);
+      void Promise.allSettled(tasks.map((t) => t.promise)).then(unwatch);
     }
   }
   return tasks;

@@ -12,6 +12,7 @@ import {
   type SerializedError,
 } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
+import { watchAbort } from './abort-fanout.ts';
 import { resolveTaskModule, type ModuleSpecifier } from './module-ref.ts';
 import { checkTaskOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TaskOptions } from './options.ts';
 import type { BatchReply, BatchRequest } from './protocol.ts';
@@ -49,7 +50,8 @@ export interface Task extends Queued {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   onSettle: ((task: Task, ok: boolean, value: unknown) => void) | undefined;
-  abortListener: (() => void) | undefined;
+  /** Stops watching the task's signal; set while it watches one. */
+  unwatchAbort: (() => void) | undefined;
 }
 
 interface Batch {
@@ -294,17 +296,14 @@ export class WorkerPool extends EventEmitter {
       resolve,
       reject,
       onSettle: undefined,
-      abortListener: undefined,
+      unwatchAbort: undefined,
     };
   }
 
   private admit(task: Task, waitForRoom: boolean): void {
     this.counts.submitted++;
     const signal = task.options.signal;
-    if (signal) {
-      task.abortListener = () => this.abort(task, signal.reason);
-      signal.addEventListener('abort', task.abortListener, { once: true });
-    }
+    if (signal) task.unwatchAbort = watchAbort(signal, () => this.abort(task, signal.reason));
     if (this.queue.size >= this.options.maxQueue || this.waiting.length > 0) {
       if (!waitForRoom) {
         this.counts.submitted--;
@@ -407,6 +406,8 @@ export class WorkerPool extends EventEmitter {
         handle.setKeepAlive(false);
       }
     }
+    // A batch whose tasks were all settled early (aborted) ends only now, with its worker's exit.
+    if (this.drainWaiters.length > 0 && this.isDrained()) this.resolveDrained();
     return true;
   }
 
@@ -581,7 +582,7 @@ export class WorkerPool extends EventEmitter {
     if (task.state === 'settled') return;
     task.state = 'settled';
     task.slot = undefined;
-    if (task.abortListener) task.options.signal?.removeEventListener('abort', task.abortListener);
+    task.unwatchAbort?.();
     if (count) {
       if (ok) this.counts.completed++;
       else this.counts.failed++;
