@@ -111,13 +111,21 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
+  /** Constructor names from the error's own class up to Error, e.g. ['NotFound', 'HttpError', 'Error']. */
+  readonly classes?: readonly string[];
   readonly props: Record<string, unknown>;
   readonly cause?: SerializedError | { value: unknown };
+  /** An AggregateError's `errors`, each serialized the same way. */
+  readonly errors?: ReadonlyArray<SerializedError | { value: unknown }>;
 }
+
+/** How deep causes and aggregated errors are followed: deeper ones arrive as their message. */
+const MAX_DEPTH = 8;
 
 /**
  * Turns anything thrown into a structured-clone-safe record that keeps name, message, stack,
- * `code` and every other own property whose value can be cloned.
+ * `code`, every other own property whose value can be cloned, the cause, an AggregateError's
+ * `errors`, and the names of the error's classes.
  */
 export function serializeError(error: unknown, depth = 0): SerializedError {
   if (!(error instanceof Error)) {
@@ -125,7 +133,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   }
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(error)) {
-    if (key === 'cause') continue;
+    if (key === 'cause' || (key === 'errors' && error instanceof AggregateError)) continue;
     props[key] = cloneableOrString((error as unknown as Record<string, unknown>)[key]);
   }
   const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
@@ -133,37 +141,88 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     name: error.name,
     message: error.message,
     stack: error.stack,
+    classes: classNames(error),
     props,
   };
-  if ('cause' in error && depth < 8) {
-    const cause = error.cause;
-    out.cause = cause instanceof Error ? serializeError(cause, depth + 1) : { value: cloneableOrString(cause) };
-  }
+  const nested = (value: unknown) => (value instanceof Error && depth < MAX_DEPTH ? serializeError(value, depth + 1) : { value: cloneableOrString(value) });
+  if ('cause' in error) out.cause = nested(error.cause);
+  if (error instanceof AggregateError && Array.isArray(error.errors)) out.errors = error.errors.map(nested);
   return out;
 }
 
-const knownErrors: Record<string, { prototype: Error }> = {
-  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+function classNames(error: Error): string[] {
+  const names: string[] = [];
+  for (let proto = Object.getPrototypeOf(error) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && name !== '' && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+const builtinErrors: Record<string, ErrorClass> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError,
   TandemError, ArgumentError, TaskModuleError, WorkerCrashedError, TaskTimeoutError, QueueFullError, PoolClosedError, WorkerStartError,
   BackendUnavailableError, DeviceLostError,
 };
+const registeredErrors = new Map<string, ErrorClass>();
 
 /**
- * Rebuilds an error from {@link serializeError}'s record, as the same class where it is a
- * built-in or one of Tandem's (so `instanceof` holds across the boundary), else as an Error.
+ * Lets errors of a class of your own cross from workers as that class, so that `instanceof`
+ * holds in the calling thread. Errors of unregistered classes arrive as their nearest registered
+ * or built-in ancestor (a class extending TypeError as a TypeError, else an Error), with their
+ * `name`, message, stack, `code` and other own cloneable properties kept. The class is matched by
+ * its constructor's name; register it in the thread that calls `run` (workers need nothing).
+ * The class's constructor is not called: the error is rebuilt on its prototype.
+ *
+ * @example
+ * ```ts
+ * export class QuotaError extends Error { override name = 'QuotaError'; }
+ * registerErrorClass(QuotaError);
+ * try { await td.run(tasks, 'charge', [user]); }
+ * catch (e) { if (e instanceof QuotaError) console.log(e.message); }
+ * ```
+ */
+export function registerErrorClass(errorClass: ErrorClass, name: string = errorClass?.name): void {
+  if (typeof errorClass !== 'function' || !(errorClass.prototype instanceof Error)) {
+    throw new ArgumentError('errorClass', 'a class that extends Error', errorClass);
+  }
+  if (typeof name !== 'string' || name === '') throw new ArgumentError('name', 'the non-empty name the class is known by', name);
+  registeredErrors.set(name, errorClass);
+}
+
+function classFor(record: SerializedError): ErrorClass {
+  for (const name of record.classes ?? [record.name]) {
+    const found = registeredErrors.get(name) ?? (Object.hasOwn(builtinErrors, name) ? builtinErrors[name] : undefined);
+    if (found) return found;
+  }
+  return Error;
+}
+
+/**
+ * Rebuilds an error from {@link serializeError}'s record as the most specific class known here:
+ * a class registered with {@link registerErrorClass}, one of Tandem's, a built-in (AggregateError
+ * with its `errors`, DOMException with its name), else Error — so `instanceof` holds across the
+ * boundary wherever the class is known.
  */
 export function deserializeError(record: SerializedError): unknown {
   if ('thrown' in record) return record.thrown;
-  const proto = Object.hasOwn(knownErrors, record.name) ? knownErrors[record.name]!.prototype : Error.prototype;
-  const error = Object.create(proto) as Error;
-  Object.defineProperty(error, 'message', { value: record.message, writable: true, configurable: true, enumerable: false });
-  Object.defineProperty(error, 'name', { value: record.name, writable: true, configurable: true, enumerable: false });
-  Object.defineProperty(error, 'stack', { value: record.stack ?? `${record.name}: ${record.message}`, writable: true, configurable: true, enumerable: false });
-  Object.assign(error, record.props);
-  if (record.cause) {
-    const cause = '__tandemError' in record.cause ? deserializeError(record.cause) : record.cause.value;
-    Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  const nested = (r: SerializedError | { value: unknown }) => ('__tandemError' in r ? deserializeError(r) : r.value);
+  // DOMException keeps name and message in internal slots that its getters read: it must be constructed.
+  const error = record.classes?.[0] === 'DOMException'
+    ? new DOMException(record.message, record.name)
+    : Object.create(classFor(record).prototype) as Error;
+  const define = (key: string, value: unknown) =>
+    Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: false });
+  if (!(error instanceof DOMException)) {
+    define('message', record.message);
+    define('name', record.name);
   }
+  define('stack', record.stack ?? `${record.name}: ${record.message}`);
+  Object.assign(error, record.props);
+  if (record.cause) define('cause', nested(record.cause));
+  if (record.errors) define('errors', record.errors.map(nested));
   return error;
 }
 

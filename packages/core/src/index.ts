@@ -30,6 +30,7 @@ export {
   WorkerStartError,
   BackendUnavailableError,
   DeviceLostError,
+  registerErrorClass,
 } from './errors.ts';
 export { heft, type HeftProblem, type HeftPlan, type HeftSlot } from './planner/heft.ts';
 export { CostModel, type CostModelData } from './planner/cost-model.ts';
