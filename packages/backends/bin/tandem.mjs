@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// The CLI is TypeScript like the rest of the packages: install tsx's loader, then run it.
-import { register } from 'tsx/esm/api';
+// The built CLI where the package was built; in a source checkout, tsx's loader runs the TypeScript.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli.ts');
+const compiled = new URL('../dist/cli.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+}

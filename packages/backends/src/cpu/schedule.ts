@@ -3,10 +3,12 @@
  * worker when the work is worth it), run them all, then combine — reduce partials into one,
  * scan carries by a first summing pass, sorted chunks by merge-path merges shared across workers.
  */
+import { extname } from 'node:path';
 import { REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type Partial, type ReduceKernel, type RunObserver, type TaskOptions, type WorkerPool } from '@tandem/core';
 import type { ChunkJob, ChunkResult, MatmulEngine } from './protocol.ts';
 
-const TASK_MODULE = new URL('./worker-kernels.ts', import.meta.url);
+// Built, this module is .js and so is its sibling; from source both are .ts.
+const TASK_MODULE = new URL(`./worker-kernels${extname(import.meta.url)}`, import.meta.url);
 
 /**
  * Below this much work per chunk a task's messaging costs more than splitting saves. User kernels

@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ArgumentError, PoolClosedError, WorkerPool, type ModuleSpecifier } from '@tandem/core';
 import type { LabelledSet } from '../datasets/index.ts';
@@ -10,7 +11,8 @@ import { materializeEpoch } from './materialize.ts';
 import { planEpoch, type PlanConfig, type Span } from './plan.ts';
 import type { Batch, BatchOptions, MapOptions, PipelineOptions, ShuffleOptions } from './types.ts';
 
-const WORKER_MODULE = new URL('./worker.ts', import.meta.url);
+// Built, this module is .js and so is its sibling; from source both are .ts.
+const WORKER_MODULE = new URL(`./worker${extname(import.meta.url)}`, import.meta.url);
 const DEFAULT_BLOCK_ROWS = 512;
 
 /** The configuration an epoch starts with; replaced (never mutated) by each builder call. */

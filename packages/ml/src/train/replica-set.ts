@@ -5,12 +5,14 @@
  * steps the run was in the middle of are run again by the replicas left, so no step is lost
  * and none is applied twice.
  */
+import { extname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ArgumentError, TaskTimeoutError, WorkerPool } from '@tandem/core';
 import { abort, aliveSlots, lagging, markAlive, markDead, resetBarrier, stepClock } from './control.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment } from './types.ts';
 
-const REPLICA = new URL('./replica.ts', import.meta.url);
+// Built, this module is .js and so is its sibling; from source both are .ts.
+const REPLICA = new URL(`./replica${extname(import.meta.url)}`, import.meta.url);
 const RUN = { retries: 0 } as const;
 
 /**
