@@ -83,7 +83,7 @@ export interface TrialResult {
   /** The metric after the last trained epoch (NaN if the trial failed before one). */
   metric: number;
   history: EpochRecord[];
-  /** Why a failed trial failed. */
+  /** Why a failed trial failed: e.g. a `NonFiniteError` (its training went NaN), or a replica's error. */
   error?: unknown;
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { ArgumentError } from '@tandem/core';
 import { directoryIO, writeAtomic } from './directory-io.ts';
+import type { NonFiniteStep } from './errors.ts';
 import type { EpochRecord } from './records.ts';
 import type { OptimizerName } from './types.ts';
 
@@ -29,6 +30,8 @@ export interface Progress {
   history: EpochRecord[];
   /** The epoch in progress so far: loss sum and examples per replica slot. */
   partial: { lossSum: number; processed: number[] };
+  /** Steps skipped as not finite so far (absent in checkpoints of earlier versions). */
+  skippedSteps?: NonFiniteStep[];
 }
 
 export interface Checkpoint {
