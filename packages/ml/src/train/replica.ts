@@ -12,7 +12,7 @@
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
-import { DeviceLostError } from '@tandem/core';
+import { ArgumentError, DeviceLostError } from '@tandem/core';
 import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { seededRandom } from '../datasets/random.ts';
 import { registerWasmConvGradients } from '../wasm-grads/index.ts';
@@ -71,7 +71,8 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   }
   const href = init.modelUrl.startsWith('file:') ? init.modelUrl : pathToFileURL(init.modelUrl).href;
   const mod = (await import(href)) as { createModel?: (config: unknown) => LayersModel | Promise<LayersModel> };
-  if (typeof mod.createModel !== 'function') throw new Error(`model module ${href} does not export a createModel(config) function`);
+  // An ArgumentError crosses back to train() as one: the model option is the user's mistake.
+  if (typeof mod.createModel !== 'function') throw new ArgumentError('model', `a module that exports a createModel(config) function (it exports ${Object.keys(mod).join(', ') || 'nothing'})`, href);
   // tfjs initialisers without a seed draw one from Math.random: seed it while the model is built,
   // so the same seed gives the same initial weights whatever the replica count.
   const original = Math.random;
@@ -82,7 +83,7 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   } finally {
     Math.random = original;
   }
-  if (!model || typeof (model as LayersModel).getWeights !== 'function') throw new Error('createModel(config) must return a tfjs-layers model');
+  if (!model || typeof (model as LayersModel).getWeights !== 'function') throw new ArgumentError('model', 'a createModel(config) that returns a tfjs-layers model', model);
   const trainable = model.trainableWeights;
   const sizes = trainable.map((v) => v.read().size);
   const starts: number[] = [];

@@ -10,7 +10,7 @@
 import { ArgumentError, type Tensor } from '@tandem/core';
 import { seededRandom, shuffleInPlace } from '../datasets/random.ts';
 import type { LabelledSet } from '../datasets/index.ts';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { checkCheckpointDirectory, loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { abort, createControl, planShares } from './control.ts';
 import { resolveReplicas } from './devices.ts';
 import { NonFiniteError, type NonFiniteKind, type NonFiniteStep } from './errors.ts';
@@ -78,6 +78,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
   const source = options?.data?.train instanceof Pipeline ? options.data.train : undefined;
   const firstSet = source ? await source.materialize(firstEpoch) : undefined;
   const o = checkOptions(options as TrainOptions<unknown>, firstSet);
+  if (options.checkpoint) await checkCheckpointDirectory(options.checkpoint.directory);
   const signal = options.signal;
   signal?.throwIfAborted();
   const engines = await resolveReplicas(options.replicas, o.backend);
