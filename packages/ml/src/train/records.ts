@@ -64,14 +64,18 @@ export interface EpochContext {
 
 /** Where and how often {@link train} writes checkpoints. */
 export interface CheckpointOptions {
-  /** Directory of the checkpoints (created if missing); pass the same one to `resumeFrom`. */
+  /**
+   * Directory of the checkpoints (created if missing); pass the same one to `resumeFrom`. Checked
+   * at the call: a path that is (or is under) a file, or that can't be written, is an
+   * ArgumentError naming `checkpoint.directory`.
+   */
   directory: string;
   /** Steps between checkpoints; default: one per epoch, at its end. */
   everySteps?: number;
 }
 
 export interface TrainOptions<C = unknown> {
-  /** Module exporting `createModel(config)` that returns a tfjs-layers model with softmax outputs. */
+  /** Module exporting `createModel(config)` that returns a tfjs-layers model with softmax outputs (else an ArgumentError naming `model`). */
   model: ModuleSpecifier;
   config?: C;
   data: TrainData;
