@@ -162,7 +162,9 @@ export class Tandem {
   }
 
   /**
-   * Runs a user kernel over its whole output on one device and resolves to the output tensor.
+   * Runs a user kernel over its whole output and resolves to the output tensor. If the device the
+   * planner chose is lost mid-run, the kernel runs again on a healthy device; if `options.device`
+   * names it, the call rejects with `DeviceLostError` instead.
    *
    * @example
    * ```ts

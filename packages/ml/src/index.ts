@@ -5,10 +5,10 @@
  */
 export * as datasets from './datasets/index.ts';
 export type { Dataset, LabelledSet, MnistOptions } from './datasets/index.ts';
-export { train, splitProportional, directoryIO } from './train/index.ts';
+export { train, splitProportional, directoryIO, NonFiniteError } from './train/index.ts';
 export type {
   TrainData, TrainOptions, TrainResult, EpochRecord, EpochContext, StepRecord, ReplicaFailure, CheckpointOptions,
-  OptimizerSpec, OptimizerName, ReplicaEngine,
+  OptimizerSpec, OptimizerName, ReplicaEngine, NonFiniteKind, NonFiniteStep,
 } from './train/index.ts';
 export { registerWasmConvGradients, unregisterWasmConvGradients, WASM_CONV_GRADIENT_KERNELS } from './wasm-grads/index.ts';
 export type { RegisterWasmConvGradientsOptions, WasmConvGradientKernel } from './wasm-grads/index.ts';

@@ -4,8 +4,9 @@
  * across the devices) and executed: each device runs one node at a time, the most urgent one
  * whose inputs are ready. When a node's measured time is far from its prediction the plan was
  * made on a wrong premise, so the nodes not yet started are planned again, with the correction;
- * started and finished nodes keep their device. Every run feeds the models, so the next graph
- * starts from what this one measured.
+ * started and finished nodes keep their device — but a node whose device is lost under it runs
+ * again, whole, on a healthy device (unless the user named the device). Every run feeds the
+ * models, so the next graph starts from what this one measured.
  */
 import type { Backend } from '../backend.ts';
 import type { KernelCall } from '../kernel/types.ts';
@@ -100,8 +101,20 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
         }
       },
       (error: unknown) => {
+        const lost = b !== undefined && b.health() !== 'ok';
+        if (lost && !n.device && eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).length > 0) {
+          // The planner chose the device, and another can run the node: it goes back to the
+          // pending nodes and the re-plan (which leaves out the lost device) places it again.
+          // Its output is overwritten whole by the run that succeeds.
+          running.delete(n);
+          busy.delete(lane);
+          pending.add(n);
+          replan(n, b, 'device lost', predictedMs, performance.now() - startedAt);
+          wake?.();
+          return;
+        }
         settle(n, lane, error, false);
-        if (b && b.health() !== 'ok') replan(n, b, 'device lost', predictedMs, performance.now() - startedAt);
+        if (lost) replan(n, b, 'device lost', predictedMs, performance.now() - startedAt);
       },
     );
   };

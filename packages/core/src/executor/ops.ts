@@ -2,8 +2,14 @@ import type { BinaryKernel, ReduceKernel, UnaryKernel } from '../kernel/builtins
 import type { KernelArg } from '../kernel/types.ts';
 import type { Tensor } from '../tensor.ts';
 
-/** Where an op runs: a device id (`webgpu:0`) or a backend name (`cpu`). Default: the session's first that has the kernel. */
+/** Options of every op (and of `td.map`). */
 export interface OpOptions {
+  /**
+   * Where the op runs: a device id (`webgpu:0`) or a backend name (`cpu`). Default: where the
+   * planner places it; if that device is lost mid-run, the op re-runs on a healthy one. A device
+   * named here is the user's choice and is kept: if it is lost, the op rejects with
+   * `DeviceLostError` rather than run elsewhere.
+   */
   device?: string;
 }
 

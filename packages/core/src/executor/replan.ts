@@ -1,7 +1,8 @@
 /**
  * When a running graph re-plans: a node that finished in a time far from its prediction means the
  * model was wrong for that kernel on that device, and the nodes not yet started were placed on
- * that wrong premise. (A node that failed on a device that is now lost re-plans too.)
+ * that wrong premise. A node that failed on a device that is now lost re-plans too: it goes back
+ * among the nodes not yet started (unless the user named its device), placed without that device.
  */
 
 /** Measured over predicted (or predicted over measured) beyond this means the plan was wrong. */

@@ -83,7 +83,7 @@ export interface TrialResult {
   /** The metric after the last trained epoch (NaN if the trial failed before one). */
   metric: number;
   history: EpochRecord[];
-  /** Why a failed trial failed. */
+  /** Why a failed trial failed: e.g. a `NonFiniteError` (its training went NaN), or a replica's error. */
   error?: unknown;
 }
 
@@ -217,6 +217,8 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       return result('completed');
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
+      // Every trial builds the same model module: one that is wrong fails the sweep, at once.
+      if (error instanceof ArgumentError && error.argument === 'model') throw error;
       return error instanceof StopTrial ? result('stopped') : result('failed', error);
     }
   };
@@ -224,10 +226,14 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const t0 = performance.now();
   const results: TrialResult[] = [];
   let next = 0;
+  let broke = false;
   // Settled, not raced: on an abort every trial's workers are gone before the sweep rejects.
   const slotRuns = await Promise.allSettled(Array.from({ length: concurrency }, async (_, slot) => {
-    while (next < trials && !options.signal?.aborted) {
-      const trial = await runTrial(next++, slots[slot]!);
+    while (next < trials && !options.signal?.aborted && !broke) {
+      const trial = await runTrial(next++, slots[slot]!).catch((error: unknown) => {
+        broke = true;
+        throw error;
+      });
       results.push(trial);
       options.onTrial?.(trial);
     }

@@ -4,11 +4,12 @@
  * the newest complete one and is replaced atomically after it is written, so a crash mid-save
  * leaves the previous checkpoint in force. The two newest are kept.
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { ArgumentError } from '@tandem/core';
 import { directoryIO, writeAtomic } from './directory-io.ts';
+import type { NonFiniteStep } from './errors.ts';
 import type { EpochRecord } from './records.ts';
 import type { OptimizerName } from './types.ts';
 
@@ -29,6 +30,8 @@ export interface Progress {
   history: EpochRecord[];
   /** The epoch in progress so far: loss sum and examples per replica slot. */
   partial: { lossSum: number; processed: number[] };
+  /** Steps skipped as not finite so far (absent in checkpoints of earlier versions). */
+  skippedSteps?: NonFiniteStep[];
 }
 
 export interface Checkpoint {
@@ -40,6 +43,26 @@ export interface Checkpoint {
 }
 
 const name = (globalStep: number) => `step-${String(globalStep).padStart(9, '0')}`;
+
+/**
+ * Makes sure checkpoints can be written to `directory` (creating it), so that a bad one fails at
+ * the call and not at the first checkpoint, steps later: a probe file is written and removed,
+ * since permission bits alone don't tell (root, read-only file systems).
+ */
+export async function checkCheckpointDirectory(directory: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true });
+    const probe = join(directory, `.tandem-probe-${process.pid}-${Date.now()}`);
+    await writeFile(probe, '');
+    await rm(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const expected = code === 'ENOTDIR' || code === 'EEXIST'
+      ? 'a directory (the path, or a parent of it, is a file)'
+      : `a directory this process can write to (${code ?? (error as Error).message})`;
+    throw new ArgumentError('checkpoint.directory', expected, directory);
+  }
+}
 
 /** Writes a checkpoint and makes it the latest. */
 export async function saveCheckpoint(directory: string, artifacts: tf.io.ModelArtifacts, checkpoint: Checkpoint): Promise<string> {

@@ -36,8 +36,13 @@ const EPSILON = 1e-7;
  * share-weighted gradient, in slot order, so the batch-mean gradient). Summing inside the update
  * loop saves a pass over the parameters every step. Each value is computed in float64 and
  * stored rounded to float32: the same code on the same inputs, so the same bits on every thread.
+ *
+ * Returns whether every parameter and moment it stored is finite. A NaN or ±Infinity in the
+ * gradient reaches them in every optimizer, so this one check, made as the values are stored
+ * (no extra pass), also covers the gradient; and it sees float32 overflow, which the float64
+ * arithmetic alone would not.
  */
-export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, params: Float32Array, grads: readonly Float32Array[]): void {
+export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, params: Float32Array, grads: readonly Float32Array[]): boolean {
   if (grads.length > 2) {
     // Rare (3+ replicas): pre-sum, in slot order, into the first-two form.
     const total = new Float64Array(params.length);
@@ -47,22 +52,28 @@ export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, p
   return applySum(config, state, params, grads[0]!, grads[1]);
 }
 
-function applySum(config: OptimizerConfig, state: OptimizerState, params: Float32Array, a: Float32Array | Float64Array, b: Float32Array | undefined): void {
+// `z += v * 0` stays 0 while every stored v is finite, and turns NaN at the first that is not.
+function applySum(config: OptimizerConfig, state: OptimizerState, params: Float32Array, a: Float32Array | Float64Array, b: Float32Array | undefined): boolean {
   const lr = config.learningRate;
   const n = params.length;
+  let z = 0;
   state.step++;
   switch (config.type) {
     case 'sgd':
-      for (let i = 0; i < n; i++) params[i] = params[i]! - lr * (b ? a[i]! + b[i]! : a[i]!);
-      return;
+      for (let i = 0; i < n; i++) {
+        params[i] = params[i]! - lr * (b ? a[i]! + b[i]! : a[i]!);
+        z += params[i]! * 0;
+      }
+      return z === 0;
     case 'momentum': {
       const mu = config.momentum ?? 0.9;
       const [acc] = state.slots as [Float32Array];
       for (let i = 0; i < n; i++) {
         acc[i] = mu * acc[i]! + (b ? a[i]! + b[i]! : a[i]!);
         params[i] = params[i]! - lr * acc[i]!;
+        z += params[i]! * 0;
       }
-      return;
+      return z === 0;
     }
     case 'adam': {
       const b1 = config.beta1 ?? 0.9;
@@ -76,8 +87,10 @@ function applySum(config: OptimizerConfig, state: OptimizerState, params: Float3
         const mi = (m[i] = b1 * m[i]! + (1 - b1) * g);
         const vi = (v[i] = b2 * v[i]! + (1 - b2) * g * g);
         params[i] = params[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+        // v overflowing to Infinity would leave the weight finite but frozen for good.
+        z += params[i]! * 0 + v[i]! * 0;
       }
-      return;
+      return z === 0;
     }
     case 'rmsprop': {
       const decay = config.decay ?? 0.9;
@@ -93,8 +106,9 @@ function applySum(config: OptimizerConfig, state: OptimizerState, params: Float3
         } else {
           params[i] = params[i]! - (lr * g) / Math.sqrt(ms[i]! + eps);
         }
+        z += params[i]! * 0 + ms[i]! * 0;
       }
-      return;
+      return z === 0;
     }
   }
 }

@@ -29,14 +29,28 @@ export function normaliseOptimizer(spec: OptimizerSpec | undefined): OptimizerCo
   return { ...o, learningRate };
 }
 
-export function checkSet(set: unknown, name: string): LabelledSet {
+/** @param epoch For a pipeline's later epochs: which one, to say where a bad value is. */
+export function checkSet(set: unknown, name: string, epoch?: number): LabelledSet {
   const s = set as Partial<LabelledSet> | undefined;
   if (!s || !(s.x instanceof Tensor) || !(s.y instanceof Tensor)) throw new ArgumentError(name, '{ x: Tensor, y: Tensor }', set);
   if (s.x.dtype !== 'float32' || s.x.shape.length !== 2) throw new ArgumentError(`${name}.x`, 'a float32 Tensor of shape [n, features]', `${s.x.dtype} [${s.x.shape.join(', ')}]`);
   if (s.y.dtype !== 'int32' || s.y.shape.length !== 1) throw new ArgumentError(`${name}.y`, 'an int32 Tensor of shape [n]', `${s.y.dtype} [${s.y.shape.join(', ')}]`);
   if (s.y.shape[0] !== s.x.shape[0]) throw new ArgumentError(`${name}.y`, `${s.x.shape[0]} labels (one per row of ${name}.x)`, s.y.shape[0]);
   if (!s.x.shared || !s.y.shared) throw new ArgumentError(name, 'tensors on shared memory (Tensor.zeros/Tensor.from)', 'unshared data');
+  checkFinite(s.x as Tensor<'float32'>, `${name}.x`, epoch === undefined ? '' : ` of the pipeline's epoch ${epoch}`);
   return s as LabelledSet;
+}
+
+/** One NaN or ±Infinity in the examples would make every weight NaN: refused here, with where it is. */
+function checkFinite(x: Tensor<'float32'>, name: string, where: string): void {
+  const data = x.data;
+  // `v * 0` is 0 for every finite v: one multiply-add a value, and the search only on failure.
+  let z = 0;
+  for (let i = 0; i < data.length; i++) z += data[i]! * 0;
+  if (z === 0) return;
+  const at = data.findIndex((v) => !Number.isFinite(v));
+  const features = x.shape[1]!;
+  throw new ArgumentError(name, `finite values (row ${Math.floor(at / features)}, column ${at % features}${where} is not)`, data[at]);
 }
 
 export function checkResumeFrom(value: unknown): string | undefined {
@@ -67,6 +81,7 @@ export interface Checked {
   total: number;
   checkpointEvery: number | undefined;
   stepTimeoutMs: number | undefined;
+  onNonFinite: 'error' | 'skip';
 }
 
 /**
@@ -98,6 +113,8 @@ export function checkOptions(options: TrainOptions<unknown>, firstSet?: Labelled
     throw new ArgumentError('stepTimeoutMs', 'a positive number of milliseconds', stepTimeoutMs);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal', 'an AbortSignal', options.signal);
+  const onNonFinite = options.onNonFinite ?? 'error';
+  if (onNonFinite !== 'error' && onNonFinite !== 'skip') throw new ArgumentError('onNonFinite', "'error' or 'skip'", onNonFinite);
   const data = options.data;
   if (!data || typeof data !== 'object') throw new ArgumentError('data', '{ train, validation?, test? }', data);
   const trainSet = checkSet(firstSet ?? data.train, 'data.train');
@@ -123,6 +140,6 @@ export function checkOptions(options: TrainOptions<unknown>, firstSet?: Labelled
   }
   return {
     modelUrl, epochs, batchSize, optimizer, seed, backend, balance, onFailure,
-    trainSet, validation, test, features, trainCount, total, checkpointEvery, stepTimeoutMs,
+    trainSet, validation, test, features, trainCount, total, checkpointEvery, stepTimeoutMs, onNonFinite,
   };
 }

@@ -1,6 +1,7 @@
 /** The public shapes of {@link train}: its options, what it reports while it runs, what it returns. */
 import type { ModuleSpecifier } from '@tandem/core';
 import type { LabelledSet } from '../datasets/index.ts';
+import type { NonFiniteStep } from './errors.ts';
 import type { Pipeline } from '../pipeline/index.ts';
 import type { OptimizerSpec, ReplicaEngine } from './types.ts';
 
@@ -20,7 +21,7 @@ export interface TrainData {
 /** One epoch of {@link TrainResult.history}. */
 export interface EpochRecord {
   epoch: number;
-  /** Mean training loss (cross-entropy) over the epoch's examples. */
+  /** Mean training loss (cross-entropy) over the epoch's examples (those of skipped steps left out). */
   loss: number;
   /** Accuracy on the validation set after the epoch (NaN if there is none). */
   valAccuracy: number;
@@ -63,14 +64,18 @@ export interface EpochContext {
 
 /** Where and how often {@link train} writes checkpoints. */
 export interface CheckpointOptions {
-  /** Directory of the checkpoints (created if missing); pass the same one to `resumeFrom`. */
+  /**
+   * Directory of the checkpoints (created if missing); pass the same one to `resumeFrom`. Checked
+   * at the call: a path that is (or is under) a file, or that can't be written, is an
+   * ArgumentError naming `checkpoint.directory`.
+   */
   directory: string;
   /** Steps between checkpoints; default: one per epoch, at its end. */
   everySteps?: number;
 }
 
 export interface TrainOptions<C = unknown> {
-  /** Module exporting `createModel(config)` that returns a tfjs-layers model with softmax outputs. */
+  /** Module exporting `createModel(config)` that returns a tfjs-layers model with softmax outputs (else an ArgumentError naming `model`). */
   model: ModuleSpecifier;
   config?: C;
   data: TrainData;
@@ -112,6 +117,14 @@ export interface TrainOptions<C = unknown> {
    * worker is ended and it is replaced or dropped, as if it had crashed. Default: no limit.
    */
   stepTimeoutMs?: number;
+  /**
+   * A step whose loss, summed gradient or optimizer update is NaN or ±Infinity: `'error'`
+   * (default) stops training, rejecting with `NonFiniteError` (its epoch, step and batch rows);
+   * `'skip'` leaves the weights and the optimizer as they were, goes on, and lists the step in
+   * {@link TrainResult.skippedSteps}. Either way the weights never take a non-finite value.
+   * (Examples that are not finite are refused up front, as an ArgumentError naming the set.)
+   */
+  onNonFinite?: 'error' | 'skip';
 }
 
 export interface TrainResult {
@@ -124,4 +137,6 @@ export interface TrainResult {
   replicas: { engine: ReplicaEngine; description: string }[];
   /** Replicas that failed during training. */
   failures: ReplicaFailure[];
+  /** Steps skipped as not finite (`onNonFinite: 'skip'`), in order; empty otherwise. */
+  skippedSteps: NonFiniteStep[];
 }

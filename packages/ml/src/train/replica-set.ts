@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ArgumentError, TaskTimeoutError, WorkerPool } from '@tandem/core';
 import { abort, aliveSlots, lagging, markAlive, markDead, resetBarrier, stepClock } from './control.ts';
-import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment } from './types.ts';
+import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment, SegmentResult } from './types.ts';
 
 // Built, this module is .js and so is its sibling; from source both are .ts.
 const REPLICA = new URL(`./replica${extname(import.meta.url)}`, import.meta.url);
@@ -53,6 +53,8 @@ export interface RecoveryPolicy {
   failed(failure: SlotFailure, completed: number, action: 'replaced' | 'dropped'): void;
   /** What to throw when the replicas stopped early with nothing failed: the run was aborted. */
   stopped(): unknown;
+  /** What to throw when the replicas stopped at a step that was not finite. */
+  nonFinite(at: NonNullable<SegmentResult['nonFinite']>): unknown;
 }
 
 export class ReplicaSet {
@@ -100,17 +102,17 @@ export class ReplicaSet {
    * Runs `segment` on every live replica. If some fail, the others are stopped at the step being
    * computed; resolves with the first step not applied and the failures.
    */
-  async runSegment(segment: Segment, stepTimeoutMs?: number): Promise<{ completed: number; failures: SlotFailure[] }> {
+  async runSegment(segment: Segment, stepTimeoutMs?: number): Promise<SegmentResult & { failures: SlotFailure[] }> {
     const control = this.buffers!.control;
     resetBarrier(control);
     const failures: SlotFailure[] = [];
-    const done: number[] = [];
+    const results: SegmentResult[] = [];
     const hung = new Map<number, Error>();
     const watchdog = stepTimeoutMs === undefined ? undefined : this.watch(stepTimeoutMs, hung);
     try {
       await Promise.all(this.live().map((slot) =>
-        this.call<{ completed: number }>(slot, 'runSteps', [segment]).then(
-          (r) => void done.push(r.completed),
+        this.call<SegmentResult>(slot, 'runSteps', [segment]).then(
+          (r) => void results.push(r),
           (error: unknown) => {
             failures.push({ slot, error: hung.get(slot) ?? error });
             abort(control);
@@ -120,11 +122,16 @@ export class ReplicaSet {
     }
     // Every survivor stopped at the same step: they all saw the same step clock. Without a failure,
     // that is `to`, or an earlier step if the run was aborted.
+    const done = results.map((r) => r.completed);
     const completed = done.length ? Math.min(...done) : segment.from;
-    if (failures.length === 0) return { completed, failures };
+    // Survivors decided alike on every step before `completed` (skips included): any one speaks for all.
+    const first = results.find((r) => r.completed === completed);
+    const skipped = first?.skipped.filter((s) => s.step < completed) ?? [];
+    const nonFinite = first?.nonFinite;
+    if (failures.length === 0) return { completed, skipped, ...(nonFinite ? { nonFinite } : {}), failures };
     if (done.some((c) => c !== completed)) throw new Error(`replicas stopped at different steps (${done.join(', ')}): the barrier is broken`);
     for (const f of failures) markDead(control, f.slot);
-    return { completed, failures };
+    return { completed, skipped, failures };
   }
 
   /**
@@ -171,16 +178,20 @@ export class ReplicaSet {
    * Runs `segment` to its end whatever fails on the way: after a failure, each failed slot is
    * replaced (while `replace` allows) or dropped, `before(from)` prepares the re-run of the steps
    * from the first one not applied, and the live replicas run them. Rejects, with the failure's
-   * error, only when no replica is left.
+   * error, only when no replica is left, and with `policy.nonFinite` at a step that was not
+   * finite. Resolves with the steps skipped as not finite.
    */
-  async runRecovering(segment: Segment, policy: RecoveryPolicy): Promise<void> {
+  async runRecovering(segment: Segment, policy: RecoveryPolicy): Promise<SegmentResult['skipped']> {
+    const skipped: SegmentResult['skipped'] = [];
     for (let from = segment.from; from < segment.to;) {
       policy.before(from);
       const run = await this.runSegment({ ...segment, from }, policy.stepTimeoutMs);
       policy.check();
+      skipped.push(...run.skipped);
       if (run.failures.length === 0) {
+        if (run.nonFinite) throw policy.nonFinite(run.nonFinite);
         if (run.completed < segment.to) throw policy.stopped();
-        return;
+        return skipped;
       }
       policy.rerun(run.completed);
       if (this.live().length === 0) throw run.failures[0]!.error;
@@ -191,6 +202,7 @@ export class ReplicaSet {
       }
       from = run.completed;
     }
+    return skipped;
   }
 
   /** Starts a fresh replica in a failed slot with a live replica's state; false if that fails too. */

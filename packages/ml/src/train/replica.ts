@@ -12,13 +12,14 @@
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
-import { DeviceLostError } from '@tandem/core';
+import { ArgumentError, DeviceLostError } from '@tandem/core';
 import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { seededRandom } from '../datasets/random.ts';
 import { registerWasmConvGradients } from '../wasm-grads/index.ts';
 import { arriveAndWait, isAlive, shareOf } from './control.ts';
 import { applyOptimizer, createOptimizerState, type OptimizerState } from './optimizers.ts';
-import type { ReplicaBuffers, ReplicaDescription, ReplicaInit, ReplicaState, Segment } from './types.ts';
+import type { NonFiniteKind } from './errors.ts';
+import type { ReplicaBuffers, ReplicaDescription, ReplicaInit, ReplicaState, Segment, SegmentResult } from './types.ts';
 
 interface State {
   init: ReplicaInit;
@@ -41,6 +42,8 @@ interface State {
   buffers?: ReplicaBuffers;
   /** Where a step's examples are gathered. */
   scratch: { x: Float32Array; y: Int32Array };
+  /** The state before the step being applied, when non-finite steps are skipped (reused step to step). */
+  saved?: { params: Float32Array; slots: Float32Array[]; step: number };
 }
 
 let state: State | undefined;
@@ -68,7 +71,8 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   }
   const href = init.modelUrl.startsWith('file:') ? init.modelUrl : pathToFileURL(init.modelUrl).href;
   const mod = (await import(href)) as { createModel?: (config: unknown) => LayersModel | Promise<LayersModel> };
-  if (typeof mod.createModel !== 'function') throw new Error(`model module ${href} does not export a createModel(config) function`);
+  // An ArgumentError crosses back to train() as one: the model option is the user's mistake.
+  if (typeof mod.createModel !== 'function') throw new ArgumentError('model', `a module that exports a createModel(config) function (it exports ${Object.keys(mod).join(', ') || 'nothing'})`, href);
   // tfjs initialisers without a seed draw one from Math.random: seed it while the model is built,
   // so the same seed gives the same initial weights whatever the replica count.
   const original = Math.random;
@@ -79,7 +83,7 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   } finally {
     Math.random = original;
   }
-  if (!model || typeof (model as LayersModel).getWeights !== 'function') throw new Error('createModel(config) must return a tfjs-layers model');
+  if (!model || typeof (model as LayersModel).getWeights !== 'function') throw new ArgumentError('model', 'a createModel(config) that returns a tfjs-layers model', model);
   const trainable = model.trainableWeights;
   const sizes = trainable.map((v) => v.read().size);
   const starts: number[] = [];
@@ -219,23 +223,55 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
   return performance.now() - t0;
 }
 
-/** Steps with the sum of the live replicas' regions of `parity`, in slot order (the same bits everywhere). */
-function applyStep(s: State, parity: number): void {
+/**
+ * Steps with the sum of the live replicas' regions of `parity`, in slot order (the same bits
+ * everywhere). Returns what was not finite, if anything, and then leaves the model's weights as
+ * they were; with `keep` (skipping) the optimizer's state too. Every replica reads the same
+ * losses and sums the same gradients, so every replica returns the same.
+ */
+function applyStep(s: State, parity: number, k: number, keep: boolean): NonFiniteKind | undefined {
   const b = s.buffers!;
   const n = s.params.length;
+  const slots = b.control.slots;
   const regions: Float32Array[] = [];
-  for (let r = 0; r < b.control.slots; r++) {
-    if (isAlive(b.control, r)) regions.push(b.grads.subarray((parity * b.control.slots + r) * n, (parity * b.control.slots + r + 1) * n));
+  let loss = 0;
+  for (let r = 0; r < slots; r++) {
+    if (!isAlive(b.control, r)) continue;
+    regions.push(b.grads.subarray((parity * slots + r) * n, (parity * slots + r + 1) * n));
+    loss += b.stepLoss[k * slots + r]!;
   }
-  applyOptimizer(s.init.optimizer, s.optimizer, s.params, regions);
+  if (!Number.isFinite(loss)) return 'loss';
+  if (keep) s.saved = saveOptimizer(s, s.saved);
+  if (!applyOptimizer(s.init.optimizer, s.optimizer, s.params, regions)) {
+    // The rare path: a pass over the gradient says whose fault it was.
+    const kind = regions.some((g) => !g.every(Number.isFinite)) ? 'gradient' : 'update';
+    if (keep) restoreOptimizer(s, s.saved!);
+    return kind;
+  }
   assignParams(s);
+  return undefined;
+}
+
+/** Copies the parameters and the optimizer's state into `into` (reused step to step). */
+function saveOptimizer(s: State, into: State['saved']): NonNullable<State['saved']> {
+  const out = into ?? { params: new Float32Array(s.params.length), slots: s.optimizer.slots.map((a) => new Float32Array(a.length)), step: 0 };
+  out.params.set(s.params);
+  s.optimizer.slots.forEach((a, i) => out.slots[i]!.set(a));
+  out.step = s.optimizer.step;
+  return out;
+}
+
+function restoreOptimizer(s: State, from: NonNullable<State['saved']>): void {
+  s.params.set(from.params);
+  s.optimizer.slots.forEach((a, i) => a.set(from.slots[i]!));
+  s.optimizer.step = from.step;
 }
 
 /**
  * Runs steps [from, to) of the epoch in lockstep with the other live replicas. Resolves with
  * the first step not applied: `to`, or less if the run was aborted (another replica failed).
  */
-export async function runSteps(segment: Segment): Promise<{ completed: number }> {
+export async function runSteps(segment: Segment): Promise<SegmentResult> {
   const s = current();
   const b = s.buffers;
   if (!b) throw new Error('replica has no buffers: call attach() first');
@@ -243,14 +279,19 @@ export async function runSteps(segment: Segment): Promise<{ completed: number }>
   const slots = b.control.slots;
   const examples = segment.order.length;
   const sizeOf = (k: number) => Math.max(0, Math.min(segment.batchSize, examples - k * segment.batchSize));
+  const skipped: SegmentResult['skipped'] = [];
+  const keep = segment.onNonFinite === 'skip';
   for (let k = segment.from; k < segment.to; k++) {
     const parity = k & 1;
     const region = b.grads.subarray((parity * slots + s.init.slot) * n, (parity * slots + s.init.slot + 1) * n);
     const ms = await computeGradient(s, segment, k, region, sizeOf(k));
-    if (!arriveAndWait(b.control, s.init.slot, ms, sizeOf(k + 1))) return { completed: k };
-    applyStep(s, parity);
+    if (!arriveAndWait(b.control, s.init.slot, ms, sizeOf(k + 1))) return { completed: k, skipped };
+    const kind = applyStep(s, parity, k, keep);
+    if (kind === undefined) continue;
+    if (!keep) return { completed: k, skipped, nonFinite: { step: k, kind } };
+    skipped.push({ step: k, kind });
   }
-  return { completed: segment.to };
+  return { completed: segment.to, skipped };
 }
 
 /** Accuracy (argmax of the output) on rows [from, to) of x/y. */

@@ -19,6 +19,12 @@ export class StepLedger {
     this.buffers.stepCount.fill(0, from * this.slots);
   }
 
+  /** Forgets step `k` alone: a skipped step trained nothing. */
+  forget(k: number): void {
+    this.buffers.stepLoss.fill(0, k * this.slots, (k + 1) * this.slots);
+    this.buffers.stepCount.fill(0, k * this.slots, (k + 1) * this.slots);
+  }
+
   /** Step k: examples per slot, and the batch's summed loss. */
   step(k: number): { counts: number[]; lossSum: number } {
     const at = k * this.slots;

@@ -10,9 +10,10 @@
 import { ArgumentError, type Tensor } from '@tandem/core';
 import { seededRandom, shuffleInPlace } from '../datasets/random.ts';
 import type { LabelledSet } from '../datasets/index.ts';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { checkCheckpointDirectory, loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { abort, createControl, planShares } from './control.ts';
 import { resolveReplicas } from './devices.ts';
+import { NonFiniteError, type NonFiniteKind, type NonFiniteStep } from './errors.ts';
 import { checkLabels, checkOptions, checkResumeFrom, checkSet } from './options.ts';
 import { Pipeline } from '../pipeline/index.ts';
 import type { EpochContext, EpochRecord, ReplicaFailure, TrainOptions, TrainResult } from './records.ts';
@@ -77,6 +78,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
   const source = options?.data?.train instanceof Pipeline ? options.data.train : undefined;
   const firstSet = source ? await source.materialize(firstEpoch) : undefined;
   const o = checkOptions(options as TrainOptions<unknown>, firstSet);
+  if (options.checkpoint) await checkCheckpointDirectory(options.checkpoint.directory);
   const signal = options.signal;
   signal?.throwIfAborted();
   const engines = await resolveReplicas(options.replicas, o.backend);
@@ -123,6 +125,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
     const random = seededRandom(o.seed);
     const indices = Array.from({ length: o.trainCount }, (_, i) => i);
     const history: EpochRecord[] = resume ? [...resume.progress.history] : [];
+    const skippedSteps: NonFiniteStep[] = resume ? [...(resume.progress.skippedSteps ?? [])] : [];
     const failures: ReplicaFailure[] = [];
     const replacements = new Array<number>(slots).fill(0);
     // The shuffle is one seeded stream: replay the epochs a checkpoint already trained.
@@ -138,14 +141,14 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
         ...state,
         progress: {
           epoch, step, globalStep: (epoch - 1) * steps + step, batchSize: o.batchSize, trainCount: o.trainCount, seed: o.seed,
-          optimizer: o.optimizer.type, history, partial,
+          optimizer: o.optimizer.type, history, partial, skippedSteps,
         },
       });
     };
     /** The epoch's examples: the data, or the pipeline's epoch (the next one is started meanwhile). */
     const examplesOf = async (epoch: number): Promise<LabelledSet> => {
       if (!source) return o.trainSet;
-      const set = epoch === firstEpoch ? o.trainSet : checkSet(await source.materialize(epoch), `data.train (epoch ${epoch})`);
+      const set = epoch === firstEpoch ? o.trainSet : checkSet(await source.materialize(epoch), 'data.train', epoch);
       if (set.x.shape[1] !== o.features || set.y.shape[0] !== o.trainCount) {
         throw new ArgumentError('data.train', `every epoch of the pipeline with ${o.trainCount} rows of ${o.features} features`, `epoch ${epoch}: [${set.x.shape.join(', ')}]`);
       }
@@ -171,6 +174,10 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
         resumed?.partial.processed.forEach((p, s) => s < slots && (processed[s]! += p));
         return { lossSum: lossSum + (resumed?.partial.lossSum ?? 0), processed, trainedNow };
       };
+      const at = (k: number, kind: NonFiniteKind): NonFiniteStep => ({
+        epoch, step: k + 1, globalStep: (epoch - 1) * steps + k + 1, kind,
+        rows: Array.from(order.subarray(k * o.batchSize, k * o.batchSize + sizeOf(k))),
+      });
       const watcher = options.onStep ? watchSteps(buffers.control, from, (k) => {
         const { counts, lossSum } = ledger.step(k);
         options.onStep!({ epoch, step: k + 1, steps, globalStep: (epoch - 1) * steps + k + 1, loss: lossSum / sizeOf(k), counts });
@@ -179,6 +186,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
         ...(o.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: o.stepTimeoutMs }),
         check: () => signal?.throwIfAborted(),
         stopped: () => signal?.reason ?? new Error('training stopped early with no replica failed'),
+        nonFinite: ({ step, kind }) => new NonFiniteError(at(step, kind)),
         before: (k) => {
           signal?.throwIfAborted(); // an abort between runs of steps: the next run would clear it
           planShares(buffers.control, sizeOf(k));
@@ -197,7 +205,11 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
           const every = o.checkpointEvery;
           const global = (epoch - 1) * steps + from;
           const to = every === undefined ? steps : Math.min(steps, from + every - (global % every));
-          await set.runRecovering({ from, to, batchSize: o.batchSize, x: x.data, y: y.data, features: o.features, order }, recovery);
+          const skipped = await set.runRecovering({ from, to, batchSize: o.batchSize, x: x.data, y: y.data, features: o.features, order, onNonFinite: o.onNonFinite }, recovery);
+          for (const { step, kind } of skipped) {
+            ledger.forget(step);
+            skippedSteps.push(at(step, kind));
+          }
           from = to;
           watcher?.check();
           if (options.checkpoint && every !== undefined && to < steps) {
@@ -213,8 +225,9 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       const valAccuracy = o.validation
         ? await evaluate(o.validation, 0, o.validation.y.shape[0]!)
         : o.total > o.trainCount ? await evaluate(o.trainSet, o.trainCount, o.total) : NaN;
+      const counted = processed.reduce((a, b) => a + b, 0);
       const record: EpochRecord = {
-        epoch, loss: lossSum / o.trainCount, valAccuracy, samplesPerSecond: trainedNow / seconds,
+        epoch, loss: lossSum / counted, valAccuracy, samplesPerSecond: trainedNow / seconds,
         shares: processed.map((p) => p / o.trainCount), seconds,
       };
       history.push(record);
@@ -230,7 +243,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       return w;
     });
     const result: TrainResult = {
-      weights, weightShapes: d.weightShapes, history, failures,
+      weights, weightShapes: d.weightShapes, history, failures, skippedSteps,
       replicas: engines.map((engine, slot) => ({ engine, description: described[slot]!.engine })),
     };
     signal?.throwIfAborted();

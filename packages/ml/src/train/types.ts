@@ -77,6 +77,18 @@ export interface Segment {
   features: number;
   /** The epoch's order: example indices, [trainCount]. */
   order: Int32Array;
+  /** A step whose loss, gradient or update is not finite: stop there, or skip it (leave the weights as they were). */
+  onNonFinite: 'error' | 'skip';
+}
+
+/** How a run of steps ended, the same on every replica: they all decide from the same sums. */
+export interface SegmentResult {
+  /** The first step not run: the segment's `to`, or less if stopped early. */
+  completed: number;
+  /** Steps skipped as not finite (`onNonFinite: 'skip'`). */
+  skipped: Array<{ step: number; kind: import('./errors.ts').NonFiniteKind }>;
+  /** The step that went non-finite and stopped the run (`onNonFinite: 'error'`): `completed`. */
+  nonFinite?: { step: number; kind: import('./errors.ts').NonFiniteKind };
 }
 
 /** A replica's complete training state: enough to make another replica (or a later run) identical. */
