@@ -254,7 +254,7 @@ export class GpuJsBackend implements Backend {
     const { description, software } = describeAdapter(adapter);
     const watch = new DeviceWatch(DEVICE_ID, device, this.timeoutMs);
     const maxBindingBytes = device.limits.maxStorageBufferBindingSize;
-    const kernels = new Kernels(gpu, watch);
+    const kernels = new Kernels(gpu, watch, device);
     const memory = new DeviceMemory(gpujs, context, DEVICE_ID, maxBindingBytes, watch);
     const runner = new Runner(kernels, memory, DEVICE_ID, { maxBindingBytes, maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension });
     this.description = {

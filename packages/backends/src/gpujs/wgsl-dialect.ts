@@ -1,0 +1,199 @@
+/**
+ * Where gpu.js's WGSL would differ from the same kernel run as JS, this backend patches the
+ * translation, once per thread, before any kernel is built:
+ * - loops run to their own bound, as JS does: gpu.js caps every loop whose bound is not a literal
+ *   at `loopMaxIterations` (1000) and its capped `for` skips the update on `continue`;
+ * - `x++` / `x--` statements on a float (a `let` that is not a for-loop counter) become
+ *   `x = x + 1.0`: WGSL has increments for integers only;
+ * - `Infinity` is IEEE infinity, not the largest finite f32;
+ * - `a / b` with `b` zero gives ±Infinity or NaN as in JS (lavapipe gives 0);
+ * - `Math.asin` and `Math.acos` go through `atan2` (lavapipe's are ~2e-4 off).
+ * The helpers it calls are appended to the module only when used. The patches apply only while
+ * {@link withUserDialect} translates a user kernel; built-in programs translate as gpu.js writes them.
+ */
+import type { GpuJs } from './runtime.ts';
+
+type Emit = (this: FunctionNodeThis, ast: AstNode, retArr: string[]) => string[];
+
+interface AstNode {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+interface FunctionNodeThis {
+  astGeneric(ast: unknown, retArr: string[]): string[];
+  getType(ast: unknown): string | null;
+  pushState(state: string): void;
+  popState(state: string): void;
+  castValueToFloat(ast: unknown, retArr: string[]): string[];
+  castLiteralToFloat(ast: unknown, retArr: string[]): string[];
+}
+
+interface Patchable {
+  readonly WGSLFunctionNode: { prototype: Record<string, unknown> };
+  readonly WebGPUKernel: { prototype: Record<string, unknown> };
+}
+
+const PATCHED = '__tandemWgslDialect';
+let active = false;
+
+/**
+ * Runs `build` (a first call of a gpu.js kernel, which translates it synchronously) with the
+ * patched translation when `user` is set.
+ *
+ * @example
+ * ```ts
+ * const result = withUserDialect(true, () => shortcut(...args));
+ * ```
+ */
+export function withUserDialect<T>(user: boolean, build: () => T): T {
+  const before = active;
+  active = user;
+  try {
+    return build();
+  } finally {
+    active = before;
+  }
+}
+
+/** `patched` while a user kernel translates, `original` otherwise. */
+function gated<F extends (this: never, ...args: never[]) => unknown>(original: F, patched: F): F {
+  return function (this: never, ...args: never[]) {
+    return (active ? patched : original).apply(this, args);
+  } as F;
+}
+
+// Non-constant zero bits: WGSL rejects a constant expression that evaluates to Inf or NaN. Tests
+// look at bits: lavapipe compiles float comparisons as if NaN could not occur.
+const HELPERS: Record<string, string> = {
+  tandem_inf: 'fn tandem_inf() -> f32 {\n  return bitcast<f32>(0x7f800000u | tandem_bits);\n}',
+  tandem_nan: 'fn tandem_nan() -> f32 {\n  return bitcast<f32>(0x7fc00000u | tandem_bits);\n}',
+  tandem_div: [
+    'fn tandem_div(a : f32, b : f32) -> f32 {',
+    '  if ((bitcast<u32>(b) & 0x7fffffffu) != 0u) { return a / b; }',
+    '  let ma = bitcast<u32>(a) & 0x7fffffffu;',
+    '  if (ma == 0u || ma > 0x7f800000u) { return tandem_nan(); }',
+    '  return bitcast<f32>(((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u) | 0x7f800000u | tandem_bits);',
+    '}',
+  ].join('\n'),
+  tandem_asin: 'fn tandem_asin(x : f32) -> f32 {\n  return atan2(x, sqrt((1.0 - x) * (1.0 + x)));\n}',
+  tandem_acos: 'fn tandem_acos(x : f32) -> f32 {\n  return atan2(sqrt((1.0 - x) * (1.0 + x)), x);\n}',
+};
+const HELPER_DEPENDS: Record<string, readonly string[]> = { tandem_div: ['tandem_nan'] };
+
+/**
+ * Installs the patches on this thread's gpu.js (idempotent).
+ *
+ * @example
+ * ```ts
+ * patchWgslDialect(await import('gpu.js'));
+ * ```
+ */
+export function patchWgslDialect(gpujs: GpuJs): void {
+  const { WGSLFunctionNode, WebGPUKernel } = gpujs as unknown as Patchable;
+  const node = WGSLFunctionNode.prototype;
+  if (node[PATCHED]) return;
+  node[PATCHED] = true;
+  node.astForStatement = gated(node.astForStatement as Emit, forStatement);
+  node.astWhileStatement = gated(node.astWhileStatement as Emit, whileStatement);
+  node.astDoWhileStatement = gated(node.astDoWhileStatement as Emit, doWhileStatement);
+  const update = node.astUpdateExpression as Emit;
+  node.astUpdateExpression = gated(update, function (this: FunctionNodeThis, ast: AstNode, retArr: string[]) {
+    const t = this.getType(ast.argument);
+    if (t === 'Integer') return update.call(this, ast, retArr);
+    const target = this.astGeneric(ast.argument, []).join('');
+    retArr.push(`${target} = ${target} ${ast.operator === '++' ? '+' : '-'} 1.0`);
+    return retArr;
+  });
+  const identifier = node.astIdentifierExpression as Emit;
+  node.astIdentifierExpression = gated(identifier, function (this: FunctionNodeThis, ast: AstNode, retArr: string[]) {
+    if (ast.name === 'Infinity') {
+      retArr.push('tandem_inf()');
+      return retArr;
+    }
+    return identifier.call(this, ast, retArr);
+  });
+  const float = node.wgslFloat as (this: unknown, value: number) => string;
+  node.wgslFloat = gated(float, function (this: unknown, value: number) {
+    if (value === Infinity) return 'tandem_inf()';
+    if (value === -Infinity) return '(-tandem_inf())';
+    if (Number.isNaN(value)) return 'tandem_nan()';
+    return float.call(this, value);
+  });
+  const binary = node.astBinaryExpression as Emit;
+  node.astBinaryExpression = gated(binary, function (this: FunctionNodeThis, ast: AstNode, retArr: string[]) {
+    if (ast.operator !== '/') return binary.call(this, ast, retArr);
+    retArr.push('tandem_div(');
+    this.pushState('building-float');
+    floatOperand(this, ast.left, retArr);
+    retArr.push(', ');
+    floatOperand(this, ast.right, retArr);
+    this.popState('building-float');
+    retArr.push(')');
+    return retArr;
+  });
+  const kernel = WebGPUKernel.prototype;
+  const assemble = kernel.assembleWGSL as (this: unknown) => string;
+  kernel.assembleWGSL = gated(assemble, function (this: unknown) {
+    const wgsl = assemble.call(this).replace(/\b(asin|acos)\(/g, 'tandem_$1(');
+    const used = new Set(Object.keys(HELPERS).filter((h) => new RegExp(`\\b${h}\\(`).test(wgsl)));
+    for (const h of [...used]) for (const d of HELPER_DEPENDS[h] ?? []) used.add(d);
+    if (used.size === 0) return wgsl;
+    return [wgsl, 'var<private> tandem_bits : u32;', ...[...used].map((h) => HELPERS[h])].join('\n');
+  });
+}
+
+function floatOperand(self: FunctionNodeThis, ast: unknown, retArr: string[]): void {
+  switch (self.getType(ast)) {
+    case 'Integer':
+      self.castValueToFloat(ast, retArr);
+      break;
+    case 'LiteralInteger':
+      self.castLiteralToFloat(ast, retArr);
+      break;
+    default:
+      self.astGeneric(ast, retArr);
+  }
+}
+
+/** `for` as WGSL writes it, in a block of its own so each loop's `let i` is its own. */
+function forStatement(this: FunctionNodeThis, ast: AstNode, retArr: string[]): string[] {
+  const init: string[] = [];
+  const test: string[] = [];
+  const update: string[] = [];
+  const body: string[] = [];
+  if (ast.init) this.astGeneric(ast.init, init);
+  if (ast.test) this.astGeneric(ast.test, test);
+  if (ast.update) {
+    if ((ast.update as AstNode).type === 'AssignmentExpression') this.pushState('assignment-as-statement');
+    this.astGeneric(ast.update, update);
+  }
+  if (ast.body) {
+    this.pushState('loop-body');
+    this.astGeneric(ast.body, body);
+    this.popState('loop-body');
+  }
+  const initText = init.join('');
+  const semicolon = initText === '' || initText.trimEnd().endsWith(';') ? '' : ';';
+  retArr.push(`{\n${initText}${semicolon}\nfor (;${test.join('')};${update.join('')}){\n`, body.join(''), '}\n}\n');
+  return retArr;
+}
+
+function whileStatement(this: FunctionNodeThis, ast: AstNode, retArr: string[]): string[] {
+  retArr.push('while (');
+  this.astGeneric(ast.test, retArr);
+  retArr.push(') {\n');
+  this.astGeneric(ast.body, retArr);
+  retArr.push('}\n');
+  return retArr;
+}
+
+/** `continue` in a do-while jumps to its test: exactly WGSL's `continuing` block. */
+function doWhileStatement(this: FunctionNodeThis, ast: AstNode, retArr: string[]): string[] {
+  retArr.push('loop {\n');
+  this.astGeneric(ast.body, retArr);
+  retArr.push('\ncontinuing {\nbreak if !(');
+  this.astGeneric(ast.test, retArr);
+  retArr.push(');\n}\n}\n');
+  return retArr;
+}
