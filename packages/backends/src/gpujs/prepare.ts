@@ -3,6 +3,7 @@
  * its line — where gpu.js would fail later with a WGSL error or, worse, run something else:
  * - `__name(f, "f")` wrappers that tsx (esbuild keepNames) adds around inner functions go;
  * - `const { x, y } = this.thread` becomes plain member reads;
+ * - `Math.max`/`Math.min` of three or more arguments nest pairwise;
  * - the outermost thread index starts at the `tandemOffset` argument and the outermost output
  *   size reads `tandemOuter` (see user-program.ts), in the kernel and in every helper that reads
  *   them, which take both as trailing parameters.
@@ -37,7 +38,7 @@ export function prepareKernel(name: string, source: string, functions: readonly 
       if (new RegExp(`\\b${id}\\b`).test(text)) throw new ArgumentError('kernel source', `no identifier named '${id}' (the gpujs backend adds it)`, id);
     }
   }
-  const plain = [source, ...functions].map((text) => destructureThis(name, stripKeepNames(text)));
+  const plain = [source, ...functions].map((text) => pairwiseMinMax(destructureThis(name, stripKeepNames(text))));
   for (const text of plain) refuseConstructs(name, text);
   const axis = AXES[rank - 1]!;
   const readers = offsetReaders(plain, axis);
@@ -97,6 +98,25 @@ function destructureThis(name: string, text: string): string {
     throw unsupported(name, `\`${what}\` used as a value (read \`${what}.x\`, \`.y\` or \`.z\`, or destructure it)`, node);
   });
   return applyEdits(text, edits);
+}
+
+/** `Math.max(a, b, c)` → `Math.max(Math.max(a, b), c)`: WGSL's max and min take two arguments. */
+function pairwiseMinMax(text: string): string {
+  for (;;) {
+    let edit: Edit | undefined;
+    walk(parseFunction(text), (node) => {
+      if (edit || node.type !== 'CallExpression') return;
+      const callee = node.callee as AnyNode;
+      const args = node.arguments as AnyNode[];
+      if (!(callee.type === 'MemberExpression' && (callee.object as AnyNode & { name?: string }).name === 'Math')) return;
+      const fname = (callee.property as AnyNode & { name?: string }).name;
+      if ((fname !== 'max' && fname !== 'min') || args.length < 3) return;
+      const head = `Math.${fname}(${text.slice(args[0]!.start, args[1]!.end)})`;
+      edit = { start: args[0]!.start, end: args[1]!.end, text: head };
+    });
+    if (!edit) return text;
+    text = applyEdits(text, [edit]);
+  }
 }
 
 /** Names of helpers that read the outermost thread index or output size, directly or through other helpers. */

@@ -7,7 +7,12 @@
  *   `x = x + 1.0`: WGSL has increments for integers only;
  * - `Infinity` is IEEE infinity, not the largest finite f32;
  * - `a / b` with `b` zero gives ±Infinity or NaN as in JS (lavapipe gives 0);
- * - `Math.asin` and `Math.acos` go through `atan2` (lavapipe's are ~2e-4 off).
+ * - `Math.asin` and `Math.acos` go through `atan2` (lavapipe's are ~2e-4 off), and `Math.atan2`
+ *   of a zero `y` follows JS (lavapipe's `atan2(0, 0)` is 3π/4);
+ * - `Math.round(0.49999997)` is 0, as in JS;
+ * - `Math.max`/`Math.min` return NaN when an argument is NaN, and `==`/`!=` on floats treat NaN as
+ *   JS does (lavapipe folds `v != v` to false: it compiles as if NaN could not occur);
+ * - a `-0` literal stays negative, and a `for` loop may start with an assignment (`for (i = 0; ...)`).
  * The helpers it calls are appended to the module only when used. The patches apply only while
  * {@link withUserDialect} translates a user kernel; built-in programs translate as gpu.js writes them.
  */
@@ -76,10 +81,31 @@ const HELPERS: Record<string, string> = {
     '  return bitcast<f32>(((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u) | 0x7f800000u | tandem_bits);',
     '}',
   ].join('\n'),
+  tandem_isnan: 'fn tandem_isnan(x : f32) -> bool {\n  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;\n}',
+  tandem_eq: 'fn tandem_eq(a : f32, b : f32) -> bool {\n  return !tandem_isnan(a) && !tandem_isnan(b) && a == b;\n}',
+  tandem_max: 'fn tandem_max(a : f32, b : f32) -> f32 {\n  if (tandem_isnan(a) || tandem_isnan(b)) { return tandem_nan(); }\n  return max(a, b);\n}',
+  tandem_min: 'fn tandem_min(a : f32, b : f32) -> f32 {\n  if (tandem_isnan(a) || tandem_isnan(b)) { return tandem_nan(); }\n  return min(a, b);\n}',
+  tandem_atan2: [
+    'fn tandem_atan2(y : f32, x : f32) -> f32 {',
+    '  if ((bitcast<u32>(y) & 0x7fffffffu) != 0u) { return atan2(y, x); }',
+    '  if ((bitcast<u32>(x) & 0x80000000u) == 0u) { return y; }',
+    '  return bitcast<f32>((bitcast<u32>(y) & 0x80000000u) | 0x40490fdbu);',
+    '}',
+  ].join('\n'),
   tandem_asin: 'fn tandem_asin(x : f32) -> f32 {\n  return atan2(x, sqrt((1.0 - x) * (1.0 + x)));\n}',
   tandem_acos: 'fn tandem_acos(x : f32) -> f32 {\n  return atan2(sqrt((1.0 - x) * (1.0 + x)), x);\n}',
 };
-const HELPER_DEPENDS: Record<string, readonly string[]> = { tandem_div: ['tandem_nan'] };
+// gpu.js's Math.round, floor(x + 0.5), rounds 0.49999997 up: x + 0.5 rounds to 1 in f32.
+const ROUND = 'fn _round(x : f32) -> f32 {\n  return floor(x + 0.5);\n}';
+const ROUND_HALF_UP = 'fn _round(x : f32) -> f32 {\n  let f = floor(x);\n  return select(f, f + 1.0, x - f >= 0.5);\n}';
+const HELPER_DEPENDS: Record<string, readonly string[]> = {
+  tandem_div: ['tandem_nan'],
+  tandem_eq: ['tandem_isnan'],
+  tandem_max: ['tandem_isnan', 'tandem_nan'],
+  tandem_min: ['tandem_isnan', 'tandem_nan'],
+};
+const EQUALITY: Record<string, string> = { '===': '', '==': '', '!==': '!', '!=': '!' };
+const FLOAT_TYPES = new Set(['Number', 'Float']);
 
 /**
  * Installs the patches on this thread's gpu.js (idempotent).
@@ -118,12 +144,21 @@ export function patchWgslDialect(gpujs: GpuJs): void {
     if (value === Infinity) return 'tandem_inf()';
     if (value === -Infinity) return '(-tandem_inf())';
     if (Number.isNaN(value)) return 'tandem_nan()';
+    if (Object.is(value, -0)) return '(-0.0)';
     return float.call(this, value);
   });
   const binary = node.astBinaryExpression as Emit;
   node.astBinaryExpression = gated(binary, function (this: FunctionNodeThis, ast: AstNode, retArr: string[]) {
-    if (ast.operator !== '/') return binary.call(this, ast, retArr);
-    retArr.push('tandem_div(');
+    const negate = EQUALITY[ast.operator as string];
+    if (negate !== undefined) {
+      const types = [this.getType(ast.left), this.getType(ast.right)];
+      if (!types.some((t) => FLOAT_TYPES.has(t ?? '')) || types.includes('Boolean')) return binary.call(this, ast, retArr);
+      retArr.push(`${negate}tandem_eq(`);
+    } else if (ast.operator === '/') {
+      retArr.push('tandem_div(');
+    } else {
+      return binary.call(this, ast, retArr);
+    }
     this.pushState('building-float');
     floatOperand(this, ast.left, retArr);
     retArr.push(', ');
@@ -135,7 +170,7 @@ export function patchWgslDialect(gpujs: GpuJs): void {
   const kernel = WebGPUKernel.prototype;
   const assemble = kernel.assembleWGSL as (this: unknown) => string;
   kernel.assembleWGSL = gated(assemble, function (this: unknown) {
-    const wgsl = assemble.call(this).replace(/\b(asin|acos)\(/g, 'tandem_$1(');
+    const wgsl = assemble.call(this).replace(/\b(asin|acos|atan2|max|min)\(/g, 'tandem_$1(').replace(ROUND, ROUND_HALF_UP);
     const used = new Set(Object.keys(HELPERS).filter((h) => new RegExp(`\\b${h}\\(`).test(wgsl)));
     for (const h of [...used]) for (const d of HELPER_DEPENDS[h] ?? []) used.add(d);
     if (used.size === 0) return wgsl;
@@ -162,7 +197,10 @@ function forStatement(this: FunctionNodeThis, ast: AstNode, retArr: string[]): s
   const test: string[] = [];
   const update: string[] = [];
   const body: string[] = [];
-  if (ast.init) this.astGeneric(ast.init, init);
+  if (ast.init) {
+    if ((ast.init as AstNode).type === 'AssignmentExpression') this.pushState('assignment-as-statement');
+    this.astGeneric(ast.init, init);
+  }
   if (ast.test) this.astGeneric(ast.test, test);
   if (ast.update) {
     if ((ast.update as AstNode).type === 'AssignmentExpression') this.pushState('assignment-as-statement');

@@ -11,6 +11,8 @@ export const USER_KERNEL_TOLERANCE = {
   transcendental: { rtol: 4e-6, atol: 2e-6 },
   /** asin, acos (through atan2) and atan2 on lavapipe. */
   inverseTrig: { rtol: 1e-5, atol: 4e-6 },
+  /** Results that may be denormal: lavapipe flushes float32 denormals to zero (FLT_MIN = 1.18e-38). */
+  denormal: { rtol: 1.2e-7, atol: 1.2e-38 },
   /** Sums of many terms in a loop: error grows with the number of terms. */
   accumulated: (terms: number) => ({ rtol: 2e-7 * terms, atol: 2e-7 * terms }),
 } as const;
