@@ -207,6 +207,22 @@ describe('++ and --', () => {
   });
 });
 
+it.skipIf(!gate.available)('a kernel whose WGSL does not compile is refused without gpu.js printing the shader error', async () => {
+  const k = kernel('boolIntoNumber', function (this: This) {
+    let v = 1;
+    v = (this.thread.x > 0) as unknown as number;
+    return v;
+  });
+  const spies = (['log', 'warn', 'error'] as const).map((m) => vi.spyOn(console, m));
+  try {
+    const error = await gpujs.run(userCall(k, [], [2])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KernelUnsupportedError);
+    for (const s of spies) expect(s).not.toHaveBeenCalled();
+  } finally {
+    for (const s of spies) s.mockRestore();
+  }
+});
+
 describe('booleans and array constants', () => {
   it('boolean arguments and constants, array constants', async () => {
     const k = kernel('flags', function (this: This, on: boolean, a: number[]) {
