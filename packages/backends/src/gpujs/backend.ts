@@ -54,10 +54,9 @@ interface Open {
  * The device is gpu.js's own (one per thread, shared by all its kernels); this backend watches
  * its `lost` promise, so after a loss `health()` is `'lost'` and `run` rejects at once.
  *
- * NaN in user kernels follows gpu.js's WGSL on the driver, not JS: `Math.max`/`Math.min` may drop
- * a NaN, `v !== v` is false for NaN on lavapipe, and gpu.js writes an `Infinity` literal as the
- * largest finite f32. Ordered comparisons (all false for NaN) and arithmetic behave as IEEE-754
- * says; the built-ins are written with those only.
+ * User kernels are translated with this backend's fixes to gpu.js's WGSL (loops, IEEE specials,
+ * NaN in `max`/`min`/`==`); what still differs from JS, and what is refused, is in NUMERICS.md.
+ * Built-ins are written with ordered comparisons and arithmetic only, which follow IEEE-754.
  *
  * @example
  * ```ts

@@ -54,7 +54,7 @@ export const helpers = group('helper', (add) => {
   add('incrementInExpression', function (this: K) { let i = this.thread.x; const j = i++; return i + j; }, [], [n], {
     tol: T.exact, refused: { gpujs: /`i\+\+` inside an expression .* at line \d+/ },
   });
-  add('arrayLocal', function (this: K) { const w = [1.5, 2.5, 3.5]; return w[this.thread.x % 3]; }, [], [n], { tol: T.exact });
+  add('arrayLocal', function (this: K) { const w = [1.5, 2.5, 3.5]; return w[this.thread.x % 3]!; }, [], [n], { tol: T.exact });
   add('returnBoolean', function (this: K) { return (this.thread.x > 3) as unknown as number; }, [], [n], {
     tol: T.exact, ref: (x) => (x > 3 ? 1 : 0), refused: { gpujs: /returning Boolean/ },
   });
