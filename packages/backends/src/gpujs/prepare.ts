@@ -4,6 +4,7 @@
  * - `__name(f, "f")` wrappers that tsx (esbuild keepNames) adds around inner functions go;
  * - `const { x, y } = this.thread` becomes plain member reads;
  * - `Math.max`/`Math.min` of three or more arguments nest pairwise;
+ * - `x /= e` and `x %= e` expand, so they divide as `/` and `%` do;
  * - the outermost thread index starts at the `tandemOffset` argument and the outermost output
  *   size reads `tandemOuter` (see user-program.ts), in the kernel and in every helper that reads
  *   them, which take both as trailing parameters.
@@ -38,7 +39,7 @@ export function prepareKernel(name: string, source: string, functions: readonly 
       if (new RegExp(`\\b${id}\\b`).test(text)) throw new ArgumentError('kernel source', `no identifier named '${id}' (the gpujs backend adds it)`, id);
     }
   }
-  const plain = [source, ...functions].map((text) => pairwiseMinMax(destructureThis(name, stripKeepNames(text))));
+  const plain = [source, ...functions].map((text) => expandCompound(pairwiseMinMax(destructureThis(name, stripKeepNames(text)))));
   for (const text of plain) refuseConstructs(name, text);
   const axis = AXES[rank - 1]!;
   const readers = offsetReaders(plain, axis);
@@ -117,6 +118,20 @@ function pairwiseMinMax(text: string): string {
     if (!edit) return text;
     text = applyEdits(text, [edit]);
   }
+}
+
+/** `x /= e` → `x = x / (e)` (and `%=`): gpu.js emits WGSL's own `/=` and `%=`, not JS's division. */
+function expandCompound(text: string): string {
+  const edits: Edit[] = [];
+  walk(parseFunction(text), (node) => {
+    if (node.type !== 'AssignmentExpression' || (node.operator !== '/=' && node.operator !== '%=')) return;
+    const left = node.left as AnyNode;
+    const right = node.right as AnyNode;
+    if (left.type !== 'Identifier') return;
+    const target = text.slice(left.start, left.end);
+    edits.push({ start: node.start, end: node.end, text: `${target} = ${target} ${(node.operator as string)[0]} (${text.slice(right.start, right.end)})` });
+  });
+  return edits.length === 0 ? text : expandCompound(applyEdits(text, edits));
 }
 
 /** Names of helpers that read the outermost thread index or output size, directly or through other helpers. */

@@ -9,7 +9,8 @@
  * - `a / b` with `b` zero gives ±Infinity or NaN as in JS (lavapipe gives 0);
  * - `Math.asin` and `Math.acos` go through `atan2` (lavapipe's are ~2e-4 off), and `Math.atan2`
  *   of a zero `y` follows JS (lavapipe's `atan2(0, 0)` is 3π/4);
- * - `Math.round(0.49999997)` is 0, as in JS;
+ * - `Math.round(0.49999997)` is 0, as in JS; `a % b` is exact, as fmod is; `Math.pow` and
+ *   `Math.sign` follow JS at zeros, infinities, NaN and negative bases;
  * - `Math.max`/`Math.min` return NaN when an argument is NaN, and `==`/`!=` on floats treat NaN as
  *   JS does (lavapipe folds `v != v` to false: it compiles as if NaN could not occur);
  * - a `-0` literal stays negative, and a `for` loop may start with an assignment (`for (i = 0; ...)`).
@@ -81,6 +82,27 @@ const HELPERS: Record<string, string> = {
     '  return bitcast<f32>(((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u) | 0x7f800000u | tandem_bits);',
     '}',
   ].join('\n'),
+  tandem_sign: 'fn tandem_sign(x : f32) -> f32 {\n  if (tandem_isnan(x)) { return x; }\n  return sign(x);\n}',
+  // JS's %: exact (each step subtracts a power-of-two multiple of |b| no larger than the rest, which
+  // Sterbenz's lemma makes exact); NaN for x % 0 and ±Inf % y; x % ±Inf is x.
+  tandem_mod: [
+    'fn tandem_mod(a : f32, b : f32) -> f32 {',
+    '  let ua = bitcast<u32>(a) & 0x7fffffffu;',
+    '  let ub = bitcast<u32>(b) & 0x7fffffffu;',
+    '  if (ua >= 0x7f800000u || ub > 0x7f800000u || ub == 0u) { return tandem_nan(); }',
+    '  if (ub == 0x7f800000u) { return a; }',
+    '  if (ub < 0x00800000u) { return a % b; }',
+    '  var r = bitcast<f32>(ua);',
+    '  let d = bitcast<f32>(ub);',
+    '  loop {',
+    '    if (r < d) { break; }',
+    '    var t = ldexp(d, frexp(r).exp - frexp(d).exp);',
+    '    if (t > r) { t = t * 0.5; }',
+    '    r = r - t;',
+    '  }',
+    '  return bitcast<f32>((bitcast<u32>(a) & 0x80000000u) | bitcast<u32>(r));',
+    '}',
+  ].join('\n'),
   tandem_isnan: 'fn tandem_isnan(x : f32) -> bool {\n  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;\n}',
   tandem_eq: 'fn tandem_eq(a : f32, b : f32) -> bool {\n  return !tandem_isnan(a) && !tandem_isnan(b) && a == b;\n}',
   tandem_max: 'fn tandem_max(a : f32, b : f32) -> f32 {\n  if (tandem_isnan(a) || tandem_isnan(b)) { return tandem_nan(); }\n  return max(a, b);\n}',
@@ -98,9 +120,41 @@ const HELPERS: Record<string, string> = {
 // gpu.js's Math.round, floor(x + 0.5), rounds 0.49999997 up: x + 0.5 rounds to 1 in f32.
 const ROUND = 'fn _round(x : f32) -> f32 {\n  return floor(x + 0.5);\n}';
 const ROUND_HALF_UP = 'fn _round(x : f32) -> f32 {\n  let f = floor(x);\n  return select(f, f + 1.0, x - f >= 0.5);\n}';
+// gpu.js's Math.pow is WGSL's pow, undefined for a negative base and wrong at zero and infinities.
+const POW = 'fn _pow(v1 : f32, v2 : f32) -> f32 {\n  if (v2 == 0.0) { return 1.0; }\n  return pow(v1, v2);\n}';
+const POW_JS = [
+  'fn _pow(x : f32, y : f32) -> f32 {',
+  '  let uy = bitcast<u32>(y) & 0x7fffffffu;',
+  '  if (uy == 0u) { return 1.0; }',
+  '  if (tandem_isnan(x) || uy > 0x7f800000u) { return tandem_nan(); }',
+  '  let ax = abs(x);',
+  '  let negative = (bitcast<u32>(x) & 0x80000000u) != 0u;',
+  '  if (uy == 0x7f800000u) {',
+  '    if (ax == 1.0) { return tandem_nan(); }',
+  '    if ((ax > 1.0) == (y > 0.0)) { return tandem_inf(); }',
+  '    return 0.0;',
+  '  }',
+  '  let integer = trunc(y) == y;',
+  '  let odd = integer && abs(y) < 16777216.0 && (i32(abs(y)) & 1) == 1;',
+  '  let ux = bitcast<u32>(x) & 0x7fffffffu;',
+  '  if (ux == 0u || ux == 0x7f800000u) {',
+  '    let big = (ux == 0u) != (y > 0.0);',
+  '    let magnitude = select(0.0, tandem_inf(), big);',
+  '    return select(magnitude, -magnitude, negative && odd);',
+  '  }',
+  '  if (negative) {',
+  '    if (!integer) { return tandem_nan(); }',
+  '    let r = pow(ax, y);',
+  '    return select(r, -r, odd);',
+  '  }',
+  '  return pow(x, y);',
+  '}',
+].join('\n');
 const HELPER_DEPENDS: Record<string, readonly string[]> = {
   tandem_div: ['tandem_nan'],
   tandem_eq: ['tandem_isnan'],
+  tandem_sign: ['tandem_isnan'],
+  tandem_mod: ['tandem_nan'],
   tandem_max: ['tandem_isnan', 'tandem_nan'],
   tandem_min: ['tandem_isnan', 'tandem_nan'],
 };
@@ -154,8 +208,8 @@ export function patchWgslDialect(gpujs: GpuJs): void {
       const types = [this.getType(ast.left), this.getType(ast.right)];
       if (!types.some((t) => FLOAT_TYPES.has(t ?? '')) || types.includes('Boolean')) return binary.call(this, ast, retArr);
       retArr.push(`${negate}tandem_eq(`);
-    } else if (ast.operator === '/') {
-      retArr.push('tandem_div(');
+    } else if (ast.operator === '/' || ast.operator === '%') {
+      retArr.push(ast.operator === '/' ? 'tandem_div(' : 'tandem_mod(');
     } else {
       return binary.call(this, ast, retArr);
     }
@@ -170,7 +224,7 @@ export function patchWgslDialect(gpujs: GpuJs): void {
   const kernel = WebGPUKernel.prototype;
   const assemble = kernel.assembleWGSL as (this: unknown) => string;
   kernel.assembleWGSL = gated(assemble, function (this: unknown) {
-    const wgsl = assemble.call(this).replace(/\b(asin|acos|atan2|max|min)\(/g, 'tandem_$1(').replace(ROUND, ROUND_HALF_UP);
+    const wgsl = assemble.call(this).replace(/\b(asin|acos|atan2|max|min|sign)\(/g, 'tandem_$1(').replace(ROUND, ROUND_HALF_UP).replace(POW, POW_JS);
     const used = new Set(Object.keys(HELPERS).filter((h) => new RegExp(`\\b${h}\\(`).test(wgsl)));
     for (const h of [...used]) for (const d of HELPER_DEPENDS[h] ?? []) used.add(d);
     if (used.size === 0) return wgsl;

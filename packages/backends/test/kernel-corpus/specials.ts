@@ -32,6 +32,19 @@ export const ieee = group('ieee', (add) => {
   add('minNaN', function (this: K, a: any) { return Math.min(a[this.thread.x], 0); }, [specials], [n], { tol: T.denormal });
   add('selfCompareNaN', function (this: K, a: any) { return a[this.thread.x] !== a[this.thread.x] ? 1 : 0; }, [specials], [n], { tol: T.exact });
   add('isNaNByCompare', function (this: K, a: any) { return a[this.thread.x] < 0 || a[this.thread.x] >= 0 ? 0 : 1; }, [specials], [n], { tol: T.exact });
+  add('modByZero', function (this: K, a: any) { return a[this.thread.x] % 0; }, [specials], [n], { tol: T.denormal });
+  add('modByInfinity', function (this: K, a: any) { return a[this.thread.x] % Infinity; }, [specials], [n], { tol: T.denormal });
+  add('modOfSpecials', function (this: K, a: any) { return a[this.thread.x] % 3; }, [specials], [n], { tol: T.denormal });
+  add('powSpecials', function (this: K, a: any, b: any) { return Math.pow(a[this.thread.x], b[this.thread.x]); }, [[0, 0, -8, 2, Infinity, NaN, 1, -2], [-1, 0.5, 1 / 3, -Infinity, 0, 0, NaN, 2]], [8], { tol: T.transcendental });
+  add('atan2Infinities', function (this: K, a: any, b: any) { return Math.atan2(a[this.thread.x], b[this.thread.x]); }, [[Infinity, Infinity, -Infinity, 1, -1, NaN], [Infinity, -Infinity, 1, Infinity, -Infinity, 1]], [6], { tol: T.inverseTrig });
+  add('roundSpecials', function (this: K, a: any) { return Math.round(a[this.thread.x]); }, [specials], [n], { tol: T.denormal });
+  add('signSpecials', function (this: K, a: any) { return Math.sign(a[this.thread.x]); }, [specials], [n], { tol: T.exact });
+  add('truncSpecials', function (this: K, a: any) { return Math.trunc(a[this.thread.x]); }, [specials], [n], { tol: T.denormal });
+  add('minMaxInfinity', function (this: K, a: any) { return Math.max(a[this.thread.x], -Infinity) + Math.min(a[this.thread.x], Infinity); }, [specials], [n], { tol: T.denormal });
+  add('divAssignZero', function (this: K, a: any) { let v = a[this.thread.x]; v /= 0; return v; }, [specials], [n], { tol: T.denormal });
+  add('modAssignSpecials', function (this: K, a: any) { let v = a[this.thread.x]; v %= 3; return v; }, [specials], [n], { tol: T.denormal });
+  add('powNegativeBase', function (this: K, a: any) { return Math.pow(a[this.thread.x], 3) + Math.pow(a[this.thread.x], 2); }, [[-2, -1.5, -0.5, 0.5, 2]], [5], { tol: T.transcendental });
+  add('exponentOperator', function (this: K, a: any) { return a[this.thread.x] ** 2; }, [[-3, -0.5, 0, 1.5, 4]], [5], { tol: T.transcendental });
   add('denormalMath', function (this: K, a: any) { return a[this.thread.x] * 1e-10; }, [[1e-30, 1e-35, -1e-30, 1]], [4], { tol: T.denormal });
 });
 
