@@ -200,6 +200,7 @@ describe('++ and --', () => {
       const error = await gpujs.run(userCall(k, [], [2])).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KernelUnsupportedError);
       expect((error as Error).message).toMatch(/`i\+\+` inside an expression .* at line \d+/);
+      expect(gpujs.unsupported(userCall(k, [], [2]))).toMatch(/`i\+\+` inside an expression/);
       for (const s of spies) expect(s).not.toHaveBeenCalled();
     } finally {
       for (const s of spies) s.mockRestore();

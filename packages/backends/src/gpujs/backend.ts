@@ -18,6 +18,7 @@ import {
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
 import { GPUJS_BUILTINS, builtinPlan, type BuiltinPlan } from './builtin-programs.ts';
+import { KernelUnsupportedError } from './errors.ts';
 import { DeviceWatch } from './guard.ts';
 import { Kernels } from './kernels.ts';
 import { DeviceMemory, gpuDims } from './memory.ts';
@@ -133,8 +134,9 @@ export class GpuJsBackend implements Backend {
   }
 
   /**
-   * Why gpu.js could not run this call's kernel on the GPU, once a run of it was rejected for that
-   * (a compile error, or gpu.js choosing its CPU path); `undefined` otherwise.
+   * Why gpu.js could not run this call's kernel on the GPU: a construct this backend refuses, or,
+   * once a run of it was rejected for that, a compile error or gpu.js choosing its CPU path;
+   * `undefined` otherwise.
    *
    * @example
    * ```ts
@@ -146,8 +148,9 @@ export class GpuJsBackend implements Backend {
     if (!this.open || !this.supports(call.kernel)) return undefined;
     try {
       return this.open.kernels.unsupported(this.plan(call).program.key);
-    } catch {
-      return undefined;
+    } catch (error) {
+      // A construct refused before gpu.js sees the source (prepare.ts) is known without a run.
+      return error instanceof KernelUnsupportedError ? error.reason : undefined;
     }
   }
 

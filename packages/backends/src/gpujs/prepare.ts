@@ -39,6 +39,7 @@ export function prepareKernel(name: string, source: string, functions: readonly 
       if (new RegExp(`\\b${id}\\b`).test(text)) throw new ArgumentError('kernel source', `no identifier named '${id}' (the gpujs backend adds it)`, id);
     }
   }
+  for (const text of [source, ...functions]) parse(name, text);
   const plain = [source, ...functions].map((text) => expandCompound(pairwiseMinMax(destructureThis(name, stripKeepNames(text)))));
   for (const text of plain) refuseConstructs(name, text);
   const axis = AXES[rank - 1]!;
