@@ -4,7 +4,7 @@
  * - `__name(f, "f")` wrappers that tsx (esbuild keepNames) adds around inner functions go;
  * - `const { x, y } = this.thread` becomes plain member reads;
  * - `Math.max`/`Math.min` of three or more arguments nest pairwise;
- * - `x /= e` and `x %= e` expand, so they divide as `/` and `%` do;
+ * - `x /= e` and `x %= e` expand, so they divide as `/` and `%` do; `NaN` is spelled `(0 / 0)`;
  * - the outermost thread index starts at the `tandemOffset` argument and the outermost output
  *   size reads `tandemOuter` (see user-program.ts), in the kernel and in every helper that reads
  *   them, which take both as trailing parameters.
@@ -40,7 +40,7 @@ export function prepareKernel(name: string, source: string, functions: readonly 
     }
   }
   for (const text of [source, ...functions]) parse(name, text);
-  const plain = [source, ...functions].map((text) => expandCompound(pairwiseMinMax(destructureThis(name, stripKeepNames(text)))));
+  const plain = [source, ...functions].map((text) => spellNaN(expandCompound(pairwiseMinMax(destructureThis(name, stripKeepNames(text))))));
   for (const text of plain) refuseConstructs(name, text);
   const axis = AXES[rank - 1]!;
   const readers = offsetReaders(plain, axis);
@@ -133,6 +133,17 @@ function expandCompound(text: string): string {
     edits.push({ start: node.start, end: node.end, text: `${target} = ${target} ${(node.operator as string)[0]} (${text.slice(right.start, right.end)})` });
   });
   return edits.length === 0 ? text : expandCompound(applyEdits(text, edits));
+}
+
+/** `NaN` → `(0 / 0)`: gpu.js knows no `NaN`, and the dialect's division makes 0 / 0 NaN at run time. */
+function spellNaN(text: string): string {
+  const edits: Edit[] = [];
+  walk(parseFunction(text), (node, ancestors) => {
+    const parent = ancestors[ancestors.length - 1];
+    const isProperty = parent?.type === 'MemberExpression' && parent.property === node && !parent.computed;
+    if (node.type === 'Identifier' && (node as AnyNode & { name: string }).name === 'NaN' && !isProperty) edits.push({ start: node.start, end: node.end, text: '(0 / 0)' });
+  });
+  return applyEdits(text, edits);
 }
 
 /** Names of helpers that read the outermost thread index or output size, directly or through other helpers. */

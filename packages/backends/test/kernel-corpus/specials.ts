@@ -8,6 +8,7 @@ const n = specials.length;
 export const ieee = group('ieee', (add) => {
   add('returnInfinity', function () { return Infinity; }, [], [3], { tol: T.exact });
   add('returnNegInfinity', function () { return -Infinity; }, [], [3], { tol: T.exact });
+  add('returnNaN', function (this: K) { return this.thread.x === 1 ? NaN : this.thread.x; }, [], [3], { tol: T.exact });
   add('infinityArithmetic', function (this: K) { return this.thread.x - Infinity; }, [], [3], { tol: T.exact });
   add('passThrough', function (this: K, a: any) { return a[this.thread.x]; }, [specials], [n], { tol: T.denormal, signedZero: true });
   add('addOne', function (this: K, a: any) { return a[this.thread.x] + 1; }, [specials], [n], { tol: T.denormal });
