@@ -7,12 +7,12 @@ export type { Ops, OpOptions } from './executor/ops.ts';
 export type { UnavailableBackend } from './executor/kernel-runner.ts';
 export { Tensor, Residency, HOST, DTYPES, MAX_TENSOR_BYTES, typedArrayFor, type DType, type TypedArrayFor, type AnyTypedArray } from './tensor.ts';
 export type { Backend, BackendName, BackendHealth, DeviceDescription, TransferStats, RunEvent, RunObserver, RunOptions } from './backend.ts';
-export type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial, SplitKind, UserKernelSource } from './kernel/types.ts';
+export type { IndexRange, KernelArg, KernelCall, KernelConstant, KernelSpec, Partial, SplitKind, UserKernelSource } from './kernel/types.ts';
 export {
   BUILTIN_KERNELS, UNARY_KERNELS, BINARY_KERNELS, REDUCE_KERNELS, REDUCTIONS, builtinSpec, builtinCall, splitRange, histogramBin, compareFloats,
   type UnaryKernel, type BinaryKernel, type ReduceKernel,
 } from './kernel/builtins.ts';
-export { kernel, userCall, userKernelSpec, shapeForOutput, isUserKernel, type UserKernel, type KernelThis, type KernelOutput } from './kernel/user.ts';
+export { kernel, userCall, userKernelSpec, shapeForOutput, isUserKernel, type UserKernel, type UserKernelArg, type KernelHelper, type KernelOptions, type KernelThis, type KernelOutput } from './kernel/user.ts';
 export { WorkerPool, type ProgressEvent } from './pool/pool.ts';
 export type { PoolOptions, TaskOptions, TaskRun } from './pool/options.ts';
 export type { BulkOptions, Settled } from './pool/bulk.ts';

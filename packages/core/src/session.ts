@@ -13,7 +13,7 @@ import { costCachePath, loadCostModel, saveCostModel } from './planner/cost-cach
 import { CostModel } from './planner/cost-model.ts';
 import { builtinCall } from './kernel/builtins.ts';
 import type { KernelArg, KernelCall } from './kernel/types.ts';
-import { userCall, type KernelOutput, type UserKernel } from './kernel/user.ts';
+import { userCall, type KernelOutput, type UserKernel, type UserKernelArg } from './kernel/user.ts';
 import { runTasks, streamTasks, type BulkOptions, type Settled } from './pool/bulk.ts';
 import type { ModuleSpecifier } from './pool/module-ref.ts';
 import type { PoolOptions, TaskOptions } from './pool/options.ts';
@@ -174,7 +174,7 @@ export class Tandem {
    * const out = await td.map(saxpy, [x, y, 2], { output: [n], device: 'gpujs' });
    * ```
    */
-  async map(k: UserKernel, args: readonly (KernelArg | ArrayLike<number>)[], options: MapOptions): Promise<Tensor> {
+  async map(k: UserKernel, args: readonly UserKernelArg[], options: MapOptions): Promise<Tensor> {
     if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object with output, e.g. { output: [n] }', options);
     const out = this.launch(userCall(k, args, options.output), options.device);
     await out.values();

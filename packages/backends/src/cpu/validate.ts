@@ -1,4 +1,5 @@
 /** Checks of a kernel call before any worker sees it, so bad input fails at the call with a named argument. */
+import { compileKernel } from './kernels/user.ts';
 import { ArgumentError, Tensor, builtinSpec, userKernelSpec, type IndexRange, type KernelCall, type KernelSpec } from '@tandem/core';
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -34,7 +35,10 @@ function checkUser(call: KernelCall): KernelSpec {
     throw new ArgumentError('call.user', 'the user kernel ({ name, source, constants }) made by kernel(name, fn)', user);
   }
   for (const [k, v] of Object.entries(user.constants ?? {})) {
-    if (typeof v !== 'number') throw new ArgumentError(`call.user.constants.${k}`, 'a number', v);
+    if (typeof v !== 'number' && typeof v !== 'boolean' && !Array.isArray(v)) throw new ArgumentError(`call.user.constants.${k}`, 'a number, a boolean or an array of numbers', v);
+  }
+  if (user.functions !== undefined && !(Array.isArray(user.functions) && user.functions.every((f) => typeof f === 'string'))) {
+    throw new ArgumentError('call.user.functions', 'the sources of named helper functions', user.functions);
   }
   if (call.output.dtype !== 'float32') throw new ArgumentError('call.output.dtype', "'float32' (user kernels return numbers)", call.output.dtype);
   if (call.output.shape.length < 1 || call.output.shape.length > 3) {
@@ -46,21 +50,11 @@ function checkUser(call: KernelCall): KernelSpec {
     if (a.shape.length > 3) throw new ArgumentError(`call.args[${i}].shape`, 'at most three dimensions (as gpu.js kernels take)', shapeText(a.shape));
   }
   try {
-    compileCheck(user.source);
+    compileKernel(user.source, user.functions ?? []);
   } catch (error) {
     throw new ArgumentError('call.user.source', `a function expression that compiles (${(error as Error).message})`, user.source.slice(0, 60));
   }
   return userKernelSpec;
-}
-
-const compiled = new Set<string>();
-
-/** Parses the source once on this thread, so a syntax error names the call rather than failing in a worker. */
-function compileCheck(source: string): void {
-  if (compiled.has(source)) return;
-  const fn: unknown = new Function(`"use strict"; return (${source});`)();
-  if (typeof fn !== 'function') throw new TypeError('it is not a function');
-  compiled.add(source);
 }
 
 /** The range to compute: the whole index space when omitted; otherwise checked against extent and alignment. */

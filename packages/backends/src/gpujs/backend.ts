@@ -18,6 +18,7 @@ import {
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
 import { GPUJS_BUILTINS, builtinPlan, type BuiltinPlan } from './builtin-programs.ts';
+import { KernelUnsupportedError } from './errors.ts';
 import { DeviceWatch } from './guard.ts';
 import { Kernels } from './kernels.ts';
 import { DeviceMemory, gpuDims } from './memory.ts';
@@ -54,10 +55,9 @@ interface Open {
  * The device is gpu.js's own (one per thread, shared by all its kernels); this backend watches
  * its `lost` promise, so after a loss `health()` is `'lost'` and `run` rejects at once.
  *
- * NaN in user kernels follows gpu.js's WGSL on the driver, not JS: `Math.max`/`Math.min` may drop
- * a NaN, `v !== v` is false for NaN on lavapipe, and gpu.js writes an `Infinity` literal as the
- * largest finite f32. Ordered comparisons (all false for NaN) and arithmetic behave as IEEE-754
- * says; the built-ins are written with those only.
+ * User kernels are translated with this backend's fixes to gpu.js's WGSL (loops, IEEE specials,
+ * NaN in `max`/`min`/`==`); what still differs from JS, and what is refused, is in NUMERICS.md.
+ * Built-ins are written with ordered comparisons and arithmetic only, which follow IEEE-754.
  *
  * @example
  * ```ts
@@ -134,8 +134,9 @@ export class GpuJsBackend implements Backend {
   }
 
   /**
-   * Why gpu.js could not run this call's kernel on the GPU, once a run of it was rejected for that
-   * (a compile error, or gpu.js choosing its CPU path); `undefined` otherwise.
+   * Why gpu.js could not run this call's kernel on the GPU: a construct this backend refuses, or,
+   * once a run of it was rejected for that, a compile error or gpu.js choosing its CPU path;
+   * `undefined` otherwise.
    *
    * @example
    * ```ts
@@ -147,8 +148,9 @@ export class GpuJsBackend implements Backend {
     if (!this.open || !this.supports(call.kernel)) return undefined;
     try {
       return this.open.kernels.unsupported(this.plan(call).program.key);
-    } catch {
-      return undefined;
+    } catch (error) {
+      // A construct refused before gpu.js sees the source (prepare.ts) is known without a run.
+      return error instanceof KernelUnsupportedError ? error.reason : undefined;
     }
   }
 
@@ -254,7 +256,7 @@ export class GpuJsBackend implements Backend {
     const { description, software } = describeAdapter(adapter);
     const watch = new DeviceWatch(DEVICE_ID, device, this.timeoutMs);
     const maxBindingBytes = device.limits.maxStorageBufferBindingSize;
-    const kernels = new Kernels(gpu, watch);
+    const kernels = new Kernels(gpu, watch, device);
     const memory = new DeviceMemory(gpujs, context, DEVICE_ID, maxBindingBytes, watch);
     const runner = new Runner(kernels, memory, DEVICE_ID, { maxBindingBytes, maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension });
     this.description = {

@@ -3,10 +3,11 @@
  * output size and then calls it, and gpu.js reads that size only once its (asynchronous) first
  * build is done, so two runs of one kernel must not interleave.
  */
-import { DeviceLostError } from '@tandem/core';
+import { DeviceLostError, type KernelConstant } from '@tandem/core';
 import { KernelUnsupportedError } from './errors.ts';
 import type { DeviceWatch } from './guard.ts';
 import { notOnWebGpu } from './placement.ts';
+import { withUserDialect } from './wgsl-dialect.ts';
 import type { BufferHandle, GpuInstance, KernelShortcut } from './runtime.ts';
 
 /** One gpu.js kernel as this backend builds it: the source and what its arguments are. */
@@ -18,7 +19,11 @@ export interface Program {
   readonly source: string;
   /** gpu.js argument types, one per parameter: `WebGPUBuffer`, `Float` or `Integer`. */
   readonly argumentTypes: readonly string[];
-  readonly constants?: Readonly<Record<string, number>>;
+  readonly constants?: Readonly<Record<string, KernelConstant>>;
+  /** A user kernel: translated with this backend's WGSL dialect (wgsl-dialect.ts). */
+  readonly user?: boolean;
+  /** Sources of helper functions the kernel calls (gpu.js's `functions` setting). */
+  readonly functions?: readonly string[];
 }
 
 interface Entry {
@@ -36,6 +41,7 @@ export class Kernels {
   constructor(
     private readonly gpu: GpuInstance,
     private readonly watch: DeviceWatch,
+    private readonly device: GPUDevice,
   ) {}
 
   /** Why gpu.js can't run this program on the GPU, if it was tried and failed. */
@@ -70,14 +76,20 @@ export class Kernels {
     if (known !== undefined) throw new KernelUnsupportedError(program.name, known);
     const entry = this.entry(program);
     let result: unknown;
+    // A first run builds the shader: a WGSL error then lands in this scope, not in gpu.js's
+    // uncaptured-error handler, which prints it; the rejection below says what went wrong.
+    const scoped = !entry.ran;
+    if (scoped) this.device.pushErrorScope('validation');
     try {
       entry.shortcut.setOutput(output);
-      result = await this.watch.guard(Promise.resolve().then(() => entry.shortcut(...args)), `kernel '${program.name}'`);
+      result = await this.watch.guard(Promise.resolve().then(() => withUserDialect(program.user === true, () => entry.shortcut(...args))), `kernel '${program.name}'`);
     } catch (error) {
       if (error instanceof DeviceLostError) throw error;
       this.watch.check();
       if (entry.ran) throw error;
       throw this.reject(program, `gpu.js could not build it for WebGPU: ${summary(error)}`, error);
+    } finally {
+      if (scoped) await this.device.popErrorScope().catch(() => undefined);
     }
     const elsewhere = notOnWebGpu(entry.shortcut, result);
     if (elsewhere !== undefined) throw this.reject(program, elsewhere);
@@ -99,6 +111,7 @@ export class Kernels {
         shortcut = this.gpu.createKernel(program.source, {
           argumentTypes: program.argumentTypes,
           ...(program.constants ? { constants: { ...program.constants } } : {}),
+          ...(program.functions?.length ? { functions: [...program.functions] } : {}),
           // GPU-resident results (read back by us, straight into the output's shared memory), a
           // fresh buffer per run (so a kept result is never overwritten), any output size.
           pipeline: true,

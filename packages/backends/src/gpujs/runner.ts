@@ -31,7 +31,8 @@ export class Runner {
     const first = range.start / unit;
     const last = Math.ceil(range.end / unit);
     const perDispatch = this.unitsPerDispatch(dims, unit);
-    const args = plan.args.map((a, i) => (typeof a === 'number' ? a : this.memory.handleFor(a, `args[${i}]`)));
+    // Booleans travel as 0/1 (see UserKernelSource.booleanArgs); gpu.js binds a Boolean argument as one.
+    const args = plan.args.map((a, i) => (typeof a !== 'number' ? this.memory.handleFor(a, `args[${i}]`) : plan.program.argumentTypes[i] === 'Boolean' ? a !== 0 : a));
     const data = output.data as Float32Array;
     let kept = false;
     for (let u = first; u < last; u += perDispatch) {

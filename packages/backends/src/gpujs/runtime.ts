@@ -4,6 +4,7 @@
  * touch it — its own `index.d.ts` predates the WebGPU backend.
  */
 import { dawn } from '../dawn.ts';
+import { patchWgslDialect } from './wgsl-dialect.ts';
 
 /** gpu.js's shared WebGPU device: one per thread, owned by gpu.js, reused by every `GPU` instance. */
 export interface WebGpuContext {
@@ -43,7 +44,8 @@ export interface KernelShortcut {
 
 export interface KernelSettings {
   readonly argumentTypes: readonly string[];
-  readonly constants?: Record<string, number>;
+  readonly constants?: Record<string, unknown>;
+  readonly functions?: readonly string[];
   readonly pipeline: true;
   readonly immutable: true;
   readonly dynamicOutput: true;
@@ -74,5 +76,7 @@ export interface GpuJs {
 export async function loadGpuJs(): Promise<GpuJs> {
   await dawn();
   const mod = (await import('gpu.js')) as unknown as Partial<GpuJs> & { default?: GpuJs };
-  return mod.default ?? (mod as GpuJs);
+  const gpujs = mod.default ?? (mod as GpuJs);
+  patchWgslDialect(gpujs);
+  return gpujs;
 }

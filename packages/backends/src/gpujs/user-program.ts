@@ -9,11 +9,9 @@
  */
 import { ArgumentError, Tensor, type KernelArg, type UserKernelSource } from '@tandem/core';
 import type { Program } from './kernels.ts';
+import { OFFSET_ARG, OUTER_ARG, prepareKernel } from './prepare.ts';
 
-export const OFFSET_ARG = 'tandemOffset';
-export const OUTER_ARG = 'tandemOuter';
-
-const AXES = ['x', 'y', 'z'] as const;
+export { OFFSET_ARG, OUTER_ARG };
 
 /**
  * Rewrites `source` so its outermost axis (`x` for rank 1, `y` for 2, `z` for 3) starts at
@@ -26,18 +24,7 @@ const AXES = ['x', 'y', 'z'] as const;
  * ```
  */
 export function offsetSource(source: string, rank: 1 | 2 | 3): string {
-  for (const name of [OFFSET_ARG, OUTER_ARG]) {
-    if (new RegExp(`\\b${name}\\b`).test(source)) throw new ArgumentError('kernel source', `no identifier named '${name}' (the gpujs backend adds it)`, name);
-  }
-  const header = /^(\s*function\b[^(]*\()([^)]*)\)/.exec(source);
-  if (!header) throw new ArgumentError('kernel source', 'a `function (...) { ... }` expression', source.slice(0, 40));
-  const params = header[2]!.trim() === '' ? `${OFFSET_ARG}, ${OUTER_ARG}` : `${header[2]}, ${OFFSET_ARG}, ${OUTER_ARG}`;
-  const axis = AXES[rank - 1];
-  const body = source
-    .slice(header[0].length)
-    .replace(new RegExp(`\\bthis\\s*\\.\\s*thread\\s*\\.\\s*${axis}\\b`, 'g'), `(this.thread.${axis} + ${OFFSET_ARG})`)
-    .replace(new RegExp(`\\bthis\\s*\\.\\s*output\\s*\\.\\s*${axis}\\b`, 'g'), OUTER_ARG);
-  return `${header[1]}${params})${body}`;
+  return prepareKernel('kernel', source, [], rank).source;
 }
 
 /**
@@ -45,17 +32,21 @@ export function offsetSource(source: string, rank: 1 | 2 | 3): string {
  * sub-range and every argument size: gpu.js reads array sizes from a uniform at run time.
  */
 export function userProgram(user: UserKernelSource, args: readonly KernelArg[], rank: 1 | 2 | 3): Program {
+  const booleans = new Set(user.booleanArgs ?? []);
   const argumentTypes = args.map((a, i) => {
     if (a instanceof Tensor) return 'WebGPUBuffer';
-    if (typeof a === 'number') return 'Float';
+    if (typeof a === 'number') return booleans.has(i) ? 'Boolean' : 'Float';
     throw new ArgumentError(`args[${i}]`, 'a Tensor or a number', a);
   });
   const constants = { ...user.constants };
+  const { source, functions } = prepareKernel(user.name, user.source, user.functions ?? [], rank);
   return {
-    key: `user:${rank}:${argumentTypes.join(',')}:${JSON.stringify(constants)}:${user.source}`,
+    key: `user:${rank}:${argumentTypes.join(',')}:${JSON.stringify(constants)}:${source}:${functions.join('\n')}`,
     name: user.name,
-    source: offsetSource(user.source, rank),
+    user: true,
+    source,
     argumentTypes: [...argumentTypes, 'Integer', 'Integer'],
     constants,
+    functions,
   };
 }

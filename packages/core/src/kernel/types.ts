@@ -19,13 +19,23 @@ export type SplitKind = 'map' | 'reduce' | 'scan' | 'sort';
 /** A positional kernel argument: a tensor or a scalar. */
 export type KernelArg = Tensor | number;
 
+/** A value a user kernel reads as `this.constants.<name>`: a number, a boolean, or a (nested) array of numbers. */
+export type KernelConstant = number | boolean | readonly number[] | readonly (readonly number[])[] | readonly (readonly (readonly number[])[])[];
+
 /** A user kernel: one JS function in gpu.js's dialect, run as JS on the CPU and as a shader on the GPU. */
 export interface UserKernelSource {
   readonly name: string;
   /** `fn.toString()` of the kernel function. */
   readonly source: string;
   /** Values the function reads as `this.constants.<name>`. */
-  readonly constants: Readonly<Record<string, number>>;
+  readonly constants: Readonly<Record<string, KernelConstant>>;
+  /** Sources of named helper functions the kernel may call (gpu.js's `addFunction`). */
+  readonly functions?: readonly string[];
+  /**
+   * Set per call by `userCall`: positions of arguments passed as booleans. They travel as 0/1
+   * (a `KernelArg` is a number) and each backend shows them to the kernel as booleans again.
+   */
+  readonly booleanArgs?: readonly number[];
 }
 
 /** One invocation of a kernel, as every backend receives it. */

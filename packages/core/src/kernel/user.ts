@@ -1,16 +1,32 @@
 import { ArgumentError } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
-import type { IndexRange, KernelArg, KernelCall, KernelSpec, UserKernelSource } from './types.ts';
+import { flattenNested } from './nested.ts';
+import type { IndexRange, KernelArg, KernelCall, KernelConstant, KernelSpec, UserKernelSource } from './types.ts';
 
 /** A kernel written once as a JS function in gpu.js's dialect; see {@link kernel}. */
 export interface UserKernel extends UserKernelSource {
   readonly __tandemKernel: true;
 }
 
+/** A helper function a kernel may call by name: a named `function` declaration. */
+export type KernelHelper = (...args: never[]) => unknown;
+
+/** The third argument of {@link kernel} in its long form. */
+export interface KernelOptions {
+  /** Values the function reads as `this.constants.<name>`: numbers, booleans, arrays of numbers. */
+  readonly constants?: Readonly<Record<string, KernelConstant>>;
+  /**
+   * Named helper functions the kernel (and each other) may call, as gpu.js's `addFunction`: plain
+   * `function name(...) { ... }` declarations, whose bodies may read `this.thread` and `this.output`.
+   */
+  readonly functions?: readonly KernelHelper[];
+}
+
 /**
  * Declares a user kernel: a plain `function` (not an arrow: it reads `this.thread`) computing one
  * output element from `this.thread.x` (and `.y`, `.z`), its arguments and `this.constants`. The
  * same source runs as JS over index ranges in the CPU workers and as a gpu.js shader on the GPU.
+ * The third argument is either the constants or `{ constants, functions }`.
  *
  * @example
  * ```ts
@@ -18,19 +34,62 @@ export interface UserKernel extends UserKernelSource {
  *   return a * x[this.thread.x] + y[this.thread.x];
  * });
  * const out = await td.map(saxpy, [x, y, 2], { output: [n] });
+ *
+ * function square(v: number) { return v * v; }
+ * const norm = kernel('norm', function (m: number[][]) {
+ *   let s = 0;
+ *   for (let i = 0; i < this.constants.n; i++) s += square(m[this.thread.x][i]);
+ *   return Math.sqrt(s);
+ * }, { constants: { n: 16 }, functions: [square] });
  * ```
  */
-export function kernel(name: string, fn: (this: KernelThis, ...args: never[]) => number, constants: Record<string, number> = {}): UserKernel {
+export function kernel(
+  name: string,
+  fn: (this: KernelThis, ...args: never[]) => number,
+  options: KernelOptions | Readonly<Record<string, KernelConstant>> = {},
+): UserKernel {
   if (typeof name !== 'string' || name.length === 0) throw new ArgumentError('name', 'a non-empty kernel name', name);
   if (typeof fn !== 'function') throw new ArgumentError('fn', 'a function computing one output element', fn);
   const source = fn.toString();
   if (!/^(async\s+)?function\b/.test(source)) {
     throw new ArgumentError('fn', 'a `function (...) { ... }` expression: arrow functions and methods have no `this.thread`', source.slice(0, 40));
   }
+  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'the constants, or { constants, functions }', options);
+  const long = isLongForm(options);
+  const constants: Readonly<Record<string, KernelConstant>> = (long ? (options as KernelOptions).constants : (options as Readonly<Record<string, KernelConstant>>)) ?? {};
+  const prefix = long ? 'options.constants' : 'constants';
+  if (typeof constants !== 'object' || constants === null) throw new ArgumentError(prefix, 'an object of named constants', constants);
   for (const [k, v] of Object.entries(constants)) {
-    if (typeof v !== 'number') throw new ArgumentError(`constants.${k}`, 'a number', v);
+    if (typeof v === 'number' || typeof v === 'boolean') continue;
+    flattenNested(v, `${prefix}.${k}`);
   }
-  return Object.freeze({ __tandemKernel: true as const, name, source, constants: Object.freeze({ ...constants }) });
+  const functions = long ? helperSources((options as KernelOptions).functions ?? []) : [];
+  return Object.freeze({
+    __tandemKernel: true as const,
+    name,
+    source,
+    constants: Object.freeze({ ...constants }),
+    ...(functions.length > 0 ? { functions: Object.freeze(functions) } : {}),
+  });
+}
+
+// A constant is a number, a boolean or an array of numbers, so an object under `constants` or an
+// array of functions under `functions` can only be the long form.
+function isLongForm(o: object): boolean {
+  const { constants, functions } = o as { constants?: unknown; functions?: unknown };
+  return (typeof constants === 'object' && constants !== null && !Array.isArray(constants) && !ArrayBuffer.isView(constants))
+    || (Array.isArray(functions) && functions.some((f) => typeof f === 'function'));
+}
+
+function helperSources(functions: readonly KernelHelper[]): string[] {
+  if (!Array.isArray(functions)) throw new ArgumentError('options.functions', 'an array of named functions', functions);
+  return functions.map((f, i) => {
+    const text = typeof f === 'function' ? f.toString() : '';
+    if (!/^function\s+[A-Za-z_$][\w$]*\s*\(/.test(text)) {
+      throw new ArgumentError(`options.functions[${i}]`, 'a named `function name(...) { ... }` (arrows and anonymous functions have no name to call)', text.slice(0, 40) || f);
+    }
+    return text;
+  });
 }
 
 /** What `this` holds inside a kernel function. */
@@ -58,17 +117,39 @@ export function isUserKernel(value: unknown): value is UserKernel {
   return typeof value === 'object' && value !== null && (value as UserKernel).__tandemKernel === true;
 }
 
-/** Builds a validated call of a user kernel; arrays among the args become float32 tensors. */
-export function userCall(k: UserKernel, args: readonly (KernelArg | ArrayLike<number>)[], output: KernelOutput): KernelCall {
+/** What a user kernel takes: tensors, numbers, booleans, and (nested) arrays of numbers. */
+export type UserKernelArg = KernelArg | boolean | ArrayLike<number> | readonly (readonly number[] | ArrayLike<number>)[] | readonly (readonly (readonly number[])[])[];
+
+/**
+ * Builds a validated call of a user kernel. Arrays among the args become float32 tensors: flat
+ * ones 1-D, nested ones (`[[1, 2], [3, 4]]`, as gpu.js users pass matrices) of their shape, so
+ * the kernel reads `a[y][x]`. Booleans travel as 0/1 and reach the kernel as booleans.
+ *
+ * @example
+ * ```ts
+ * const call = userCall(k, [[[1, 2], [3, 4]], true, 2], [2, 2]);
+ * ```
+ */
+export function userCall(k: UserKernel, args: readonly UserKernelArg[], output: KernelOutput): KernelCall {
   if (!isUserKernel(k)) throw new ArgumentError('kernel', 'a kernel made by kernel(name, fn)', k);
   if (!Array.isArray(args)) throw new ArgumentError('args', 'an array of kernel arguments (tensors, arrays or numbers)', args);
   const shape = shapeForOutput(output);
+  const booleanArgs: number[] = [];
   const converted = args.map((a, i): KernelArg => {
     if (a instanceof Tensor || typeof a === 'number') return a;
-    if (ArrayBuffer.isView(a) || Array.isArray(a)) return Tensor.from(a as ArrayLike<number>);
-    throw new ArgumentError(`args[${i}]`, 'a Tensor, an array of numbers or a number', a);
+    if (typeof a === 'boolean') {
+      booleanArgs.push(i);
+      return a ? 1 : 0;
+    }
+    if (ArrayBuffer.isView(a)) return Tensor.from(a as unknown as ArrayLike<number>);
+    if (Array.isArray(a)) {
+      const { shape: dims, values } = flattenNested(a, `args[${i}]`);
+      return Tensor.from(values, dims);
+    }
+    throw new ArgumentError(`args[${i}]`, 'a Tensor, a (nested) array of numbers, a number or a boolean', a);
   });
-  return { kernel: 'user', args: converted, params: {}, output: Tensor.zeros(shape, 'float32'), user: k };
+  const user: UserKernelSource = booleanArgs.length > 0 ? { ...k, booleanArgs } : k;
+  return { kernel: 'user', args: converted, params: {}, output: Tensor.zeros(shape, 'float32'), user };
 }
 
 /** The spec shared by all user kernels: a map over the output, cost unknown until measured. */

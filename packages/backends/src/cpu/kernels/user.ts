@@ -4,7 +4,8 @@
  * `constants`). Tensor arguments look like gpu.js's arrays: flat for 1-D, nested row views for
  * 2-D and 3-D, so `a[y][x]` reads shared memory without copying.
  */
-import type { Tensor, UserKernelSource } from '@tandem/core';
+import type { KernelConstant, Tensor, UserKernelSource } from '@tandem/core';
+import { applyEdits, parseFunction, walk, type Edit } from '../../kernel-source.ts';
 
 type KernelFn = (...args: unknown[]) => number;
 type Driver = (fn: KernelFn, self: KernelSelf, args: readonly unknown[], o: Float32Array, first: number, last: number, inner: number, x: number) => void;
@@ -12,10 +13,16 @@ type Driver = (fn: KernelFn, self: KernelSelf, args: readonly unknown[], o: Floa
 interface KernelSelf {
   thread: { x: number; y: number; z: number };
   output: { x: number; y: number; z: number };
-  constants: Readonly<Record<string, number>>;
+  constants: Readonly<Record<string, KernelConstant>>;
 }
 
-const compiled = new Map<string, KernelFn>();
+interface Compiled {
+  readonly fn: KernelFn;
+  /** What every `this` in the kernel and its helpers reads; set per run. */
+  readonly self: KernelSelf;
+}
+
+const compiled = new Map<string, Compiled>();
 
 /**
  * esbuild with keepNames (tsx, which runs this project) wraps inner functions of a kernel as
@@ -23,15 +30,34 @@ const compiled = new Map<string, KernelFn>();
  */
 const keepNamesHelper = <T>(fn: T): T => fn;
 
-/** Compiles a kernel's source once per worker; the source is a `function (...) {...}` expression. */
-export function compileKernel(source: string): KernelFn {
-  let fn = compiled.get(source);
-  if (!fn) {
-    fn = new Function('__name', `"use strict"; return (${source});`)(keepNamesHelper) as KernelFn;
+/**
+ * Compiles a kernel and its helpers once per worker. In gpu.js's dialect every `this` means the
+ * kernel's, helpers included; JS would give a helper called as `h()` no `this` at all, so each
+ * `this` becomes a reference to one shared object the run fills in.
+ */
+export function compileKernel(source: string, functions: readonly string[] = []): Compiled {
+  const key = functions.length === 0 ? source : `${source}\n${functions.join('\n')}`;
+  let c = compiled.get(key);
+  if (!c) {
+    const self: KernelSelf = { thread: { x: 0, y: 0, z: 0 }, output: { x: 1, y: 1, z: 1 }, constants: {} };
+    const helpers = functions.map((f) => `${bindThis(f)};`).join('\n');
+    const fn = new Function('__name', SELF, `"use strict"; ${helpers}\nreturn (${bindThis(source)});`)(keepNamesHelper, self) as KernelFn;
     if (typeof fn !== 'function') throw new TypeError('a user kernel source must be a function expression');
-    compiled.set(source, fn);
+    c = { fn, self };
+    compiled.set(key, c);
   }
-  return fn;
+  return c;
+}
+
+const SELF = '__tandemSelf';
+
+/** `source` with each `this` replaced by the shared self object (arrows keep theirs: it is the same). */
+export function bindThis(source: string): string {
+  const edits: Edit[] = [];
+  walk(parseFunction(source), (node) => {
+    if (node.type === 'ThisExpression') edits.push({ start: node.start, end: node.end, text: SELF });
+  });
+  return applyEdits(source, edits);
 }
 
 const drivers = new Map<string, Driver>();
@@ -82,15 +108,13 @@ function rows(data: Tensor['data'], n: number, len: number, offset: number): unk
  * `start`). The output shape is the tensor's ([y, x] for gpu.js's [x, y]).
  */
 export function runUserKernel(user: UserKernelSource, args: readonly (Tensor | number)[], outShape: readonly number[], start: number, end: number, o: Float32Array): void {
-  const fn = compileKernel(user.source);
+  const { fn, self } = compileKernel(user.source, user.functions);
   const rank = Math.max(1, outShape.length);
   const [x, y, z] = [...outShape].reverse() as [number, number?, number?];
-  const self: KernelSelf = {
-    thread: { x: 0, y: 0, z: 0 },
-    output: { x: x ?? 1, y: y ?? 1, z: z ?? 1 },
-    constants: user.constants,
-  };
-  const views = args.map((a) => (typeof a === 'number' ? a : kernelView(a)));
+  self.output = { x: x ?? 1, y: y ?? 1, z: z ?? 1 };
+  self.constants = user.constants;
+  const booleans = new Set(user.booleanArgs ?? []);
+  const views = args.map((a, i) => (typeof a === 'number' ? (booleans.has(i) ? a !== 0 : a) : kernelView(a)));
   const plane = rank === 1 ? 1 : rank === 2 ? x : x * y!;
   if (plane === 0) return;
   driver(views.length, rank)(fn, self, views, o, start / plane, end / plane, y ?? 1, x);

@@ -1,0 +1,58 @@
+/** Math.* functions and constants, each over a domain where JS defines it. */
+import { group, values, type K } from './case.ts';
+import { USER_KERNEL_TOLERANCE as T } from './tolerance.ts';
+
+const n = 101;
+const wide = values(n, 11, -6, 6);
+const unit = values(n, 12, -0.999, 0.999);
+const positive = values(n, 13, 0.01, 50);
+const small = values(n, 14, -3, 3);
+const big = values(n, 15, 1.01, 40);
+
+export const math = group('math', (add) => {
+  add('abs', function (this: K, a: any) { return Math.abs(a[this.thread.x]); }, [wide], [n], { tol: T.exact });
+  add('sign', function (this: K, a: any) { return Math.sign(a[this.thread.x]); }, [wide], [n], { tol: T.exact });
+  add('floor', function (this: K, a: any) { return Math.floor(a[this.thread.x]); }, [wide], [n], { tol: T.exact });
+  add('ceil', function (this: K, a: any) { return Math.ceil(a[this.thread.x]); }, [wide], [n], { tol: T.exact });
+  add('round', function (this: K, a: any) { return Math.round(a[this.thread.x]); }, [[...wide.slice(0, 90), -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 0.49999997, -0.49999997, 4.5, -4.5]], [n], { tol: T.exact });
+  add('trunc', function (this: K, a: any) { return Math.trunc(a[this.thread.x]); }, [wide], [n], { tol: T.exact });
+  add('fround', function (this: K, a: any) { return Math.fround(a[this.thread.x]); }, [wide], [n], { tol: T.exact });
+  add('sqrt', function (this: K, a: any) { return Math.sqrt(a[this.thread.x]); }, [positive], [n]);
+  add('cbrt', function (this: K, a: any) { return Math.cbrt(a[this.thread.x]); }, [wide], [n], { tol: T.transcendental });
+  add('exp', function (this: K, a: any) { return Math.exp(a[this.thread.x]); }, [wide], [n], { tol: T.transcendental });
+  add('expm1', function (this: K, a: any) { return Math.expm1(a[this.thread.x]); }, [small], [n], { tol: T.transcendental });
+  add('log', function (this: K, a: any) { return Math.log(a[this.thread.x]); }, [positive], [n], { tol: T.transcendental });
+  add('log2', function (this: K, a: any) { return Math.log2(a[this.thread.x]); }, [positive], [n], { tol: T.transcendental });
+  add('log10', function (this: K, a: any) { return Math.log10(a[this.thread.x]); }, [positive], [n], { tol: T.transcendental });
+  add('log1p', function (this: K, a: any) { return Math.log1p(a[this.thread.x]); }, [positive], [n], { tol: T.transcendental });
+  add('pow', function (this: K, a: any, b: any) { return Math.pow(a[this.thread.x], b[this.thread.x]); }, [positive.map((v) => v / 10), small], [n], { tol: T.transcendental });
+  add('powZero', function (this: K, a: any) { return Math.pow(a[this.thread.x], 0); }, [wide], [n], { tol: T.exact });
+  add('powIntExponent', function (this: K, a: any) { return Math.pow(a[this.thread.x], 3); }, [wide], [n], { tol: T.transcendental });
+  add('sin', function (this: K, a: any) { return Math.sin(a[this.thread.x]); }, [wide], [n], { tol: T.transcendental });
+  add('cos', function (this: K, a: any) { return Math.cos(a[this.thread.x]); }, [wide], [n], { tol: T.transcendental });
+  add('tan', function (this: K, a: any) { return Math.tan(a[this.thread.x]); }, [unit], [n], { tol: T.transcendental });
+  add('asin', function (this: K, a: any) { return Math.asin(a[this.thread.x]); }, [unit], [n], { tol: T.inverseTrig });
+  add('acos', function (this: K, a: any) { return Math.acos(a[this.thread.x]); }, [unit], [n], { tol: T.inverseTrig });
+  add('atan', function (this: K, a: any) { return Math.atan(a[this.thread.x]); }, [wide], [n], { tol: T.inverseTrig });
+  add('atan2', function (this: K, a: any, b: any) { return Math.atan2(a[this.thread.x], b[this.thread.x]); }, [wide, small], [n], { tol: T.inverseTrig });
+  add('atan2Zeros', function (this: K, a: any, b: any) { return Math.atan2(a[this.thread.x], b[this.thread.x]); }, [[0, 0, -0, -0, 1, -1, 0, 0], [0, -0, 0, -0, 0, 0, 1, -1]], [8], { tol: T.inverseTrig, signedZero: true });
+  add('sinh', function (this: K, a: any) { return Math.sinh(a[this.thread.x]); }, [small], [n], { tol: T.transcendental });
+  add('cosh', function (this: K, a: any) { return Math.cosh(a[this.thread.x]); }, [small], [n], { tol: T.transcendental });
+  add('tanh', function (this: K, a: any) { return Math.tanh(a[this.thread.x]); }, [small], [n], { tol: T.transcendental });
+  add('asinh', function (this: K, a: any) { return Math.asinh(a[this.thread.x]); }, [wide], [n], { tol: T.transcendental });
+  add('acosh', function (this: K, a: any) { return Math.acosh(a[this.thread.x]); }, [big], [n], { tol: T.transcendental });
+  add('atanh', function (this: K, a: any) { return Math.atanh(a[this.thread.x]); }, [unit.map((v) => v * 0.9)], [n], { tol: T.transcendental });
+  add('max2', function (this: K, a: any, b: any) { return Math.max(a[this.thread.x], b[this.thread.x]); }, [wide, small], [n], { tol: T.exact });
+  add('min2', function (this: K, a: any, b: any) { return Math.min(a[this.thread.x], b[this.thread.x]); }, [wide, small], [n], { tol: T.exact });
+  add('max3', function (this: K, a: any, b: any) { return Math.max(a[this.thread.x], b[this.thread.x], 0.5); }, [wide, small], [n], { tol: T.exact });
+  add('hypot', function (this: K, a: any, b: any) { return Math.sqrt(a[this.thread.x] * a[this.thread.x] + b[this.thread.x] * b[this.thread.x]); }, [wide, small], [n]);
+  add('clz32', function (this: K, a: any) { return Math.clz32(a[this.thread.x]); }, [positive.map(Math.round)], [n], { tol: T.exact });
+  add('imul', function (this: K, a: any, b: any) { return Math.imul(a[this.thread.x], b[this.thread.x]); }, [wide.map(Math.round), small.map(Math.round)], [n], { tol: T.exact });
+  add('PI', function (this: K) { return Math.PI * this.thread.x; }, [], [n]);
+  add('E', function (this: K) { return Math.E + this.thread.x; }, [], [n]);
+  add('constants', function () { return Math.LN2 + Math.LN10 + Math.LOG2E + Math.LOG10E + Math.SQRT2 + Math.SQRT1_2; }, [], [4]);
+  add('sigmoid', function (this: K, a: any) { return 1 / (1 + Math.exp(-a[this.thread.x])); }, [wide], [n], { tol: T.transcendental });
+  add('softplus', function (this: K, a: any) { return Math.log(1 + Math.exp(a[this.thread.x])); }, [wide], [n], { tol: T.transcendental });
+  add('gaussian', function (this: K, a: any) { const v = a[this.thread.x]; return Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI); }, [small], [n], { tol: T.transcendental });
+  add('nestedCalls', function (this: K, a: any) { return Math.sqrt(Math.abs(Math.sin(a[this.thread.x]))) + Math.floor(Math.abs(a[this.thread.x])); }, [wide], [n], { tol: T.transcendental });
+});
