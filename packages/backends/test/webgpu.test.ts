@@ -195,7 +195,7 @@ describe('webgpu backend: reductions', () => {
           const partial = (await run(call, undefined, isLarge(n) && xs === plain ? `reduce ${op}` : undefined))!;
           builtinSpec(op).merge!(call, [{ start: 0, end: n }], [partial]);
           const ref = refReduce(op, xs);
-          expectClose([call.output.data[0]!], [ref], op === 'sum' || op === 'mean' ? scaled(TOLERANCE.sum(xs), op === 'mean' ? n : 1) : TOLERANCE.elementwise);
+          expectClose([call.output.data[0]!], [ref], TOLERANCE.reduce(op, xs));
         }
       }
     }, 60_000);
@@ -212,10 +212,6 @@ describe('webgpu backend: reductions', () => {
     expect(await gpu.run(builtinCall('max', [x]), { start: 5, end: 5 })).toEqual([-Infinity]);
   });
 });
-
-function scaled(tol: { rtol: number; atol: number }, by: number) {
-  return { rtol: tol.rtol, atol: tol.atol / by };
-}
 
 /** matmul shapes per harness size: A's element count is the size (≥ 16M for the large one, flops kept cheap). */
 const MATMUL: Record<keyof typeof SIZES, [number, number, number]> = {
@@ -401,7 +397,7 @@ async function expectRangesMatchWhole(backend: WebGpuBackend, call: KernelCall, 
     expectSameFloats(split.output.data, whole.output.data, label);
   } else {
     const xs = (call.args[0] as Tensor).data as Float32Array;
-    expectClose(split.output.data, whole.output.data, call.kernel === 'cumsum' ? scanTolerance(xs) : TOLERANCE.sum(xs));
+    expectClose(split.output.data, whole.output.data, call.kernel === 'cumsum' ? scanTolerance(xs) : TOLERANCE.reduce(call.kernel, xs));
   }
 }
 
@@ -449,7 +445,7 @@ describe('webgpu backend: binding limit lowered to 4 KiB (chunked paths)', () =>
       const spec = builtinSpec(call.kernel);
       if (spec.split === 'reduce' && call.kernel !== 'histogram') {
         const xs = (call.args[0] as Tensor).data as Float32Array;
-        expectClose(q!, p!, TOLERANCE.sum(xs));
+        expectClose(q!, p!, TOLERANCE.reduce(call.kernel, xs));
       } else if (call.kernel === 'histogram') {
         expect(q).toEqual(p);
       } else if (call.kernel === 'cumsum') {
@@ -513,7 +509,7 @@ describe('webgpu backend: dispatch grid lowered to 64 workgroups per dimension (
       const grid = again(call);
       const q = await narrow.run(grid);
       if (call.kernel === 'histogram') expect(q).toEqual(p);
-      else if (spec.split === 'reduce') expectClose(q!, p!, TOLERANCE.sum((call.args[0] as Tensor).data));
+      else if (spec.split === 'reduce') expectClose(q!, p!, TOLERANCE.reduce(call.kernel, (call.args[0] as Tensor).data));
       else expectSameFloats(grid.output.data, wide.output.data, call.kernel);
     }
   }, 60_000);
