@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import {
   ArgumentError, BINARY_KERNELS, BUILTIN_KERNELS, DeviceLostError, HOST, REDUCE_KERNELS, Tensor, UNARY_KERNELS,
   builtinCall, builtinSpec, splitRange,
-  type IndexRange, type KernelArg, type KernelCall, type Partial,
+  type IndexRange, type KernelArg, type KernelCall, type Partial, type RunEvent,
 } from '@tandem/core';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import {
@@ -626,20 +626,29 @@ describe('webgpu backend: device loss', () => {
     const s = 768;
     const call = builtinCall('matmul', [tensor(random(s * s, 500), [s, s]), tensor(random(s * s, 501), [s, s])]);
     await victim.run(builtinCall('sort', [tensor(random(1 << 20, 502))])); // warm: pipelines compiled
-    const pending = [victim.run(call), victim.run(builtinCall('sort', [tensor(random(1 << 20, 503))]))];
-    await new Promise((r) => setTimeout(r, 30));
-    victim.gpuDevice.destroy();
-    const hung = new Promise((r) => setTimeout(() => r('hung'), 10_000));
+    // Destroyed once the matmul's first input is on the device: its work can't have finished,
+    // however fast the GPU (a fixed delay could let a fast one finish first).
+    let destroyed = false;
+    const destroyOnUpload = (e: RunEvent) => {
+      if (e.kind !== 'upload' || destroyed) return;
+      destroyed = true;
+      victim.gpuDevice.destroy();
+    };
+    const pending = [victim.run(call, undefined, { observe: destroyOnUpload }), victim.run(builtinCall('sort', [tensor(random(1 << 20, 503))]))];
     for (const p of pending) {
-      const outcome = await Promise.race([p.then(() => 'resolved', (e: unknown) => e), hung]);
+      const outcome = await p.then(() => 'resolved', (e: unknown) => e);
       expect(outcome).toBeInstanceOf(DeviceLostError);
       expect(outcome).toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST', device: ID });
     }
+    expect(destroyed).toBe(true);
     expect(victim.health()).toBe('lost');
-    const t = performance.now();
-    await expect(victim.run(builtinCall('neg', [tensor([1])]))).rejects.toBeInstanceOf(DeviceLostError);
+    // Later work fails without touching the device: nothing moves, nothing is reported.
+    const before = victim.transfers();
+    const events: RunEvent[] = [];
+    await expect(victim.run(builtinCall('neg', [tensor([1])]), undefined, { observe: (e) => events.push(e) })).rejects.toBeInstanceOf(DeviceLostError);
     await expect(victim.upload(tensor([1]))).rejects.toBeInstanceOf(DeviceLostError);
-    expect(performance.now() - t).toBeLessThan(1000);
+    expect(victim.transfers()).toEqual(before);
+    expect(events).toEqual([]);
     await victim.dispose();
   }, 30_000);
 
