@@ -1,28 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLostError } from '@tandem/core';
 import { datasets, train, type LabelledSet, type ReplicaFailure, type TrainData } from '../src/index.ts';
 import { gpuOrSkip } from '../../backends/test/harness.ts';
 import { describeAdapter, requestAdapter } from '@tandem/backends';
+import { probeEngines } from '@tandem/backends/tfjs-engines';
 import { subset } from './fixtures/subset.ts';
 
 const MLP = new URL('./fixtures/mlp.ts', import.meta.url);
 const CNN = new URL('./fixtures/cnn.ts', import.meta.url);
 const FAULTY = new URL('./fixtures/faulty-mlp.ts', import.meta.url);
-
-const require = createRequire(import.meta.url);
-
-function tfjsNodeInstalled(): boolean {
-  try {
-    require.resolve('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const bitsEqual = (a: Float32Array, b: Float32Array) =>
   a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -103,7 +92,8 @@ describe('train on other engines and models', () => {
     expect(listed.replicas[0]!.description).toMatch(/cpu/);
     // The README's rule, from what this machine has: a wasm replica per core, or one tensorflow
     // replica when tfjs-node is installed, plus webgpu on a hardware adapter (a software one shares the cores).
-    const cpu = tfjsNodeInstalled() ? ['tensorflow'] : new Array<string>(availableParallelism()).fill('wasm');
+    const tensorflow = (await probeEngines()).find((p) => p.engine === 'tensorflow')!.available;
+    const cpu = tensorflow ? ['tensorflow'] : new Array<string>(availableParallelism()).fill('wasm');
     const hardware = await requestAdapter('tfjs').then((a) => !describeAdapter(a).software, () => false);
     const auto = await train({ ...small, replicas: 'auto' });
     expect(auto.replicas.map((r) => r.engine)).toEqual(hardware ? [...cpu, 'webgpu'] : cpu);
