@@ -46,17 +46,21 @@ type Impl = (k: KernelContext, range: IndexRange) => Promise<Partial | undefined
  *
  * `minMaxDropsZeroSign`: maximum/minimum of +0 and -0 return one operand by position (wasm,
  * measured; WGSL's max/min and Eigen don't order zeros either) where the contract puts -0 below +0.
+ * `reluKeepsNegativeZero`: relu(-0) is -0 (webgpu, measured), where the contract says +0.
  */
-export const QUIRKS: Record<TfjsEngine, { readonly reluDropsNaN: boolean; readonly minMaxDropsNaN: boolean; readonly reduceDropsNaN: boolean; readonly minMaxDropsZeroSign: boolean }> = {
-  tensorflow: { reluDropsNaN: true, minMaxDropsNaN: true, reduceDropsNaN: true, minMaxDropsZeroSign: true },
-  webgpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false, minMaxDropsZeroSign: true },
-  wasm: { reluDropsNaN: false, minMaxDropsNaN: true, reduceDropsNaN: false, minMaxDropsZeroSign: true },
-  cpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false, minMaxDropsZeroSign: false },
+export const QUIRKS: Record<TfjsEngine, {
+  readonly reluDropsNaN: boolean; readonly minMaxDropsNaN: boolean; readonly reduceDropsNaN: boolean; readonly minMaxDropsZeroSign: boolean;
+  readonly reluKeepsNegativeZero: boolean;
+}> = {
+  tensorflow: { reluDropsNaN: true, minMaxDropsNaN: true, reduceDropsNaN: true, minMaxDropsZeroSign: true, reluKeepsNegativeZero: true },
+  webgpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false, minMaxDropsZeroSign: true, reluKeepsNegativeZero: true },
+  wasm: { reluDropsNaN: false, minMaxDropsNaN: true, reduceDropsNaN: false, minMaxDropsZeroSign: true, reluKeepsNegativeZero: false },
+  cpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false, minMaxDropsZeroSign: false, reluKeepsNegativeZero: false },
 };
 
 /** The tfjs kernels (registry names) each built-in needs, beyond Slice and Reshape. */
 export const TF_KERNELS: Record<string, readonly string[]> = {
-  neg: ['Neg'], abs: ['Abs'], exp: ['Exp'], log: ['Log'], sqrt: ['Sqrt'], relu: ['Relu', 'IsNan', 'Select'],
+  neg: ['Neg'], abs: ['Abs'], exp: ['Exp'], log: ['Log'], sqrt: ['Sqrt'], relu: ['Relu', 'IsNan', 'Select', 'Abs'],
   sigmoid: ['Sigmoid'], tanh: ['Tanh'],
   add: ['Add'], sub: ['Sub'], mul: ['Multiply'], div: ['RealDiv'], maximum: ['Maximum', 'IsNan', 'Select', 'Neg', 'Equal', 'LogicalAnd', 'Add'],
   minimum: ['Minimum', 'IsNan', 'Select', 'Neg', 'Equal', 'LogicalAnd', 'Sub'],
@@ -99,8 +103,11 @@ function unary(name: UnaryKernel): Impl {
     if (end === start) return undefined;
     await k.write(start, tf.tidy(() => {
       const x = k.input(0, start, end);
-      const y = unaryOps[name](x);
-      return name === 'relu' && QUIRKS[k.engine].reluDropsNaN ? keepNaN(x, y) : y;
+      let y = unaryOps[name](x);
+      if (name !== 'relu') return y;
+      // relu's result is never negative, so abs changes only -0 (to +0).
+      if (QUIRKS[k.engine].reluKeepsNegativeZero) y = tf.abs(y);
+      return QUIRKS[k.engine].reluDropsNaN ? keepNaN(x, y) : y;
     }));
     return undefined;
   };
