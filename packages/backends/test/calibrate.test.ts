@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { kernel, Tandem } from '@tandem/core';
 import { createBackend } from '../src/index.ts';
-import { gpuOrSkip } from './harness.ts';
+import { expectClose, gpuOrSkip } from './harness.ts';
 
 const gpu = await gpuOrSkip(async () => {
   const b = await createBackend('gpujs');
@@ -14,7 +14,9 @@ const gpu = await gpuOrSkip(async () => {
   await b.dispose();
 });
 
-const ROWS = 1024;
+// Under 1000: gpu.js's WebGPU code caps a loop with a dynamic bound at 1000 iterations (LOOP_MAX)
+// and silently ends it there, so rows past 1000 came back wrong (a gpujs user-kernel issue, reported).
+const ROWS = 1000;
 const COLS = 256;
 // Work per row grows with the row (like a Mandelbrot image's middle rows): a sample from one end would mislead.
 const rowWork = kernel('rowWork', function (this: { thread: { x: number; y: number } }) {
@@ -22,6 +24,15 @@ const rowWork = kernel('rowWork', function (this: { thread: { x: number; y: numb
   for (let i = 0; i < this.thread.y; i++) s += Math.sin(i + this.thread.x) * 0.001;
   return s;
 });
+
+/** rowWork in float64: row y is row y - 1 plus one term, so the whole image costs ROWS·COLS sines. */
+function rowWorkReference(): Float64Array {
+  const out = new Float64Array(ROWS * COLS);
+  for (let y = 1; y < ROWS; y++) {
+    for (let x = 0; x < COLS; x++) out[y * COLS + x] = out[(y - 1) * COLS + x]! + Math.sin(y - 1 + x) * 0.001;
+  }
+  return out;
+}
 
 describe('calibration of a kernel on first use', () => {
   let td: Tandem | undefined;
@@ -42,12 +53,8 @@ describe('calibration of a kernel on first use', () => {
     expect(td.costs.predictKernel('user:rowWork', 'cpu', extent)).toBeGreaterThan(0);
     expect(td.costs.predictKernel('user:rowWork', 'gpujs:0', extent)).toBeGreaterThan(0);
     // The whole output is right, calibration slices included (they are real elements, written again).
-    const values = await first.values();
-    for (const y of [0, 1, ROWS / 2, ROWS - 1]) {
-      let s = 0;
-      for (let i = 0; i < y; i++) s += Math.sin(i + 7) * 0.001;
-      expect(values[y * COLS + 7]).toBeCloseTo(s, 3);
-    }
+    // Values are of order 1e-3 and below: a relative bound, with an absolute floor for sums near 0.
+    expectClose(await first.values(), rowWorkReference(), { rtol: 1e-4, atol: 1e-7 });
     await td.map(rowWork, [], { output: [COLS, ROWS] });
     expect(td.explain()).not.toMatch(/calibration/);
   });

@@ -139,6 +139,12 @@ export const TOLERANCE = {
     for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i]!)) abs += Math.abs(x[i]!);
     return { rtol: 1e-5, atol: 1e-6 * abs + 1e-6 };
   },
+  /** min and max are exact; a mean's error is its sum's over n (the sum's bound would let 0 pass for a mean of 1e-4). */
+  reduce: (name: string, x: ArrayLike<number>) => {
+    if (name === 'min' || name === 'max') return { rtol: 0, atol: 0 };
+    const t = TOLERANCE.sum(x);
+    return name === 'mean' ? { rtol: t.rtol, atol: t.atol / Math.max(1, x.length) } : t;
+  },
 } as const;
 
 /**

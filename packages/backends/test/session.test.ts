@@ -1,7 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, Tandem, Tensor, kernel } from '@tandem/core';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, refMatmul, refReduce, tensor, TOLERANCE } from './harness.ts';
+
+// Learned costs go to a directory of this file's own, never the user's ~/.cache/tandem.
+const cacheDir = mkdtempSync(join(tmpdir(), 'tandem-session-test-'));
+const costCache = (name: string) => join(cacheDir, `${name}.json`);
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
 const saxpy = kernel('saxpy', function (x: number[], y: number[], a: number) {
   return a * x[this.thread.x]! + y[this.thread.x]!;
@@ -24,7 +32,7 @@ const blur = kernel('blur', function (img: number[][]) {
 describe('a cpu-only session', () => {
   let td: Tandem;
   beforeAll(async () => {
-    td = await Tandem.create({ workers: 2, backends: ['cpu'] });
+    td = await Tandem.create({ workers: 2, backends: ['cpu'], costCache: costCache('cpu') });
   });
   afterAll(() => td.close());
 
@@ -63,7 +71,7 @@ describe('a cpu-only session', () => {
 
 describe('bad session options', () => {
   it('names an unknown backend', async () => {
-    await expect(Tandem.create({ workers: 1, backends: ['cuda' as never] })).rejects.toThrow(/backends\[0\]: expected one of cpu, webgpu, gpujs, tfjs; got "cuda"/);
+    await expect(Tandem.create({ workers: 1, backends: ['cuda' as never], costCache: false })).rejects.toThrow(/backends\[0\]: expected one of cpu, webgpu, gpujs, tfjs; got "cuda"/);
   });
 });
 
@@ -75,7 +83,7 @@ describe('one kernel source on the CPU and the GPU', async () => {
   });
   let td: Tandem;
   beforeAll(async () => {
-    if (gpu.available) td = await Tandem.create({ workers: 2, backends: ['cpu', 'gpujs', 'webgpu'] });
+    if (gpu.available) td = await Tandem.create({ workers: 2, backends: ['cpu', 'gpujs', 'webgpu'], costCache: costCache('cpu-gpus') });
   });
   afterAll(() => td?.close());
 

@@ -88,10 +88,21 @@ describe.skipIf(!gpu.available)('a data-parallel call split across the CPU worke
     await cpu.run(expected);
     const call = builtinCall('relu', [x]);
     const recorder = new Recorder();
-    // Equal fixed shares, so the GPU surely holds work when its device goes.
-    const splitting = runSplit(call, [cpu, lost], new CostModel(), { policy: 'auto', shares: { cpu: 1, 'webgpu:0': 1 } }, recorder);
-    setTimeout(() => lost.gpuDevice.destroy(), 30);
-    const records = await splitting;
+    // Equal fixed shares, so the GPU holds work; its device goes once its input is uploaded, so
+    // before its share can be done however fast the GPU (a fixed delay could come too late).
+    let destroyed = false;
+    const run = lost.run.bind(lost);
+    lost.run = (c, r, options) => run(c, r, {
+      observe: (e) => {
+        options?.observe?.(e);
+        if (e.kind === 'upload' && !destroyed) {
+          destroyed = true;
+          lost.gpuDevice.destroy();
+        }
+      },
+    });
+    const records = await runSplit(call, [cpu, lost], new CostModel(), { policy: 'auto', shares: { cpu: 1, 'webgpu:0': 1 } }, recorder);
+    expect(destroyed).toBe(true);
     expect(lost.health()).toBe('lost');
     expectClose(call.output.data, expected.output.data, { rtol: 0, atol: 0 });
     const failed = records.filter((r) => !r.ok);

@@ -15,3 +15,12 @@ export function marker(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-test-'));
   return join(dir, `marker-${counter++}`);
 }
+
+/**
+ * Resolves once `n` tasks are running: tests that act on running work wait for it to start
+ * rather than sleeping a fixed time a loaded machine may not honour. No limit of its own: a
+ * task that never starts fails the test at its timeout.
+ */
+export async function untilRunning(td: { stats(): { tasks: { running: number } } }, n = 1): Promise<void> {
+  while (td.stats().tasks.running < n) await new Promise((r) => setTimeout(r, 1));
+}

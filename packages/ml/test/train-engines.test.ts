@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLostError } from '@tandem/core';
 import { datasets, train, type LabelledSet, type ReplicaFailure, type TrainData } from '../src/index.ts';
 import { gpuOrSkip } from '../../backends/test/harness.ts';
-import { requestAdapter } from '@tandem/backends';
+import { describeAdapter, requestAdapter } from '@tandem/backends';
+import { probeEngines } from '@tandem/backends/tfjs-engines';
 import { subset } from './fixtures/subset.ts';
 
 const MLP = new URL('./fixtures/mlp.ts', import.meta.url);
@@ -17,7 +18,7 @@ const bitsEqual = (a: Float32Array, b: Float32Array) =>
 
 describe('train on other engines and models', () => {
   let data: TrainData;
-  let gpu: { available: boolean };
+  let gpu: { available: boolean; reason?: string };
 
   beforeAll(async () => {
     const mnist = await datasets.mnist();
@@ -41,7 +42,7 @@ describe('train on other engines and models', () => {
   });
 
   it('trains with a webgpu replica beside a wasm one, bit-identical, matching wasm-only training', async (ctx) => {
-    if (!gpu.available) ctx.skip();
+    if (!gpu.available) ctx.skip(`no WebGPU adapter for tfjs: ${gpu.reason}`);
     const opts = { model: MLP, config: { hidden: 16 }, data: { train: subset(data.train as LabelledSet, 400) }, epochs: 2, batchSize: 100, seed: 4, balance: 'equal' as const };
     const checks: boolean[] = [];
     const mixed = await train({
@@ -60,7 +61,7 @@ describe('train on other engines and models', () => {
   });
 
   it('replaces a webgpu replica whose device is lost mid-epoch, on a fresh thread and device', async (ctx) => {
-    if (!gpu.available) ctx.skip();
+    if (!gpu.available) ctx.skip(`no WebGPU adapter for tfjs: ${gpu.reason}`);
     const dir = mkdtempSync(join(tmpdir(), 'tandem-lost-'));
     try {
       const checks: boolean[] = [];
@@ -89,8 +90,12 @@ describe('train on other engines and models', () => {
     const listed = await train({ ...small, replicas: ['cpu', 'wasm'] });
     expect(listed.replicas.map((r) => r.engine)).toEqual(['cpu', 'wasm']);
     expect(listed.replicas[0]!.description).toMatch(/cpu/);
-    // Here: a wasm replica per core; the software GPU shares those cores, so 'auto' leaves it out.
+    // The README's rule, from what this machine has: a wasm replica per core, or one tensorflow
+    // replica when tfjs-node is installed, plus webgpu on a hardware adapter (a software one shares the cores).
+    const tensorflow = (await probeEngines()).find((p) => p.engine === 'tensorflow')!.available;
+    const cpu = tensorflow ? ['tensorflow'] : new Array<string>(availableParallelism()).fill('wasm');
+    const hardware = await requestAdapter('tfjs').then((a) => !describeAdapter(a).software, () => false);
     const auto = await train({ ...small, replicas: 'auto' });
-    expect(auto.replicas.map((r) => r.engine)).toEqual(new Array(availableParallelism()).fill('wasm'));
+    expect(auto.replicas.map((r) => r.engine)).toEqual(hardware ? [...cpu, 'webgpu'] : cpu);
   });
 });

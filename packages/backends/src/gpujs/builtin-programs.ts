@@ -6,7 +6,8 @@
  * with itself (`v != v` is false for NaN on lavapipe), so nothing here relies on them. `relu`,
  * `maximum`, `minimum` and the min/max reductions branch on ordered comparisons, which are all
  * false when a NaN is involved, and produce the NaN arithmetically (`u + w`). gpu.js writes an
- * `Infinity` literal as the largest finite f32, so no kernel starts from ±Infinity either.
+ * `Infinity` literal as the largest finite f32, so no kernel starts from ±Infinity either. Equal
+ * operands are told apart only when both are zero, where min/max pick -0 below +0 arithmetically.
  */
 import {
   BINARY_KERNELS,
@@ -18,6 +19,7 @@ import {
   type Tensor,
   type UnaryKernel,
 } from '@tandem/core';
+import { DENORMAL_SCALE, LN_DENORMAL_SCALE, MIN_NORMAL, TANH_IDENTITY_BELOW, TANH_SERIES_BELOW, lit, tanhSeries } from '../float32-math.ts';
 import type { Program } from './kernels.ts';
 import { OFFSET_ARG, OUTER_ARG } from './user-program.ts';
 
@@ -49,15 +51,29 @@ export const GPUJS_BUILTINS: readonly string[] = [...UNARY_KERNELS, ...BINARY_KE
 const TAIL = `${OFFSET_ARG}, ${OUTER_ARG}`;
 const AT = `this.thread.x + ${OFFSET_ARG}`;
 
+/**
+ * Equal operands that are both zero: the sum of ±0 is +0 unless both are -0, so `a + b` is their
+ * maximum and `-(-a - b)` their minimum (-0 below +0, as JavaScript's Math.min/max).
+ */
+const ZERO_MAX = (a: string, b: string, to: string) => `if (${a} == 0) { ${to} ${a} + ${b}; }`;
+const ZERO_MIN = (a: string, b: string, to: string) => `if (${a} == 0) { ${to} -(-${a} - ${b}); }`;
+
 const UNARY_BODY: Record<UnaryKernel, string> = {
   neg: 'return -v;',
   abs: 'return Math.abs(v);',
   exp: 'return Math.exp(v);',
-  log: 'return Math.log(v);',
+  // A denormal scaled into the normal range first: the builtin's log(1e-40) is -88 on lavapipe.
+  log: `if (v > 0 && v < ${lit(MIN_NORMAL)}) { return Math.log(v * ${lit(DENORMAL_SCALE)}) - ${lit(LN_DENORMAL_SCALE)}; } return Math.log(v);`,
   sqrt: 'return Math.sqrt(v);',
   relu: 'return v <= 0 ? 0 : v;',
   sigmoid: 'return 1 / (1 + Math.exp(-v));',
-  tanh: 'return Math.tanh(v);',
+  // The builtin loses all precision near 0 (lavapipe's tanh(1e-30) is 3e-8): float32-math.ts.
+  tanh: `const a = Math.abs(v);
+    if (a < ${lit(TANH_IDENTITY_BELOW)}) { return v; }
+    if (a < ${lit(TANH_SERIES_BELOW)}) { const s = v * v; return v + v * s * ${tanhSeries('s')}; }
+    const t = Math.exp(-2 * a);
+    const r = (1 - t) / (1 + t);
+    return v < 0 ? -r : r;`,
 };
 
 const BINARY_BODY: Record<BinaryKernel, string> = {
@@ -65,15 +81,15 @@ const BINARY_BODY: Record<BinaryKernel, string> = {
   sub: 'return u - w;',
   mul: 'return u * w;',
   div: 'return u / w;',
-  maximum: 'if (u > w) { return u; } if (w >= u) { return w; } return u + w;',
-  minimum: 'if (u < w) { return u; } if (w <= u) { return w; } return u + w;',
+  maximum: `if (u > w) { return u; } if (w > u) { return w; } if (u == w) { ${ZERO_MAX('u', 'w', 'return')} return w; } return u + w;`,
+  minimum: `if (u < w) { return u; } if (w < u) { return w; } if (u == w) { ${ZERO_MIN('u', 'w', 'return')} return w; } return u + w;`,
 };
 
 const REDUCE_STEP: Record<ReduceKernel, string> = {
   sum: 'acc += v;',
   mean: 'acc += v;',
-  min: 'if (v < acc) { acc = v; } else if (!(v >= acc)) { acc = acc + v; }',
-  max: 'if (v > acc) { acc = v; } else if (!(v <= acc)) { acc = acc + v; }',
+  min: `if (v < acc) { acc = v; } else if (v == acc) { ${ZERO_MIN('acc', 'v', 'acc =')} } else if (!(v > acc)) { acc = acc + v; }`,
+  max: `if (v > acc) { acc = v; } else if (v == acc) { ${ZERO_MAX('acc', 'v', 'acc =')} } else if (!(v < acc)) { acc = acc + v; }`,
 };
 
 const program = (name: string, key: string, source: string, argumentTypes: string[], constants?: Record<string, number>): Program => ({

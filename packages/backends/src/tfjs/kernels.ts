@@ -43,24 +43,32 @@ type Impl = (k: KernelContext, range: IndexRange) => Promise<Partial | undefined
  * patterns, so those hold on any machine. The tensorflow engine (TensorFlow's Eigen kernels)
  * can't be tested here and doesn't promise NaN through relu or max/min (elementwise or
  * reduced), so it gets every fix-up.
+ *
+ * `minMaxDropsZeroSign`: maximum/minimum of +0 and -0 return one operand by position (wasm,
+ * measured; WGSL's max/min and Eigen don't order zeros either) where the contract puts -0 below +0.
+ * `reluKeepsNegativeZero`: relu(-0) is -0 (webgpu, measured), where the contract says +0.
  */
-export const QUIRKS: Record<TfjsEngine, { readonly reluDropsNaN: boolean; readonly minMaxDropsNaN: boolean; readonly reduceDropsNaN: boolean }> = {
-  tensorflow: { reluDropsNaN: true, minMaxDropsNaN: true, reduceDropsNaN: true },
-  webgpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false },
-  wasm: { reluDropsNaN: false, minMaxDropsNaN: true, reduceDropsNaN: false },
-  cpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false },
+export const QUIRKS: Record<TfjsEngine, {
+  readonly reluDropsNaN: boolean; readonly minMaxDropsNaN: boolean; readonly reduceDropsNaN: boolean; readonly minMaxDropsZeroSign: boolean;
+  readonly reluKeepsNegativeZero: boolean;
+}> = {
+  tensorflow: { reluDropsNaN: true, minMaxDropsNaN: true, reduceDropsNaN: true, minMaxDropsZeroSign: true, reluKeepsNegativeZero: true },
+  webgpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false, minMaxDropsZeroSign: true, reluKeepsNegativeZero: true },
+  wasm: { reluDropsNaN: false, minMaxDropsNaN: true, reduceDropsNaN: false, minMaxDropsZeroSign: true, reluKeepsNegativeZero: false },
+  cpu: { reluDropsNaN: false, minMaxDropsNaN: false, reduceDropsNaN: false, minMaxDropsZeroSign: false, reluKeepsNegativeZero: false },
 };
 
 /** The tfjs kernels (registry names) each built-in needs, beyond Slice and Reshape. */
 export const TF_KERNELS: Record<string, readonly string[]> = {
-  neg: ['Neg'], abs: ['Abs'], exp: ['Exp'], log: ['Log'], sqrt: ['Sqrt'], relu: ['Relu', 'IsNan', 'Select'],
+  neg: ['Neg'], abs: ['Abs'], exp: ['Exp'], log: ['Log'], sqrt: ['Sqrt'], relu: ['Relu', 'IsNan', 'Select', 'Abs'],
   sigmoid: ['Sigmoid'], tanh: ['Tanh'],
-  add: ['Add'], sub: ['Sub'], mul: ['Multiply'], div: ['RealDiv'], maximum: ['Maximum', 'IsNan', 'Select'], minimum: ['Minimum', 'IsNan', 'Select'],
+  add: ['Add'], sub: ['Sub'], mul: ['Multiply'], div: ['RealDiv'], maximum: ['Maximum', 'IsNan', 'Select', 'Neg', 'Equal', 'LogicalAnd', 'Add'],
+  minimum: ['Minimum', 'IsNan', 'Select', 'Neg', 'Equal', 'LogicalAnd', 'Sub'],
   saxpy: ['Multiply', 'Add'],
-  sum: ['Sum'], mean: ['Sum'], min: ['Min', 'IsNan', 'Any', 'Select'], max: ['Max', 'IsNan', 'Any', 'Select'],
+  sum: ['Sum'], mean: ['Sum'], min: ['Min', 'IsNan', 'Any', 'Select', 'Reciprocal'], max: ['Max', 'IsNan', 'Any', 'Select', 'Reciprocal'],
   matmul: ['BatchMatMul'], conv2d: ['Conv2D', 'PadV2'],
   histogram: ['SearchSorted', 'DenseBincount'], cumsum: ['Cumsum'],
-  sort: ['TopK', 'Reverse', 'IsNan', 'Select', 'Cast', 'Sum'],
+  sort: ['TopK', 'Reverse', 'IsNan', 'Select', 'Cast', 'Sum', 'Neg', 'Equal', 'Less', 'LogicalAnd', 'Reciprocal'],
 };
 
 /** Kernels an engine runs without tfjs: the cpu engine's TopK boxes every element (69 s for 16M values), so it sorts typed arrays on this thread instead. */
@@ -79,6 +87,15 @@ function keepNaN(x: tf.Tensor, result: tf.Tensor): tf.Tensor {
   return tf.where(tf.isNaN(x), x, result);
 }
 
+/**
+ * Where both operands are ±0: x + y is their maximum and -(-x - y) their minimum (-0 below +0).
+ * A zero is the value equal to its negation; no constant tensor (an upload) is needed.
+ */
+function zeroSign(name: 'maximum' | 'minimum', x: tf.Tensor, y: tf.Tensor, z: tf.Tensor): tf.Tensor {
+  const zeros = tf.logicalAnd(tf.equal(x, tf.neg(x)), tf.equal(y, tf.neg(y)));
+  return tf.where(zeros, name === 'maximum' ? tf.add(x, y) : tf.neg(tf.sub(tf.neg(x), y)), z);
+}
+
 const scalar = (k: KernelContext, v: number) => tf.reshape(k.send(Float32Array.of(v)), []);
 
 function unary(name: UnaryKernel): Impl {
@@ -86,8 +103,11 @@ function unary(name: UnaryKernel): Impl {
     if (end === start) return undefined;
     await k.write(start, tf.tidy(() => {
       const x = k.input(0, start, end);
-      const y = unaryOps[name](x);
-      return name === 'relu' && QUIRKS[k.engine].reluDropsNaN ? keepNaN(x, y) : y;
+      let y = unaryOps[name](x);
+      if (name !== 'relu') return y;
+      // relu's result is never negative, so abs changes only -0 (to +0).
+      if (QUIRKS[k.engine].reluKeepsNegativeZero) y = tf.abs(y);
+      return QUIRKS[k.engine].reluDropsNaN ? keepNaN(x, y) : y;
     }));
     return undefined;
   };
@@ -100,8 +120,10 @@ function binary(name: BinaryKernel): Impl {
       const x = k.input(0, start, end);
       const arg = k.call.args[1]!;
       const y = typeof arg === 'number' ? scalar(k, arg) : k.input(1, start, end);
-      const z = binaryOps[name](x, y);
-      return (name === 'maximum' || name === 'minimum') && QUIRKS[k.engine].minMaxDropsNaN ? keepNaN(y, keepNaN(x, z)) : z;
+      let z = binaryOps[name](x, y);
+      if (name !== 'maximum' && name !== 'minimum') return z;
+      if (QUIRKS[k.engine].minMaxDropsZeroSign) z = zeroSign(name, x, y, z);
+      return QUIRKS[k.engine].minMaxDropsNaN ? keepNaN(y, keepNaN(x, z)) : z;
     }));
     return undefined;
   };
@@ -122,8 +144,21 @@ function reduce(name: ReduceKernel): Impl {
       const value = name === 'min' ? tf.min(x) : tf.max(x);
       return QUIRKS[k.engine].reduceDropsNaN ? tf.where<tf.Tensor>(tf.any(tf.isNaN(x)), tf.scalar(Number.NaN), value) : value;
     });
-    return [(await k.read(result))[0]!];
+    const value = (await k.read(result))[0]!;
+    return [value === 0 && (name === 'min' || name === 'max') ? await signedZero(k, name, start, end) : value];
   };
+}
+
+/**
+ * The min or max of a range that came out ±0, with the sign the contract wants (-0 below +0);
+ * engines keep whichever zero their reduction order met first. A min of 0 means no negative
+ * input, so a -0 is there exactly when some 1/x is -Infinity (for max: +0 and +Infinity).
+ */
+async function signedZero(k: KernelContext, name: 'min' | 'max', start: number, end: number): Promise<number> {
+  const r = tf.tidy(() => (name === 'min' ? tf.min : tf.max)(tf.reciprocal(k.input(0, start, end))));
+  const extreme = (await k.read(r))[0]!;
+  if (name === 'min') return extreme === -Infinity ? -0 : 0;
+  return extreme === Infinity ? 0 : -0;
 }
 
 const matmul: Impl = async (k, { start, end }) => {
@@ -213,7 +248,11 @@ const cumsum: Impl = async (k, { start, end }) => {
   return undefined;
 };
 
-/** Ascending, NaN last: NaN sorts as +Infinity on the device (engines order it differently), and the last `count` slots become NaN on the host. */
+/**
+ * Ascending, NaN last, -0 before +0: NaN sorts as +Infinity on the device (engines order it
+ * differently) and the last `count` slots become NaN on the host; TopK keeps zeros in no sign
+ * order, so the host rewrites the run of zeros with its -0s (counted on the device) first.
+ */
 const sort: Impl = async (k, { start, end }) => {
   const n = end - start;
   if (n === 0) return undefined;
@@ -222,18 +261,33 @@ const sort: Impl = async (k, { start, end }) => {
     out.set((k.call.args[0] as Tensor<'float32'>).data.slice(start, end).sort(), start);
     return undefined;
   }
-  const [sorted, nans] = tf.tidy(() => {
+  const [sorted, nans, negativeZeros] = tf.tidy(() => {
     const x = k.input(0, start, end);
     const isNaN = tf.isNaN(x);
     const finite = tf.where<tf.Tensor>(isNaN, tf.scalar(Number.POSITIVE_INFINITY), x);
-    return [tf.reverse(tf.topk(finite, n).values), tf.sum(tf.cast(isNaN, 'int32'))];
+    const negativeZero = tf.logicalAnd(tf.equal(x, tf.neg(x)), tf.less(tf.reciprocal(x), tf.scalar(0)));
+    return [tf.reverse(tf.topk(finite, n).values), tf.sum(tf.cast(isNaN, 'int32')), tf.sum(tf.cast(negativeZero, 'int32'))];
   });
   const count = (await k.read(nans))[0]!;
-  // Not keepable: the device copy holds +Infinity where the host gets NaN.
-  await k.write(start, sorted, count === 0);
+  const minus = (await k.read(negativeZeros))[0]!;
+  // Not keepable when the host rewrites it: the device copy holds +Infinity for NaN, zeros unordered.
+  await k.write(start, sorted, count === 0 && minus === 0);
   if (count > 0) out.fill(Number.NaN, end - count, end);
+  if (minus > 0) sortZeros(out, start, end - count, minus);
   return undefined;
 };
+
+/** In sorted `out[start, end)`, rewrites the run of zeros as `minus` -0s then +0s. */
+function sortZeros(out: Float32Array, start: number, end: number, minus: number): void {
+  let lo = start;
+  let hi = end;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (out[mid]! < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < end && out[i] === 0; i++) out[i] = i - lo < minus ? -0 : 0;
+}
 
 export const KERNELS: Record<string, Impl> = { saxpy, matmul, conv2d, histogram, cumsum, sort };
 for (const name of UNARY_KERNELS) KERNELS[name] = unary(name);

@@ -7,6 +7,8 @@
  * - NaN and ±Infinity pass through elementwise kernels as IEEE-754 says (relu(NaN) = NaN,
  *   relu(-Inf) = 0); `min`/`max` return NaN if any input is NaN; `sort` puts NaN last;
  *   `histogram` ignores NaN and values outside [lo, hi).
+ * - The sign of zero: relu(-0) = +0; `minimum`, `maximum`, `min`, `max` and `sort` order -0 below
+ *   +0, as JavaScript's Math.min/max and a typed array's sort do (packages/backends/NUMERICS.md).
  * - A reduction over zero elements gives sum 0, mean NaN, min +Infinity, max -Infinity.
  */
 import { ArgumentError } from '../errors.ts';
@@ -236,10 +238,11 @@ const cumsum: KernelSpec = {
   },
 };
 
-/** Ascending with NaN last: the order every backend's sort produces. */
+/** Ascending with NaN last and -0 before +0: the order every backend's sort produces. */
 export function compareFloats(a: number, b: number): number {
   if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
   if (Number.isNaN(b)) return -1;
+  if (a === 0 && b === 0) return Number(Object.is(b, -0)) - Number(Object.is(a, -0));
   return a - b;
 }
 

@@ -11,12 +11,14 @@ export function sum(x: F32): number {
   return acc;
 }
 
+/** -0 counts as below +0 (as Math.min does, and the elementwise minimum), whatever their order. */
 export function min(x: F32): number {
   let m = Infinity;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (v < m) m = v;
     else if (v !== v) return NaN;
+    else if (v === 0 && m === 0 && 1 / v < 0) m = v;
   }
   return m;
 }
@@ -27,6 +29,7 @@ export function max(x: F32): number {
     const v = x[i]!;
     if (v > m) m = v;
     else if (v !== v) return NaN;
+    else if (v === 0 && m === 0 && 1 / v > 0) m = v;
   }
   return m;
 }

@@ -53,9 +53,9 @@ export function radixSort(x: Float32Array, o: Float32Array): void {
   }
 }
 
-/** a ≤ b in ascending order with NaN last (NaN ≤ NaN). */
+/** a ≤ b in ascending order with NaN last (NaN ≤ NaN) and -0 before +0, as radixSort orders them. */
 function le(a: number, b: number): boolean {
-  return a <= b || b !== b;
+  return a < b || b !== b || (a === b && (a !== 0 || 1 / a <= 1 / b));
 }
 
 /**

@@ -39,6 +39,21 @@ fn nan_f32() -> f32 { return bitcast<f32>(BITS_NAN); }
 fn inf_f32() -> f32 { return bitcast<f32>(BITS_INF); }
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 fn is_inf(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) == 0x7f800000u; }
+/** Both ±0: the bits tell them apart, where == does not. */
+fn both_zero(a: f32, b: f32) -> bool { return ((bitcast<u32>(a) | bitcast<u32>(b)) & 0x7fffffffu) == 0u; }
+/** NaN if either is; -0 below +0 (IEEE 754-2019 minimum/maximum, JavaScript's Math.min/max). */
+fn fmin(a: f32, b: f32) -> f32 {
+  if (is_nan(a)) { return a; }
+  if (is_nan(b)) { return b; }
+  if (both_zero(a, b)) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); }
+  return select(b, a, a < b);
+}
+fn fmax(a: f32, b: f32) -> f32 {
+  if (is_nan(a)) { return a; }
+  if (is_nan(b)) { return b; }
+  if (both_zero(a, b)) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); }
+  return select(b, a, a > b);
+}
 /** The workgroup's index in a dispatch laid out as a 2-D grid (more than 65535 groups). */
 fn group_index(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }
 `;

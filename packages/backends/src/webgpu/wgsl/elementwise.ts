@@ -5,8 +5,10 @@
  *
  * Domain edges are spelled out rather than left to the builtins: WGSL leaves exp/log/sqrt outside
  * their domain and min/max on NaN to the implementation, and tanh via sinh/cosh overflows to NaN.
+ * relu(-0) is +0 and minimum/maximum order ±0 (-0 < +0), as the cpu backend's JavaScript does.
  */
 import type { BinaryKernel, UnaryKernel } from '@tandem/core';
+import { DENORMAL_SCALE, LN_DENORMAL_SCALE, MIN_NORMAL, TANH_IDENTITY_BELOW, TANH_SERIES_BELOW, lit, tanhSeries } from '../../float32-math.ts';
 import { COMMON, ENTRY_ARGS, WG, strideLoop } from './common.ts';
 
 const MATH = /* wgsl */ `
@@ -20,6 +22,8 @@ fn safe_log(v: f32) -> f32 {
   if (is_nan(v) || v < 0.0) { return nan_f32(); }
   if (v == 0.0) { return -inf_f32(); }
   if (is_inf(v)) { return v; }
+  // A denormal: scaled into the normal range, where log() is accurate (a GPU flushing it to 0 gave -Inf above).
+  if (v < ${lit(MIN_NORMAL)}) { return log(v * ${lit(DENORMAL_SCALE)}) - ${lit(LN_DENORMAL_SCALE)}; }
   return log(v);
 }
 fn safe_sqrt(v: f32) -> f32 {
@@ -29,19 +33,12 @@ fn safe_sqrt(v: f32) -> f32 {
 }
 fn safe_tanh(v: f32) -> f32 {
   if (is_nan(v)) { return v; }
-  let t = safe_exp(-2.0 * abs(v));
+  let a = abs(v);
+  if (a < ${lit(TANH_IDENTITY_BELOW)}) { return v; }
+  if (a < ${lit(TANH_SERIES_BELOW)}) { let s = v * v; return v + v * s * ${tanhSeries('s')}; }
+  let t = safe_exp(-2.0 * a);
   let r = (1.0 - t) / (1.0 + t);
   return select(r, -r, v < 0.0);
-}
-fn fmax(a: f32, b: f32) -> f32 {
-  if (is_nan(a)) { return a; }
-  if (is_nan(b)) { return b; }
-  return select(b, a, a > b);
-}
-fn fmin(a: f32, b: f32) -> f32 {
-  if (is_nan(a)) { return a; }
-  if (is_nan(b)) { return b; }
-  return select(b, a, a < b);
 }
 `;
 
@@ -51,7 +48,7 @@ const UNARY: Record<UnaryKernel, string> = {
   exp: 'safe_exp(v)',
   log: 'safe_log(v)',
   sqrt: 'safe_sqrt(v)',
-  relu: 'select(select(v, 0.0, v < 0.0), v, is_nan(v))',
+  relu: 'select(select(v, 0.0, v <= 0.0), v, is_nan(v))',
   sigmoid: 'select(1.0 / (1.0 + safe_exp(-v)), v, is_nan(v))',
   tanh: 'safe_tanh(v)',
 };

@@ -1,8 +1,8 @@
 /**
  * Tree reduction: a capped number of workgroups walk the input with a grid stride (each thread
  * folding many elements serially, so few workgroup barriers are paid per element), then fold
- * their 256 values in workgroup memory. The driver folds the per-workgroup results the same way. min/max return NaN when
- * any input is NaN (tested on the bits: WGSL's min/max leave NaN to the implementation).
+ * their 256 values in workgroup memory. The driver folds the per-workgroup results the same way. min/max are
+ * common.ts's fmin/fmax: NaN when any input is NaN, and -0 below +0, in any order of the inputs.
  */
 import type { ReduceKernel } from '@tandem/core';
 import { COMMON, ENTRY_ARGS, WG } from './common.ts';
@@ -13,8 +13,8 @@ export const REDUCE_GROUPS = WG;
 const COMBINE: Record<ReduceKernel, string> = {
   sum: 'return a + b;',
   mean: 'return a + b;',
-  min: 'if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return select(b, a, a < b);',
-  max: 'if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return select(b, a, a > b);',
+  min: 'return fmin(a, b);',
+  max: 'return fmax(a, b);',
 };
 
 /** Params: n, din, dout, groups (in the dispatch), identity (f32). Bindings: x, out, params. Writes out[dout + group]. */
