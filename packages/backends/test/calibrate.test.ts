@@ -14,9 +14,9 @@ const gpu = await gpuOrSkip(async () => {
   await b.dispose();
 });
 
-// Under 1000: gpu.js's WebGPU code caps a loop with a dynamic bound at 1000 iterations (LOOP_MAX)
-// and silently ends it there, so rows past 1000 came back wrong (a gpujs user-kernel issue, reported).
-const ROWS = 1000;
+// Past 1000 rows on purpose: gpu.js's WebGPU code once ended loops with a run-time bound after
+// 1000 iterations (its LOOP_MAX), silently; the gpujs backend now runs them to their bound.
+const ROWS = 1024;
 const COLS = 256;
 // Work per row grows with the row (like a Mandelbrot image's middle rows): a sample from one end would mislead.
 const rowWork = kernel('rowWork', function (this: { thread: { x: number; y: number } }) {
