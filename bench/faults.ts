@@ -11,9 +11,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArgumentError, PoolClosedError, Tandem, TaskTimeoutError, Tensor, WorkerCrashedError, registerErrorClass, type WorkerKind } from '@tandem/core';
+import { ArgumentError, PoolClosedError, Tandem, TaskTimeoutError, Tensor, WorkerCrashedError, kernel, registerErrorClass, type WorkerKind } from '@tandem/core';
 import '@tandem/backends';
 import { datasets, pipeline, sweep, train, type TrainData } from '@tandem/ml';
+import { loseGpuWhenOpStarts } from './lib/lose-gpu.ts';
 import { describeMachine, machineInfo } from './lib/machine.ts';
 import { writeReport } from './lib/report.ts';
 
@@ -181,6 +182,15 @@ function poolCases(kind: WorkerKind): Case[] {
   ];
 }
 
+/** Makes the GPU look far faster than the CPU for `key`, and its uploads free, so the planner puts `key` there alone. */
+function favourGpu(td: Tandem, key: string, gpu: string, n: number): void {
+  for (let i = 0; i < 3; i++) {
+    td.costs.recordKernel(key, 'cpu', n, 50);
+    td.costs.recordKernel(key, gpu, n, 1e-3);
+  }
+  for (const mib of [1, 8]) td.costs.recordTransfer(gpu, mib * 2 ** 20, 1e-6);
+}
+
 function sessionCases(): Case[] {
   const c = (entry: string, name: string, expected: string, run: () => Promise<Outcome>): Case => ({ entry, kind: '—', name, expected, run });
   return [
@@ -201,9 +211,37 @@ function sessionCases(): Case[] {
         process.off('warning', onWarning);
       }
     }),
+    c('ops', 'the GPU an op was placed on is lost mid-op (auto)', 'exact output; op re-run once on the cpu', async () => {
+      await using td = await Tandem.create({ backends: ['cpu', 'webgpu'], workers: 2, costCache: false });
+      const n = 4096;
+      favourGpu(td, 'add', 'webgpu:0', n);
+      const x = Tensor.from(Array.from({ length: n }, (_, i) => i * 0.5), [n]);
+      const lost = loseGpuWhenOpStarts();
+      const r = await settle(td.ops.add(x, x).values());
+      await lost;
+      if (r.error) return outcome(false, describeError(r.error));
+      const wrong = r.value!.filter((v, i) => v !== i).length;
+      const runs = td.explain().split('\n').filter((l) => /^\s+\S+\s+add\b/.test(l));
+      const cpuRuns = runs.filter((l) => l.trim().startsWith('cpu') && !l.includes('FAILED')).length;
+      return outcome(wrong === 0 && cpuRuns === 1, `${wrong} of ${n} wrong; healthy runs on cpu: ${cpuRuns}; device ${td.devices().find((d) => d.id === 'webgpu:0') ? 'kept as lost' : 'gone'}`);
+    }),
+    c('map', 'the GPU a user kernel was placed on (gpujs) is lost mid-map', 'exact output; re-run once on the cpu', async () => {
+      await using td = await Tandem.create({ backends: ['cpu', 'gpujs'], workers: 2, costCache: false });
+      const n = 4096;
+      favourGpu(td, 'user:faults_double', 'gpujs:0', n);
+      const double = kernel('faults_double', function (x: number[]) {
+        return 2 * x[this.thread.x]!;
+      });
+      const x = Tensor.from(Array.from({ length: n }, (_, i) => i), [n]);
+      const lost = loseGpuWhenOpStarts();
+      const r = await settle(td.map(double, [x], { output: [n] }));
+      await lost;
+      if (r.error) return outcome(false, describeError(r.error));
+      const wrong = (await r.value!.values()).filter((v, i) => v !== 2 * i).length;
+      return outcome(wrong === 0, `${wrong} of ${n} wrong`);
+    }),
     c('map', 'a process worker killed (SIGKILL) mid-map', 'output exact, the crash survived', async () => {
       await using td = await Tandem.create({ backends: ['cpu'], workers: 2, workerKind: 'process', policy: 'cpu' });
-      const { kernel } = await import('@tandem/core');
       const heavy = kernel('heavy', function (x: number[]) {
         let s = 0;
         for (let k = 0; k < 2000; k++) s += Math.sin(x[this.thread.x]! + k) * 0;
@@ -323,7 +361,10 @@ export default async function faults(args: string[]): Promise<void> {
   // `npm run bench -- faults run stream` keeps the cases of those entry points only.
   const only = new Set(args.filter((a) => !a.startsWith('-')));
   const startedAt = new Date();
-  const machine = machineInfo();
+  const probe = await Tandem.create({ backends: ['cpu', 'webgpu'], workers: 1, costCache: false }).catch(() => undefined);
+  const gpu = probe?.devices().find((d) => d.kind === 'gpu')?.description ?? 'none (the GPU cases fail without one)';
+  await probe?.close();
+  const machine = machineInfo(gpu);
   console.log(`fault pass on ${describeMachine(machine)}`);
   const cases = [...poolCases('thread'), ...poolCases('process'), ...sessionCases(), ...(await mlCases())]
     .filter((c) => only.size === 0 || only.has(c.entry));
