@@ -52,28 +52,40 @@ export function applyOptimizer(config: OptimizerConfig, state: OptimizerState, p
   return applySum(config, state, params, grads[0]!, grads[1]);
 }
 
-// `z += v * 0` stays 0 while every stored v is finite, and turns NaN at the first that is not.
+/** The largest finite float32. */
+const F32_MAX = 3.4028234663852886e38;
+
+/** Whether `x` stays finite when stored as float32 (false for NaN, ±Infinity and float32 overflow). */
+function fitsFloat32(x: number): boolean {
+  return Math.abs(Math.fround(x)) <= F32_MAX;
+}
+
+// The check is a predictable branch on values already in registers: an accumulator (`z += v * 0`)
+// would add a dependency chain through the loop and cost about a tenth of the update.
 function applySum(config: OptimizerConfig, state: OptimizerState, params: Float32Array, a: Float32Array | Float64Array, b: Float32Array | undefined): boolean {
   const lr = config.learningRate;
   const n = params.length;
-  let z = 0;
+  let finite = true;
   state.step++;
   switch (config.type) {
     case 'sgd':
       for (let i = 0; i < n; i++) {
-        params[i] = params[i]! - lr * (b ? a[i]! + b[i]! : a[i]!);
-        z += params[i]! * 0;
+        const p = params[i]! - lr * (b ? a[i]! + b[i]! : a[i]!);
+        params[i] = p;
+        if (!fitsFloat32(p)) finite = false;
       }
-      return z === 0;
+      return finite;
     case 'momentum': {
       const mu = config.momentum ?? 0.9;
       const [acc] = state.slots as [Float32Array];
       for (let i = 0; i < n; i++) {
         acc[i] = mu * acc[i]! + (b ? a[i]! + b[i]! : a[i]!);
-        params[i] = params[i]! - lr * acc[i]!;
-        z += params[i]! * 0;
+        // An accumulator that overflowed makes p infinite: one check covers both.
+        const p = params[i]! - lr * acc[i]!;
+        params[i] = p;
+        if (!fitsFloat32(p)) finite = false;
       }
-      return z === 0;
+      return finite;
     }
     case 'adam': {
       const b1 = config.beta1 ?? 0.9;
@@ -86,11 +98,12 @@ function applySum(config: OptimizerConfig, state: OptimizerState, params: Float3
         const g = b ? a[i]! + b[i]! : a[i]!;
         const mi = (m[i] = b1 * m[i]! + (1 - b1) * g);
         const vi = (v[i] = b2 * v[i]! + (1 - b2) * g * g);
-        params[i] = params[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+        const p = params[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+        params[i] = p;
         // v overflowing to Infinity would leave the weight finite but frozen for good.
-        z += params[i]! * 0 + v[i]! * 0;
+        if (!(fitsFloat32(p) && fitsFloat32(vi))) finite = false;
       }
-      return z === 0;
+      return finite;
     }
     case 'rmsprop': {
       const decay = config.decay ?? 0.9;
@@ -106,9 +119,9 @@ function applySum(config: OptimizerConfig, state: OptimizerState, params: Float3
         } else {
           params[i] = params[i]! - (lr * g) / Math.sqrt(ms[i]! + eps);
         }
-        z += params[i]! * 0 + ms[i]! * 0;
+        if (!(fitsFloat32(params[i]!) && fitsFloat32(ms[i]!))) finite = false;
       }
-      return z === 0;
+      return finite;
     }
   }
 }
