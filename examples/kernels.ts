@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tandem, kernel, type KernelThis, type Tensor } from '@tandem/core';
+import '@tandem/backends';
 import { PNG } from 'pngjs';
 
 const WIDTH = 1600;

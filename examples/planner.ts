@@ -10,6 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { Tandem, Tensor } from '@tandem/core';
+import '@tandem/backends';
 import { mandelbrotArgs, mandelbrotKernel } from '../bench/lib/planner-workload.ts';
 
 const SIZE = 4096; // Mandelbrot image, SIZE × SIZE pixels

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import { Tandem } from '@tandem/core';
+import '@tandem/backends';
 
 const LIMIT = 3_000_000_000;
 const KNOWN = 144_449_537; // π(3·10^9), from published prime-counting tables

@@ -4,7 +4,7 @@
  *   calibrate   time kernels on every device at a few sizes, save the learned costs, print them
  */
 import { Tandem, Tensor, predictPower } from '@tandem/core';
-import { listDevices } from './registry.ts';
+import { listDevices } from './index.ts';
 
 function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;

@@ -1,5 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
 import { BackendUnavailableError, MAX_TENSOR_BYTES, type Backend, type BackendName, type DeviceDescription, type WorkerPool } from '@tandem/core';
+import { registerBackend, registeredBackends } from '@tandem/core/backend';
 
 /** Every backend Tandem ships, in the order a session prefers them when nothing is planned. */
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'webgpu', 'gpujs', 'tfjs'];
@@ -10,8 +11,9 @@ export interface BackendOptions {
 }
 
 /**
- * Constructs a backend by name (not yet initialised). Each lives in its own module, loaded only
- * when asked for, so a session without GPU backends never loads Dawn or TensorFlow.js.
+ * Constructs one of Tandem's backends by name (not yet initialised). Each lives in its own
+ * module, loaded only when asked for, so a session without GPU backends never loads Dawn or
+ * TensorFlow.js.
  *
  * @example
  * ```ts
@@ -41,6 +43,17 @@ export async function createBackend(name: BackendName, options: BackendOptions =
     default:
       throw new BackendUnavailableError(String(name), `no such backend; Tandem has ${BACKEND_NAMES.join(', ')}`);
   }
+}
+
+/**
+ * Registers Tandem's backends with the session's registry, once, highest priority first (a
+ * session opens them in that order). Runs when this package is imported.
+ */
+export function registerTandemBackends(): void {
+  BACKEND_NAMES.forEach((name, i) => {
+    if (registeredBackends().includes(name)) return;
+    registerBackend({ name, priority: BACKEND_NAMES.length - i, create: ({ pool }) => createBackend(name, { pool }) });
+  });
 }
 
 /** One row of {@link listDevices}. */

@@ -11,6 +11,8 @@ import { DeviceLostError, Tandem, kernel } from '@tandem/core';
 import { dawn } from '../src/dawn.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { gpuOrSkip, random, tensor } from './harness.ts';
+// Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
+import '../src/index.ts';
 
 const gpu = await gpuOrSkip(async () => {
   const b = new WebGpuBackend();

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Tandem, type Tensor } from '@tandem/core';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, tensor } from './harness.ts';
+// Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
+import '../src/index.ts';
 
 const gpu = await gpuOrSkip(async () => {
   const b = new WebGpuBackend();

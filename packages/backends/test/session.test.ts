@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, Tandem, Tensor, kernel } from '@tandem/core';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, refMatmul, refReduce, tensor, TOLERANCE } from './harness.ts';
+// Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
+import '../src/index.ts';
 
 // Learned costs go to a directory of this file's own, never the user's ~/.cache/tandem.
 const cacheDir = mkdtempSync(join(tmpdir(), 'tandem-session-test-'));
@@ -71,7 +73,7 @@ describe('a cpu-only session', () => {
 
 describe('bad session options', () => {
   it('names an unknown backend', async () => {
-    await expect(Tandem.create({ workers: 1, backends: ['cuda' as never], costCache: false })).rejects.toThrow(/backends\[0\]: expected one of cpu, webgpu, gpujs, tfjs; got "cuda"/);
+    await expect(Tandem.create({ workers: 1, backends: ['cuda' as never], costCache: false })).rejects.toThrow(/cuda: no backend named 'cuda' is registered \(registered: cpu, webgpu, gpujs, tfjs\)/);
   });
 });
 

@@ -6,6 +6,8 @@ import { CostModel, Recorder, Tandem, WorkerPool, builtinCall, kernel, runSplit,
 import { CpuBackend } from '../src/cpu/index.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, refMatmul, refReduce, refSort, tensor, TOLERANCE } from './harness.ts';
+// Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
+import '../src/index.ts';
 
 const gpu = await gpuOrSkip(async () => {
   const b = new WebGpuBackend();

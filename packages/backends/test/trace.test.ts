@@ -11,6 +11,8 @@ import { Tandem, WorkerPool, builtinCall, type RunEvent } from '@tandem/core';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, tensor } from './harness.ts';
+// Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
+import '../src/index.ts';
 
 const gpu = await gpuOrSkip(async () => {
   const b = new WebGpuBackend();

@@ -1,8 +1,8 @@
 import type { IndexRange, KernelCall, Partial } from './kernel/types.ts';
 import type { Tensor } from './tensor.ts';
 
-/** The backends Tandem ships. */
-export type BackendName = 'cpu' | 'webgpu' | 'gpujs' | 'tfjs';
+/** A backend's registered name: Tandem's own are `cpu`, `webgpu`, `gpujs` and `tfjs` (registered by `@tandem/backends`). */
+export type BackendName = string;
 
 /** A device as a backend drives it. */
 export interface DeviceDescription {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COST_CACHE_VERSION, Tandem, Tensor, loadCostModel } from '../src/index.ts';
 import { isPlausibleSample } from '../src/planner/cost-model.ts';
+// The session below opens the cpu backend, which @tandem/backends registers.
+import '@tandem/backends';
 
 const absurd = { n: 1e308, t: 1e308 };
 

@@ -1,4 +1,5 @@
 import type { Backend, BackendName } from '../backend.ts';
+import { openRegisteredBackend, registeredBackends } from '../backend/registry.ts';
 import { ArgumentError, BackendUnavailableError } from '../errors.ts';
 import { builtinSpec, splitRange } from '../kernel/builtins.ts';
 import type { KernelCall, KernelSpec, Partial } from '../kernel/types.ts';
@@ -15,40 +16,25 @@ export interface UnavailableBackend {
   readonly fix: string | undefined;
 }
 
-type CreateBackend = (name: BackendName, options: { pool: WorkerPool }) => Promise<Backend>;
-
-const ALL_BACKENDS: readonly BackendName[] = ['cpu', 'webgpu', 'gpujs', 'tfjs'];
-// A variable specifier: core must not depend on @tandem/backends at compile time (it depends on core).
-const BACKENDS_PACKAGE = '@tandem/backends';
-
 /**
- * Opens the session's backends. Named ones must open (or the session fails, saying why); with
- * none named, every backend that works here is opened and the others are reported, not fatal.
+ * Opens the session's backends from the registry. Named ones must open (or the session fails,
+ * saying why); with none named, every registered backend that works here is opened, in priority
+ * order, and the others are reported, not fatal.
  */
 export async function openBackends(names: readonly BackendName[] | undefined, pool: WorkerPool): Promise<{ backends: Backend[]; unavailable: UnavailableBackend[] }> {
   if (names !== undefined) {
-    if (!Array.isArray(names)) throw new ArgumentError('backends', `an array of ${ALL_BACKENDS.join(', ')} (empty: workers only)`, names);
-    if (names.length === 0) return { backends: [], unavailable: [] };
-    for (const [i, n] of names.entries()) if (!ALL_BACKENDS.includes(n)) throw new ArgumentError(`backends[${i}]`, `one of ${ALL_BACKENDS.join(', ')}`, n);
+    if (!Array.isArray(names)) throw new ArgumentError('backends', 'an array of registered backend names (empty: workers only)', names);
+    for (const [i, n] of names.entries()) {
+      if (typeof n !== 'string' || n === '') throw new ArgumentError(`backends[${i}]`, `the name of a registered backend (${registeredBackends().join(', ') || 'none registered'})`, n);
+    }
   }
-  let createBackend: CreateBackend;
-  try {
-    ({ createBackend } = (await import(BACKENDS_PACKAGE)) as { createBackend: CreateBackend });
-  } catch (error) {
-    if (names === undefined || (names.length === 1 && names[0] === 'cpu')) return { backends: [], unavailable: [] };
-    throw new BackendUnavailableError(names.join(', '), 'the @tandem/backends package is not installed', 'npm install @tandem/backends', error);
-  }
-  const wanted = names ?? ALL_BACKENDS;
+  const wanted = names ?? registeredBackends();
   const backends: Backend[] = [];
   const unavailable: UnavailableBackend[] = [];
   for (const name of wanted) {
-    let backend: Backend | undefined;
     try {
-      backend = await createBackend(name, { pool });
-      await backend.init();
-      backends.push(backend);
+      backends.push(await openRegisteredBackend(name, { pool }));
     } catch (error) {
-      await backend?.dispose().catch(() => undefined);
       if (names !== undefined) {
         await Promise.all(backends.map((b) => b.dispose().catch(() => undefined)));
         throw error;

@@ -1,0 +1,15 @@
+/**
+ * `@tandem/core/backend` — for backend authors: the registry a backend joins, and the contract it
+ * implements. Users of Tandem need none of this; `import '@tandem/backends'` registers Tandem's own.
+ *
+ * @example
+ * ```ts
+ * import { registerBackend, type Backend } from '@tandem/core/backend';
+ * registerBackend({ name: 'mine', create: async ({ pool }) => new MyBackend(pool) });
+ * ```
+ * @packageDocumentation
+ */
+export { registerBackend, unregisterBackend, registeredBackends, type BackendContext, type BackendRegistration } from './registry.ts';
+export type { Backend, BackendName, BackendHealth, DeviceDescription, TransferStats, RunEvent, RunObserver, RunOptions } from '../backend.ts';
+export type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial, UserKernelSource } from '../kernel/types.ts';
+export { BackendUnavailableError, DeviceLostError } from '../errors.ts';
