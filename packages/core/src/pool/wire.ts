@@ -17,8 +17,13 @@ export type WireMode = 'shared' | 'copy';
 
 const plainProto = Object.prototype;
 
-/** Objects already walked, and what each became: shared references stay shared, cycles end. */
-type Seen = Map<object, unknown>;
+/** One walk's memory: shared references stay shared, cycles end. */
+interface Walk {
+  /** Objects already walked (or being walked: {@link IN_PROGRESS}), and what each became. */
+  readonly seen: Map<object, unknown>;
+  /** Objects that a descendant referred back to. */
+  readonly cycleTargets: Set<object>;
+}
 /** Marks an object whose walk has begun but not ended: meeting it again means a cycle. */
 const IN_PROGRESS = Symbol('in progress');
 
@@ -29,7 +34,8 @@ const IN_PROGRESS = Symbol('in progress');
  * it accepts cycles and shared references; a tensor inside a cycle is refused, since the copy
  * that carries its record could not close the cycle.
  */
-export function encodeValue(value: unknown, path: string, mode: WireMode, found: Tensor[] | null, seen: Seen = new Map()): unknown {
+export function encodeValue(value: unknown, path: string, mode: WireMode, found: Tensor[] | null,
+  walk: Walk = { seen: new Map(), cycleTargets: new Set() }): unknown {
   switch (typeof value) {
     case 'function':
       throw new ArgumentError(path, 'a value that can be sent to a worker (structured-cloneable); functions cannot be', value);
@@ -43,31 +49,22 @@ export function encodeValue(value: unknown, path: string, mode: WireMode, found:
   if (value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
     return value;
   }
-  const before = seen.get(value);
+  const before = walk.seen.get(value);
   if (before === IN_PROGRESS) {
-    cyclic(seen).add(value);
+    walk.cycleTargets.add(value);
     return value;
   }
   if (before !== undefined) return before;
-  seen.set(value, IN_PROGRESS);
-  const encoded = encodeObject(value, path, mode, found, seen);
-  if (encoded !== value && cycles.get(seen)?.has(value)) {
+  walk.seen.set(value, IN_PROGRESS);
+  const encoded = encodeObject(value, path, mode, found, walk);
+  if (encoded !== value && walk.cycleTargets.has(value)) {
     throw new ArgumentError(path, 'tensors outside cycles: this value refers back to itself and holds a tensor');
   }
-  seen.set(value, encoded);
+  walk.seen.set(value, encoded);
   return encoded;
 }
 
-/** Objects that some descendant referred back to, per walk. */
-const cycles = new WeakMap<Seen, Set<object>>();
-
-function cyclic(seen: Seen): Set<object> {
-  let set = cycles.get(seen);
-  if (!set) cycles.set(seen, (set = new Set()));
-  return set;
-}
-
-function encodeObject(value: object, path: string, mode: WireMode, found: Tensor[] | null, seen: Seen): unknown {
+function encodeObject(value: object, path: string, mode: WireMode, found: Tensor[] | null, walk: Walk): unknown {
   if (value instanceof Tensor) {
     // Inside a Map or Set a tensor would arrive as a plain record, never rebuilt: refuse it.
     if (!found) throw new ArgumentError(path, 'tensors directly in arguments, arrays or plain objects (not inside a Map or Set)');
@@ -88,20 +85,20 @@ function encodeObject(value: object, path: string, mode: WireMode, found: Tensor
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') continue;
-      const encoded = encodeValue(item, `${path}[${i}]`, mode, found, seen);
+      const encoded = encodeValue(item, `${path}[${i}]`, mode, found, walk);
       if (encoded !== item) (out ??= value.slice())[i] = encoded;
     }
     return out ?? value;
   }
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      encodeValue(k, `${path}.<key>`, mode, null, seen);
-      encodeValue(v, `${path}.get(${String(k)})`, mode, null, seen);
+      encodeValue(k, `${path}.<key>`, mode, null, walk);
+      encodeValue(v, `${path}.get(${String(k)})`, mode, null, walk);
     }
     return value;
   }
   if (value instanceof Set) {
-    for (const v of value) encodeValue(v, `${path}.<item>`, mode, null, seen);
+    for (const v of value) encodeValue(v, `${path}.<item>`, mode, null, walk);
     return value;
   }
   if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
@@ -111,7 +108,7 @@ function encodeObject(value: object, path: string, mode: WireMode, found: Tensor
   for (const key of Object.keys(obj)) {
     const item = obj[key];
     if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') continue;
-    const encoded = encodeValue(item, `${path}.${key}`, mode, found, seen);
+    const encoded = encodeValue(item, `${path}.${key}`, mode, found, walk);
     if (encoded !== item) (out ??= { ...obj })[key] = encoded;
   }
   return out ?? value;
