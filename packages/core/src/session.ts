@@ -11,7 +11,7 @@ import type { Replan } from './executor/replan.ts';
 import { POLICIES, type Policy } from './executor/split.ts';
 import { costCachePath, loadCostModel, saveCostModel } from './planner/cost-cache.ts';
 import { CostModel } from './planner/cost-model.ts';
-import { kernelCall } from './kernel/registry.ts';
+import { kernelCall } from './kernel/check.ts';
 import type { KernelArg, KernelCall } from './kernel/types.ts';
 import { userCall, type KernelOutput, type UserKernel, type UserKernelArg } from './kernel/user.ts';
 import { runTasks, streamTasks, type BulkOptions, type Settled } from './pool/bulk.ts';

@@ -13,6 +13,6 @@
 export { registerBackend, unregisterBackend, registeredBackends, type BackendContext, type BackendRegistration } from './registry.ts';
 export type { Backend, BackendName, BackendHealth, DeviceDescription, TransferStats, RunEvent, RunObserver, RunOptions } from '../backend.ts';
 export type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial, SplitKind, UserKernelSource } from '../kernel/types.ts';
-export { registerKernel, unregisterKernel, kernelSpec, registeredKernels, kernelCall } from '../kernel/registry.ts';
-export { checkCall, unsupportedKernel, type CheckedCall } from '../kernel/check.ts';
+export { registerKernel, unregisterKernel, kernelSpec, registeredKernels } from '../kernel/registry.ts';
+export { checkCall, kernelCall, unsupportedKernel, type CheckedCall } from '../kernel/check.ts';
 export { BackendUnavailableError, DeviceLostError } from '../errors.ts';

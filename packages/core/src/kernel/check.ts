@@ -8,8 +8,8 @@ import { Tensor } from '../tensor.ts';
 // Loaded for their registrations: a call can only be checked against a registry that holds them.
 import './builtins.ts';
 import './user.ts';
-import { findKernel, registeredKernels } from './registry.ts';
-import type { IndexRange, KernelCall, KernelSpec } from './types.ts';
+import { findKernel, kernelSpec, registeredKernels } from './registry.ts';
+import type { IndexRange, KernelArg, KernelCall, KernelSpec } from './types.ts';
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
@@ -42,7 +42,7 @@ export function checkCall(call: KernelCall, range?: IndexRange): CheckedCall {
   if (!spec) throw new ArgumentError('call.kernel', `a registered kernel (${registeredKernels().join(', ')})`, call.kernel);
   if (!Array.isArray(call.args)) throw new ArgumentError('call.args', 'an array of tensors and numbers', call.args);
   if (!(call.output instanceof Tensor)) throw new ArgumentError('call.output', 'a Tensor preallocated for the result', call.output);
-  checkArgs(spec, call);
+  checkArgs(spec, call.args);
   if (spec.checkOutput) spec.checkOutput(call);
   else checkOutput(spec, call);
   return { spec, range: checkRange(spec, call, range) };
@@ -60,8 +60,26 @@ export function unsupportedKernel(backend: string, kernel: string): ArgumentErro
   return new ArgumentError('call.kernel', `a kernel the ${backend} backend runs ('${kernel}' is registered, but ${backend}.supports('${kernel}') is false: run it on a backend that has it)`, kernel);
 }
 
-function checkArgs(spec: KernelSpec, call: KernelCall): void {
-  const { args } = call;
+/**
+ * Builds a validated call of a registered kernel, its output allocated on shared memory by the
+ * spec's shape rule. User kernels, whose output the caller sizes, are called through `userCall`.
+ *
+ * @example
+ * ```ts
+ * const call = kernelCall('histogram', [x], { bins: 16, lo: 0, hi: 1 });
+ * ```
+ */
+export function kernelCall(name: string, args: readonly KernelArg[], params: Readonly<Record<string, number>> = {}): KernelCall {
+  const spec = kernelSpec(name);
+  if (spec.checkOutput) throw new ArgumentError('kernel', `a kernel whose spec sizes its output ('${name}' takes its output from the caller: td.map)`, name);
+  if (!Array.isArray(args)) throw new ArgumentError('args', `an array of the arguments of kernel '${name}'`, args);
+  // The same checks as a backend's checkCall, so bad input fails at the call, not in the run.
+  checkArgs(spec, args);
+  const { shape, dtype } = spec.output(args, params);
+  return { kernel: name, args, params, output: Tensor.zeros(shape, dtype) };
+}
+
+function checkArgs(spec: KernelSpec, args: readonly KernelArg[]): void {
   const n = spec.arity;
   if (n >= 0 && args.length !== n) throw new ArgumentError('args', `${n} argument${n === 1 ? '' : 's'} for kernel '${spec.name}'`, `${args.length}`);
   const dtypes = spec.dtypes ?? ['float32'];

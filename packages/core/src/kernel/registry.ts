@@ -4,8 +4,8 @@
  * backend package may register kernels of its own, which then run through `td.ops.call`.
  */
 import { ArgumentError } from '../errors.ts';
-import { DTYPES, Tensor } from '../tensor.ts';
-import type { KernelArg, KernelCall, KernelSpec, SplitKind } from './types.ts';
+import { DTYPES } from '../tensor.ts';
+import type { KernelSpec, SplitKind } from './types.ts';
 
 const SPLITS: readonly SplitKind[] = ['map', 'reduce', 'scan', 'sort'];
 // Names become `td.ops.<name>` and cost-model keys, so they are plain identifiers; `call` is the
@@ -95,20 +95,4 @@ export function kernelSpec(name: string): KernelSpec {
  */
 export function registeredKernels(): string[] {
   return [...kernels.keys()];
-}
-
-/**
- * Builds a validated call of a registered kernel, its output allocated on shared memory by the
- * spec's shape rule. User kernels, whose output the caller sizes, are called through `userCall`.
- *
- * @example
- * ```ts
- * const call = kernelCall('histogram', [x], { bins: 16, lo: 0, hi: 1 });
- * ```
- */
-export function kernelCall(name: string, args: readonly KernelArg[], params: Readonly<Record<string, number>> = {}): KernelCall {
-  const spec = kernelSpec(name);
-  if (spec.checkOutput) throw new ArgumentError('kernel', `a kernel whose spec sizes its output ('${name}' takes its output from the caller: td.map)`, name);
-  const { shape, dtype } = spec.output(args, params);
-  return { kernel: name, args, params, output: Tensor.zeros(shape, dtype) };
 }
