@@ -361,7 +361,7 @@ describe('bad input', () => {
     await expect(cpu.run(wrong, { start: 0, end: 99 })).rejects.toMatchObject({ argument: 'range' });
     const plain = new Tensor('float32', [2], new Float32Array(2));
     await expect(cpu.run(builtinCall('exp', [plain]))).rejects.toMatchObject({ argument: 'call.args[0]' });
-    await expect(cpu.run({ kernel: 'fft', args: [a], params: {}, output: a })).rejects.toMatchObject({ argument: 'kernel' });
+    await expect(cpu.run({ kernel: 'fft', args: [a], params: {}, output: a })).rejects.toMatchObject({ argument: 'call.kernel' });
     expect(() => new CpuBackend(pool, { matmul: 'blas' as never })).toThrow(/options.matmul/);
   });
 });

@@ -96,7 +96,8 @@ describe('webgpu backend: device', () => {
 
   gpuIt('refuses bad calls with errors naming the argument', async () => {
     const x = tensor(random(10));
-    await expect(gpu.run({ ...builtinCall('neg', [x]), kernel: 'user' })).rejects.toMatchObject({ argument: 'call.kernel' });
+    await expect(gpu.run({ ...builtinCall('neg', [x]), kernel: 'user', user: { name: 'f', source: 'function () { return 1; }', constants: {} } }))
+      .rejects.toMatchObject({ argument: 'call.kernel' });
     await expect(gpu.run(builtinCall('neg', [x]), { start: 3, end: 11 })).rejects.toMatchObject({ argument: 'range' });
     const mm = builtinCall('matmul', [tensor(random(6), [2, 3]), tensor(random(12), [3, 4])]);
     await expect(gpu.run(mm, { start: 2, end: 8 })).rejects.toMatchObject({ argument: 'range' }); // not whole rows

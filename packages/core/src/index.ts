@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { Tandem, type TandemOptions, type DeviceInfo, type MapOptions } from './session.ts';
-export type { Ops, OpOptions } from './executor/ops.ts';
+export type { Ops, OpOptions, CallOptions } from './executor/ops.ts';
 export type { UnavailableBackend } from './executor/kernel-runner.ts';
 export { Tensor, Residency, HOST, DTYPES, MAX_TENSOR_BYTES, typedArrayFor, type DType, type TypedArrayFor, type AnyTypedArray } from './tensor.ts';
 export type { Backend, BackendName, BackendHealth, DeviceDescription, TransferStats, RunEvent, RunObserver, RunOptions } from './backend.ts';

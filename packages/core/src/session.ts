@@ -11,7 +11,7 @@ import type { Replan } from './executor/replan.ts';
 import { POLICIES, type Policy } from './executor/split.ts';
 import { costCachePath, loadCostModel, saveCostModel } from './planner/cost-cache.ts';
 import { CostModel } from './planner/cost-model.ts';
-import { builtinCall } from './kernel/builtins.ts';
+import { kernelCall } from './kernel/check.ts';
 import type { KernelArg, KernelCall } from './kernel/types.ts';
 import { userCall, type KernelOutput, type UserKernel, type UserKernelArg } from './kernel/user.ts';
 import { runTasks, streamTasks, type BulkOptions, type Settled } from './pool/bulk.ts';
@@ -64,8 +64,8 @@ export interface MapOptions extends OpOptions {
  */
 export class Tandem {
   /**
-   * Built-in kernels as tensor operations, each on the session's first backend that has it (or
-   * `options.device`).
+   * Registered kernels as tensor operations (the built-ins by name, any registered kernel through
+   * `ops.call`), each on the session's first backend that has it (or `options.device`).
    *
    * @example
    * ```ts
@@ -92,7 +92,7 @@ export class Tandem {
     private readonly costPath: string | undefined,
   ) {
     this.costs = costPath ? loadCostModel(costPath) : new CostModel();
-    this.ops = makeOps((kernel, args, params, options) => this.launch(builtinCall(kernel, args, params), options?.device));
+    this.ops = makeOps((kernel, args, params, options) => this.launch(kernelCall(kernel, args, params), options?.device));
   }
 
   /**

@@ -5,7 +5,7 @@ import {
 } from '@tandem/core';
 import type { MatmulEngine } from './protocol.ts';
 import { runMap, runReduce, runScan, runSort, type Scheduler } from './schedule.ts';
-import { checkCall, checkRange } from './validate.ts';
+import { checkCpuCall } from './validate.ts';
 
 /**
  * Options of {@link CpuBackend}.
@@ -128,8 +128,7 @@ export class CpuBackend implements Backend {
   async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
     if (this.lost) throw new DeviceLostError('cpu', this.lost);
     const s: Scheduler = options?.observe ? { ...this.scheduler, observe: options.observe } : this.scheduler;
-    const spec = checkCall(call, !s.copyMode);
-    const r = checkRange(spec, call, range);
+    const { spec, range: r } = checkCpuCall(call, range, (k) => this.supports(k), !s.copyMode);
     try {
       switch (spec.split) {
         case 'reduce':

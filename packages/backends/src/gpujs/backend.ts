@@ -3,18 +3,16 @@ import {
   BackendUnavailableError,
   DeviceLostError,
   Tensor,
-  builtinSpec,
-  userKernelSpec,
   type Backend,
   type BackendHealth,
   type DeviceDescription,
   type IndexRange,
   type KernelCall,
-  type KernelSpec,
   type Partial,
   type RunOptions,
   type TransferStats,
 } from '@tandem/core';
+import { checkCall, unsupportedKernel } from '@tandem/core/backend';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
 import { GPUJS_BUILTINS, builtinPlan, type BuiltinPlan } from './builtin-programs.ts';
@@ -173,9 +171,9 @@ export class GpuJsBackend implements Backend {
 
   private async compute(call: KernelCall, range: IndexRange | undefined): Promise<Partial | undefined> {
     const open = this.ready();
-    const spec = this.specFor(call);
+    const { range: r } = checkCall(call, range);
+    if (!this.supports(call.kernel)) throw unsupportedKernel('gpujs', call.kernel);
     const plan = this.plan(call);
-    const r = checkRange(range, spec.extent(call), spec.align?.(call) ?? 1);
     try {
       if (plan.kind === 'reduce') return await open.runner.reduce(plan, r);
       if (r.end > r.start) await open.runner.map(plan, call.output, r);
@@ -279,51 +277,19 @@ export class GpuJsBackend implements Backend {
     return this.open;
   }
 
-  private specFor(call: KernelCall): KernelSpec {
-    if (typeof call !== 'object' || call === null) throw new ArgumentError('call', 'a KernelCall', call);
-    if (!this.supports(call.kernel)) {
-      throw new ArgumentError('call.kernel', `a kernel the gpujs backend has: user or ${GPUJS_BUILTINS.join(', ')}`, call.kernel);
-    }
-    return call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
-  }
-
   private plan(call: KernelCall): BuiltinPlan {
-    if (!(call.output instanceof Tensor)) throw new ArgumentError('call.output', 'a Tensor', call.output);
     if (call.kernel === 'user') return userPlan(call);
-    const { shape, dtype } = builtinSpec(call.kernel).output(call.args, call.params);
-    if (call.output.dtype !== dtype) throw new ArgumentError('call.output.dtype', dtype, call.output.dtype);
-    if (shape.length !== call.output.shape.length || shape.some((d, i) => d !== call.output.shape[i])) {
-      throw new ArgumentError('call.output.shape', `[${shape.join(', ')}]`, `[${call.output.shape.join(', ')}]`);
-    }
     const plan = builtinPlan(call);
     if (!plan) throw new ArgumentError('call.kernel', `a kernel the gpujs backend has: user or ${GPUJS_BUILTINS.join(', ')}`, call.kernel);
     return plan;
   }
 }
 
+/** A user kernel's program; checkCall has checked the call, and gpu.js adds one limit: it computes in f32 only. */
 function userPlan(call: KernelCall): BuiltinPlan {
   const { user, output, args } = call;
-  if (!user || typeof user.source !== 'string') throw new ArgumentError('call.user', "the user kernel's source (kernel 'user')", user);
-  const rank = output.shape.length;
-  if (rank < 1 || rank > 3) throw new ArgumentError('call.output.shape', '1 to 3 dimensions (gpu.js outputs [x], [x, y] or [x, y, z])', `[${output.shape.join(', ')}]`);
-  if (output.dtype !== 'float32') throw new ArgumentError('call.output.dtype', 'float32 (gpu.js computes in f32 only)', output.dtype);
-  if (!Array.isArray(args)) throw new ArgumentError('call.args', 'an array of tensors and numbers', args);
   for (const [i, a] of args.entries()) {
-    if (!(a instanceof Tensor)) continue;
-    if (a.dtype !== 'float32') throw new ArgumentError(`args[${i}].dtype`, 'float32 (gpu.js computes in f32 only)', a.dtype);
-    if (a.shape.length > 3) throw new ArgumentError(`args[${i}].shape`, 'at most 3 dimensions (gpu.js indexes a[z][y][x])', `[${a.shape.join(', ')}]`);
+    if (a instanceof Tensor && a.dtype !== 'float32') throw new ArgumentError(`args[${i}].dtype`, 'float32 (gpu.js computes in f32 only)', a.dtype);
   }
-  return { kind: 'map', program: userProgram(user, args, rank as 1 | 2 | 3), args: args as (Tensor | number)[], dims: gpuDims(output.shape) };
-}
-
-function checkRange(range: IndexRange | undefined, extent: number, align: number): IndexRange {
-  if (range === undefined) return { start: 0, end: extent };
-  const { start, end } = range ?? {};
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > extent) {
-    throw new ArgumentError('range', `integers with 0 <= start <= end <= ${extent}`, `[${start}, ${end})`);
-  }
-  if (start % align !== 0 || (end % align !== 0 && end !== extent)) {
-    throw new ArgumentError('range', `bounds at multiples of ${align} (whole rows) or at the extent ${extent}`, `[${start}, ${end})`);
-  }
-  return { start, end };
+  return { kind: 'map', program: userProgram(user!, args, output.shape.length as 1 | 2 | 3), args: args as (Tensor | number)[], dims: gpuDims(output.shape) };
 }

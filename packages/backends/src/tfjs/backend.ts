@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST, builtinSpec,
+  ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST,
   type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions,
   type Tensor, type TransferStats,
 } from '@tandem/core';
+import { checkCall, unsupportedKernel } from '@tandem/core/backend';
 import { observed } from '../observe.ts';
 import { DeviceCopies } from './copies.ts';
 import { TFJS_ENGINES, loadEngine, type EngineInfo, type TfjsEngine } from './engines.ts';
@@ -196,19 +197,10 @@ export class TfjsBackend implements Backend {
   private async compute(call: KernelCall, range: IndexRange | undefined): Promise<Partial | undefined> {
     const { info, copies } = this.ready();
     const id = this.device.id;
-    if (call === null || typeof call !== 'object') throw new ArgumentError('call', 'a KernelCall', call);
-    if (call.user || !this.supported.has(call.kernel)) {
-      throw new ArgumentError('call.kernel', `a kernel ${id} supports (${[...this.supported].join(', ')}; no user kernels)`, call.kernel);
-    }
-    const spec = builtinSpec(call.kernel);
-    const { shape, dtype } = spec.output(call.args, call.params);
+    const { spec, range: r } = checkCall(call, range);
+    if (!this.supports(call.kernel)) throw unsupportedKernel(this.name, call.kernel);
     const output = call.output;
-    if (output.dtype !== dtype || output.shape.length !== shape.length || output.shape.some((d, i) => d !== shape[i])) {
-      throw new ArgumentError('call.output', `a ${dtype} tensor of shape [${shape.join(', ')}]`, `${output.dtype} [${output.shape.join(', ')}]`);
-    }
     // Sizes are checked per device tensor (input()): matmul and conv2d work in blocks, so their ranges may exceed a binding.
-    const r = checkRange(range, spec.extent(call), spec.align?.(call) ?? 1);
-
     return onEngine(info.engine, async () => {
       let kept: tf.Tensor | undefined;
       const whole = r.start === 0 && r.end === output.size;
@@ -338,18 +330,6 @@ export class TfjsBackend implements Backend {
     }
     return whole ? copies.upload(t) : copies.send(t.data as Float32Array, start, end);
   }
-}
-
-function checkRange(range: IndexRange | undefined, extent: number, align: number): IndexRange {
-  if (range === undefined) return { start: 0, end: extent };
-  const { start, end } = range ?? {};
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > extent) {
-    throw new ArgumentError('range', `integers with 0 ≤ start ≤ end ≤ ${extent}`, `{ start: ${start}, end: ${end} }`);
-  }
-  if (start % align !== 0 || (end % align !== 0 && end !== extent)) {
-    throw new ArgumentError('range', `bounds at multiples of ${align} (or at the extent, ${extent})`, `{ start: ${start}, end: ${end} }`);
-  }
-  return { start, end };
 }
 
 /** The built-ins whose tfjs kernels `engine` registers (or that it runs on the host). */

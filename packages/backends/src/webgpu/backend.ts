@@ -2,9 +2,10 @@
  * The WebGPU backend: Dawn (npm `webgpu`) on whatever adapter it finds, built-in kernels in WGSL.
  */
 import {
-  ArgumentError, BackendUnavailableError, builtinSpec, Tensor,
+  ArgumentError, BackendUnavailableError, Tensor,
   type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions, type TransferStats,
 } from '@tandem/core';
+import { checkCall, unsupportedKernel } from '@tandem/core/backend';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
 import { GpuContext } from './context.ts';
@@ -196,24 +197,12 @@ export class WebGpuBackend implements Backend {
   async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
     const ctx = this.context();
     ctx.assertAlive();
-    const driver = DRIVERS.get(call?.kernel);
-    if (!driver) {
-      throw new ArgumentError('call.kernel', `a built-in kernel the webgpu backend runs (${[...DRIVERS.keys()].join(', ')})`, call?.kernel);
-    }
-    const spec = builtinSpec(call.kernel);
-    const { shape, dtype } = spec.output(call.args, call.params);
-    if (!(call.output instanceof Tensor) || call.output.dtype !== dtype || call.output.shape.join() !== shape.join()) {
-      throw new ArgumentError('call.output', `a ${dtype} tensor of shape [${shape.join(', ')}]`, call.output instanceof Tensor ? `${call.output.dtype} [${call.output.shape.join(', ')}]` : call.output);
-    }
+    const { range: r } = checkCall(call, range);
+    const driver = DRIVERS.get(call.kernel);
+    if (!driver) throw unsupportedKernel('webgpu', call.kernel);
+    // The device's own limit, beyond the shared contract: one binding holds a whole tensor.
     call.args.forEach((a, i) => a instanceof Tensor && assertFitsBuffer(ctx, a, `args[${i}]`));
     assertFitsBuffer(ctx, call.output, 'call.output');
-    const extent = spec.extent(call);
-    const r = range ?? { start: 0, end: extent };
-    const align = spec.align?.(call) ?? 1;
-    const aligned = (i: number) => i % align === 0 || i === extent;
-    if (!Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.start < 0 || r.end < r.start || r.end > extent || !aligned(r.start) || !aligned(r.end)) {
-      throw new ArgumentError('range', `{ start, end } with 0 ≤ start ≤ end ≤ ${extent}, both multiples of ${align} (or the end)`, `{ start: ${r.start}, end: ${r.end} }`);
-    }
     return ctx.guard(observed(options?.observe, () => driver(ctx, call, { start: r.start, end: r.end })));
   }
 

@@ -6,10 +6,13 @@
  * ```ts
  * import { registerBackend, type Backend } from '@tandem/core/backend';
  * registerBackend({ name: 'mine', create: async ({ pool }) => new MyBackend(pool) });
+ * // and in MyBackend.run: const { spec, range: r } = checkCall(call, range);
  * ```
  * @packageDocumentation
  */
 export { registerBackend, unregisterBackend, registeredBackends, type BackendContext, type BackendRegistration } from './registry.ts';
 export type { Backend, BackendName, BackendHealth, DeviceDescription, TransferStats, RunEvent, RunObserver, RunOptions } from '../backend.ts';
-export type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial, UserKernelSource } from '../kernel/types.ts';
+export type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial, SplitKind, UserKernelSource } from '../kernel/types.ts';
+export { registerKernel, unregisterKernel, kernelSpec, registeredKernels } from '../kernel/registry.ts';
+export { checkCall, kernelCall, unsupportedKernel, type CheckedCall } from '../kernel/check.ts';
 export { BackendUnavailableError, DeviceLostError } from '../errors.ts';

@@ -1,9 +1,11 @@
 import type { Backend, BackendName } from '../backend.ts';
 import { openRegisteredBackend, registeredBackends } from '../backend/registry.ts';
 import { ArgumentError, BackendUnavailableError } from '../errors.ts';
-import { builtinSpec, splitRange } from '../kernel/builtins.ts';
+import { splitRange } from '../kernel/builtins.ts';
+import { kernelSpec } from '../kernel/registry.ts';
+// Registers the user-kernel spec, which calls of td.map look up.
+import '../kernel/user.ts';
 import type { KernelCall, KernelSpec, Partial } from '../kernel/types.ts';
-import { userKernelSpec } from '../kernel/user.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import { Tensor } from '../tensor.ts';
 import { observedRun } from './observed-run.ts';
@@ -66,8 +68,9 @@ export function kernelKey(call: KernelCall): string {
   return call.user ? `user:${call.user.name}` : call.kernel;
 }
 
+/** The registered spec of the call's kernel (built-in, user, or one a backend registered). */
 export function specFor(call: KernelCall): KernelSpec {
-  return call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
+  return kernelSpec(call.kernel);
 }
 
 /**

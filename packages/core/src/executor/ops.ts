@@ -1,4 +1,6 @@
 import type { BinaryKernel, ReduceKernel, UnaryKernel } from '../kernel/builtins.ts';
+import { ArgumentError } from '../errors.ts';
+import { kernelSpec, registeredKernels } from '../kernel/registry.ts';
 import type { KernelArg } from '../kernel/types.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -41,22 +43,54 @@ export type Ops = {
   cumsum(x: Tensor, options?: OpOptions): Tensor;
   /** Ascending sort of a 1-D tensor, NaN last. */
   sort(x: Tensor, options?: OpOptions): Tensor;
+  /**
+   * Runs any registered kernel by name, built-in or one a backend registered with
+   * `registerKernel` (from `@tandem/core/backend`), on a backend whose `supports` has it. Throws
+   * `ArgumentError` for an unregistered kernel or arguments its spec refuses, and
+   * `BackendUnavailableError` when no backend of the session runs it.
+   *
+   * @example
+   * ```ts
+   * import '@my/backend';                          // registers kernel 'scale2' and a backend that runs it
+   * const y = td.ops.call('scale2', [x]);
+   * const h = td.ops.call('histogram', [x], { params: { bins: 8, lo: 0, hi: 1 } });
+   * console.log(await y.values());
+   * ```
+   */
+  call(kernel: string, args: readonly KernelArg[], options?: CallOptions): Tensor;
 };
+
+/** Options of `td.ops.call`: where it runs, and the kernel's named scalar parameters. */
+export interface CallOptions extends OpOptions {
+  params?: Readonly<Record<string, number>>;
+}
 
 type Launch = (kernel: string, args: readonly KernelArg[], params: Record<string, number>, options: OpOptions | undefined) => Tensor;
 
-const UNARY: readonly UnaryKernel[] = ['neg', 'abs', 'exp', 'log', 'sqrt', 'relu', 'sigmoid', 'tanh'];
-const BINARY: readonly BinaryKernel[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
-const REDUCE: readonly ReduceKernel[] = ['sum', 'min', 'max', 'mean'];
-
+/**
+ * One op per registered kernel (but `user`, whose output the caller sizes: `td.map`), made from
+ * its spec: `arity` positional arguments then the options, the spec's `params` read from them.
+ * Plus `call`, which reaches any kernel registered now, including those registered later.
+ */
 export function makeOps(launch: Launch): Ops {
   const ops: Record<string, unknown> = {};
-  for (const k of [...UNARY, ...REDUCE, 'cumsum', 'sort']) ops[k] = (x: Tensor, o?: OpOptions) => launch(k, [x], {}, o);
-  for (const k of [...BINARY, 'matmul', 'conv2d']) ops[k] = (x: Tensor, y: Tensor | number, o?: OpOptions) => launch(k, [x, y], {}, o);
-  ops.saxpy = (x: Tensor, y: Tensor, a: number, o?: OpOptions) => launch('saxpy', [x, y, a], {}, o);
-  ops.histogram = (x: Tensor, o: OpOptions & { bins: number; lo: number; hi: number }) => {
-    const { bins, lo, hi } = o ?? ({} as never);
-    return launch('histogram', [x], { bins, lo, hi }, o);
+  for (const name of registeredKernels()) {
+    const spec = kernelSpec(name);
+    if (spec.checkOutput || spec.arity < 0) continue;
+    ops[name] = (...given: unknown[]) => {
+      const options = given[spec.arity] as (OpOptions & Record<string, number>) | undefined;
+      return launch(name, given.slice(0, spec.arity) as KernelArg[], paramsOf(spec.params, options), options);
+    };
+  }
+  ops.call = (kernel: string, args: readonly KernelArg[], options?: CallOptions) => {
+    if (!Array.isArray(args)) throw new ArgumentError('args', `an array of the arguments of kernel '${kernel}'`, args);
+    return launch(kernel, args, { ...(options?.params ?? {}) }, options);
   };
   return Object.freeze(ops) as Ops;
+}
+
+function paramsOf(names: readonly string[] | undefined, options: Record<string, unknown> | undefined): Record<string, number> {
+  const params: Record<string, number> = {};
+  for (const p of names ?? []) params[p] = options?.[p] as number;
+  return params;
 }

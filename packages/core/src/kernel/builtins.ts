@@ -13,6 +13,7 @@
  */
 import { ArgumentError } from '../errors.ts';
 import { Tensor, type DType } from '../tensor.ts';
+import { registerKernel } from './registry.ts';
 import type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial } from './types.ts';
 
 export const UNARY_KERNELS = ['neg', 'abs', 'exp', 'log', 'sqrt', 'relu', 'sigmoid', 'tanh'] as const;
@@ -186,6 +187,7 @@ const histogram: KernelSpec = {
   name: 'histogram',
   split: 'reduce',
   arity: 1,
+  params: ['bins', 'lo', 'hi'],
   output(args, params) {
     arity(args, 1, 'histogram');
     tensorArg(args, 0, 'histogram');
@@ -282,6 +284,8 @@ for (const name of UNARY_KERNELS) specs.set(name, unarySpec(name));
 for (const name of BINARY_KERNELS) specs.set(name, binarySpec(name));
 for (const name of REDUCE_KERNELS) specs.set(name, reduceSpec(name));
 for (const spec of [saxpy, matmul, conv2d, histogram, cumsum, sort]) specs.set(spec.name, spec);
+// The registry is where every kernel is looked up (backends, planner, td.ops); the built-ins join first.
+for (const spec of specs.values()) registerKernel(spec);
 
 /** Every built-in kernel's name. */
 export const BUILTIN_KERNELS: readonly string[] = [...specs.keys()];

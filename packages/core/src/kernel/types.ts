@@ -57,10 +57,22 @@ export type Partial = number[];
 export interface KernelSpec {
   readonly name: string;
   readonly split: SplitKind;
-  /** Number of tensor and scalar args, for validation. */
+  /** Number of tensor and scalar args; `checkCall` enforces it. -1: any number (user kernels). */
   readonly arity: number;
-  /** Checks args/params (clear errors naming the argument) and returns the output's shape and dtype. */
+  /** Dtypes a tensor argument may have; `checkCall` enforces them before `output`. Default `['float32']`. */
+  readonly dtypes?: readonly DType[];
+  /** Names of the scalar parameters an op passes from its options (histogram: `bins`, `lo`, `hi`). Default none. */
+  readonly params?: readonly string[];
+  /**
+   * The shape rule: checks args/params (clear errors naming the argument) and returns the output's
+   * shape and dtype.
+   */
   output(args: readonly KernelArg[], params: Readonly<Record<string, number>>): { shape: number[]; dtype: DType };
+  /**
+   * For kernels whose output the caller sizes (user kernels): checks the call and its given
+   * output in place of `output`, which such a kernel cannot answer.
+   */
+  checkOutput?(call: KernelCall): void;
   /** Length of the index space that ranges refer to (output elements for map, input elements otherwise). */
   extent(call: KernelCall): number;
   /** Ranges given to a backend start and end at multiples of this (or at the extent): whole rows for matmul. Default 1. */

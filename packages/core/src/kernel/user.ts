@@ -1,5 +1,6 @@
 import { ArgumentError } from '../errors.ts';
-import { Tensor } from '../tensor.ts';
+import { DTYPES, Tensor } from '../tensor.ts';
+import { registerKernel } from './registry.ts';
 import { flattenNested } from './nested.ts';
 import type { IndexRange, KernelArg, KernelCall, KernelConstant, KernelSpec, UserKernelSource } from './types.ts';
 
@@ -152,16 +153,44 @@ export function userCall(k: UserKernel, args: readonly UserKernelArg[], output: 
   return { kernel: 'user', args: converted, params: {}, output: Tensor.zeros(shape, 'float32'), user };
 }
 
-/** The spec shared by all user kernels: a map over the output, cost unknown until measured. */
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/** The spec shared by all user kernels: a map over the output the caller sizes, cost unknown until measured. */
 export const userKernelSpec: KernelSpec = {
   name: 'user',
   split: 'map',
   arity: -1,
+  dtypes: DTYPES,
   output: () => {
     throw new Error('user kernels take their output shape from options.output');
   },
+  checkOutput: checkUserCall,
   extent: (call: KernelCall) => call.output.size,
   // Whole rows of a 2-D output, whole planes of a 3-D one: a backend offsets only the outermost thread index.
   align: (call: KernelCall) => Math.max(1, call.output.shape.slice(1).reduce((a, b) => a * b, 1)),
   cost: (_call: KernelCall, r: IndexRange) => ({ flops: r.end - r.start, bytes: 4 * (r.end - r.start) }),
 };
+registerKernel(userKernelSpec);
+
+/** What every backend requires of a user kernel's call: its source, constants, a float32 output of 1 to 3 dims, args of at most 3. */
+function checkUserCall(call: KernelCall): void {
+  const user = call.user;
+  if (typeof user !== 'object' || user === null || typeof user.source !== 'string') {
+    throw new ArgumentError('call.user', 'the user kernel ({ name, source, constants }) made by kernel(name, fn)', user);
+  }
+  for (const [k, v] of Object.entries(user.constants ?? {})) {
+    if (typeof v !== 'number' && typeof v !== 'boolean' && !Array.isArray(v)) throw new ArgumentError(`call.user.constants.${k}`, 'a number, a boolean or an array of numbers', v);
+  }
+  if (user.functions !== undefined && !(Array.isArray(user.functions) && user.functions.every((f) => typeof f === 'string'))) {
+    throw new ArgumentError('call.user.functions', 'the sources of named helper functions', user.functions);
+  }
+  if (call.output.dtype !== 'float32') throw new ArgumentError('call.output.dtype', "'float32' (user kernels return numbers)", call.output.dtype);
+  if (call.output.shape.length < 1 || call.output.shape.length > 3) {
+    throw new ArgumentError('call.output.shape', 'one to three dimensions ([x], [y, x] or [z, y, x])', shapeText(call.output.shape));
+  }
+  for (const [i, a] of call.args.entries()) {
+    if (typeof a === 'number') continue;
+    if (!(a instanceof Tensor)) throw new ArgumentError(`args[${i}]`, 'a Tensor or a number', a);
+    if (a.shape.length > 3) throw new ArgumentError(`args[${i}].shape`, 'at most three dimensions (a kernel indexes a[z][y][x])', shapeText(a.shape));
+  }
+}
