@@ -14,7 +14,7 @@ import type { CostModel } from '../planner/cost-model.ts';
 import { HOST, Tensor } from '../tensor.ts';
 import { GraphPlanner, bytesOf, type GraphContext, type GraphNode, type GraphPlan, type RunningNode } from './graph-plan.ts';
 import { kernelKey, runCall, specFor } from './kernel-runner.ts';
-import { calibrateKernels } from './calibrate.ts';
+import { calibrateKernels, exploreOn } from './calibrate.ts';
 import { deviation, type Replan } from './replan.ts';
 import { eligibleBackends, runSplit } from './split.ts';
 
@@ -91,7 +91,10 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
     }
     const predictedMs = plan.predictedMs.get(n) ?? (b ? planner.predictRun(n.call, b) : Number.NaN);
     running.set(n, { device: b, startedAt, predictedMs });
-    runOne(ctx, n.call, b).then(
+    // A device the plan passed over on an uncertain prediction gets a slice first, in this lane
+    // (on one machine, alone), so that its sample is not taken under contention.
+    const explore = b ? planner.explorationFor(n, b) : undefined;
+    (explore ? exploreOn(explore, n.call, ctx) : Promise.resolve()).then(() => runOne(ctx, n.call, b)).then(
       (measured) => {
         settle(n, lane, undefined, true);
         const reason = measured.sample ? deviation(predictedMs, measured.ms) : undefined;
