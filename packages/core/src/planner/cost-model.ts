@@ -141,11 +141,14 @@ export class CostModel {
       e.samples.forEach((s, i) => {
         const stamp = e.stamps[i]!;
         if (stamp > newest) age++;
+        // Only samples near the size: far ones compare through the fit, whose error is no evidence.
+        if (!isNear(s.n, size)) return;
         const fitted = e.fit ? predictPower(e.fit, s.n) : Number.NaN;
         if (!(fitted > 0) || !Number.isFinite(fitted)) return;
         (stamp > newest ? since : before).push(s.t / fitted);
       });
-      if (before.length > 0 && since.length > 0) {
+      // Two on each side at least: one odd run is noise, not a change of conditions.
+      if (before.length >= 2 && since.length >= 2) {
         const change = median(since.slice(-LOCAL_SAMPLES)) / median(before.slice(-LOCAL_SAMPLES));
         if (change > CONTRADICTION_FACTOR || change * CONTRADICTION_FACTOR < 1) contradicted = true;
       }
