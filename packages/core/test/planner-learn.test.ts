@@ -7,12 +7,16 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, DeviceDescription, IndexRange, KernelCall } from '../src/index.ts';
 import { CostModel, Recorder, Tensor } from '../src/index.ts';
 import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
+import { worthSplitting } from '../src/executor/split.ts';
 
 let clock = 0;
 
-/** Runs advance `clock` by `msPerElement` per element; `ran` logs what each run covered. */
-function fakeBackend(id: string, kind: 'cpu' | 'gpu', msPerElement: number, ran: Array<{ device: string; elements: number }>): Backend {
-  const device: DeviceDescription = { id, backend: id, kind, description: id, software: kind === 'gpu', lanes: 1, limits: { maxBufferBytes: 2 ** 31, maxBindingBytes: 2 ** 31 } };
+/**
+ * Runs advance `clock` by `msPerElement` per element; `ran` logs what each run covered. A `gpu`
+ * is emulated in software (like lavapipe: one machine with the CPU) unless `software` says not.
+ */
+function fakeBackend(id: string, kind: 'cpu' | 'gpu', msPerElement: number, ran: Array<{ device: string; elements: number }>, software = kind === 'gpu'): Backend {
+  const device: DeviceDescription = { id, backend: id, kind, description: id, software, lanes: 1, limits: { maxBufferBytes: 2 ** 31, maxBindingBytes: 2 ** 31 } };
   return {
     name: id,
     device,
@@ -92,6 +96,21 @@ describe('planner: a bad early sample is unlearned', () => {
     for (let run = 0; run < 5; run++) expect(await runOnce(ctx, ran)).toBe('cpu');
     // Confident now: each later graph runs its one node, no slices.
     expect(ran.length - before).toBe(5);
+  });
+});
+
+describe('worthSplitting', () => {
+  it('splits to measure a device whose "4× slower" rests on too few samples, and not once it is measured', () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    // Two separate devices (a real GPU, not one emulated on the CPU's cores): a split can pay.
+    const withGpu = [fakeBackend('cpu', 'cpu', 1e-4, ran), fakeBackend('gpu:0', 'gpu', 1e-4, ran, false)];
+    const m = new CostModel();
+    for (let i = 0; i < 4; i++) m.recordKernel('relu', 'cpu', N, 1);
+    m.recordKernel('relu', 'gpu:0', N, 0); // warm-up, dropped
+    m.recordKernel('relu', 'gpu:0', N, 10); // one sample, 10× slower
+    expect(worthSplitting('relu', N, withGpu, m, 'auto')).toBe(true);
+    for (let i = 0; i < 2; i++) m.recordKernel('relu', 'gpu:0', N, 10);
+    expect(worthSplitting('relu', N, withGpu, m, 'auto')).toBe(false);
   });
 });
 
