@@ -195,15 +195,16 @@ export class GraphPlanner {
    * model once said "slow" — one sample timed while the machine was busy, a run that paid for a
    * compile — would never run the kernel again and its model would never be corrected; with it, a
    * bad sample is outvoted within a few runs. At most {@link MAX_PROBES} per device and kernel per
-   * graph, so a device that really is slow costs a bounded share of a graph.
+   * graph, so a device that really is slow costs a bounded share of a graph. Only devices `idle`
+   * accepts are considered: a sample taken beside another run would measure the contention.
    */
-  explorationFor(n: GraphNode, b: Backend): Backend | undefined {
+  explorationFor(n: GraphNode, b: Backend, idle: (d: Backend) => boolean = () => true): Backend | undefined {
     if (this.ctx.policy === 'eager' || n.device || this.splitNodes.has(n)) return undefined;
     const extent = specFor(n.call).extent(n.call);
     if (extent < this.ctx.splitMinElements) return undefined;
     const key = kernelKey(n.call);
     for (const other of this.able(n)) {
-      if (other === b) continue;
+      if (other === b || !idle(other)) continue;
       const probeKey = `${key}@${other.device.id}`;
       const done = this.probes.get(probeKey) ?? 0;
       if (done >= MAX_PROBES || !this.ctx.costs.confidence(key, other.device.id, extent).uncertain) continue;
