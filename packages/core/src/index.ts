@@ -33,7 +33,7 @@ export {
   registerErrorClass,
 } from './errors.ts';
 export { heft, type HeftProblem, type HeftPlan, type HeftSlot } from './planner/heft.ts';
-export { CostModel, type CostModelData } from './planner/cost-model.ts';
+export { CostModel, CONFIDENT_SAMPLES, CONTRADICTION_FACTOR, NEAR_FACTOR, STALE_AFTER, type Confidence, type CostModelData } from './planner/cost-model.ts';
 export { fitPower, predictPower, type PowerLaw, type Sample } from './planner/power-fit.ts';
 export { loadCostModel, saveCostModel, costCachePath, cacheDirectory, COST_CACHE_VERSION } from './planner/cost-cache.ts';
 export { histogramEdges } from './kernel/histogram-edges.ts';

@@ -12,8 +12,9 @@
  * elements of the output, which the node's own run then writes again.
  */
 import type { Backend } from '../backend.ts';
+import type { KernelCall } from '../kernel/types.ts';
 import { Tensor } from '../tensor.ts';
-import type { GraphContext, GraphNode } from './graph-plan.ts';
+import type { GraphContext, GraphNode, GraphPlanner } from './graph-plan.ts';
 import { kernelKey, specFor } from './kernel-runner.ts';
 import { eligibleBackends } from './split.ts';
 
@@ -41,6 +42,36 @@ export async function calibrateKernels(nodes: readonly GraphNode[], ctx: GraphCo
     const units = Math.ceil(extent / align);
     for (const b of unmeasured) await calibrateOn(b, n, key, units, align, extent, ctx);
   }
+}
+
+/** Fraction of a node's range an exploration slice covers: within the model's near window of the node's size. */
+const PROBE_FRACTION = 1 / 8;
+
+/**
+ * Re-explores `b` for `call`: times it on ⅛ of the range (four slices spread over it, as in
+ * calibration) and feeds the model, without using the result — the node's own run, on the device
+ * the plan chose, writes every element. Called when `b`'s prediction is uncertain
+ * (see {@link GraphPlanner.explorationFor}); a failure is left to the device's health check.
+ */
+export async function exploreOn(b: Backend, call: KernelCall, ctx: GraphContext): Promise<void> {
+  const spec = specFor(call);
+  const extent = spec.extent(call);
+  const align = spec.align?.(call) ?? 1;
+  for (const a of call.args) if (a instanceof Tensor) await a.values();
+  const ranges = sampleRanges(Math.ceil(extent / align), align, extent, PROBE_FRACTION);
+  const key = kernelKey(call);
+  const elements = ranges.reduce((s, r) => s + r.end - r.start, 0);
+  const span = ctx.recorder.begin(b.device.id, `${key} (exploration)`);
+  const t0 = performance.now();
+  try {
+    for (const range of ranges) await b.run(call, range);
+  } catch (error) {
+    span.end({ elements, error: (error as Error).message });
+    return;
+  }
+  const ms = performance.now() - t0;
+  span.end({ elements, calibration: true });
+  ctx.costs.recordKernel(key, b.device.id, elements, ms);
 }
 
 /** Four ranges covering `fraction` of the range together, centred in its four quarters. */

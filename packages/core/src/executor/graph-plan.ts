@@ -10,7 +10,7 @@
 import type { Backend } from '../backend.ts';
 import type { KernelCall } from '../kernel/types.ts';
 import { heft } from '../planner/heft.ts';
-import type { CostModel } from '../planner/cost-model.ts';
+import { CONFIDENT_SAMPLES, type CostModel } from '../planner/cost-model.ts';
 import { Tensor } from '../tensor.ts';
 import { kernelKey, specFor } from './kernel-runner.ts';
 import type { Recorder } from './recorder.ts';
@@ -55,6 +55,11 @@ export interface GraphPlan {
 const UNKNOWN_FLOPS_PER_MS = 1e6;
 /** And this host↔device bandwidth (bytes per ms) for a device whose transfers were never timed. */
 const UNKNOWN_BYTES_PER_MS = 1e6;
+/**
+ * Exploration slices per device and kernel in one graph: enough for a model to reach
+ * {@link CONFIDENT_SAMPLES} near samples (plus the first run of a process, which it drops).
+ */
+const MAX_PROBES = CONFIDENT_SAMPLES + 1;
 /** The cost of running a node where it can't run: HEFT needs a finite number. */
 const IMPOSSIBLE = 1e12;
 
@@ -76,6 +81,8 @@ export class GraphPlanner {
   private readonly explored = new Set<string>();
   /** Per `kernel@device`: measured ÷ predicted, where this graph found the model wrong. */
   private readonly correction = new Map<string, number>();
+  /** Per `kernel@device`: exploration slices this graph has run there. */
+  private readonly probes = new Map<string, number>();
 
   constructor(private readonly ctx: GraphContext, readonly nodes: readonly GraphNode[]) {
     for (const n of nodes) this.producer.set(n.call.output, n);
@@ -179,6 +186,32 @@ export class GraphPlanner {
       if (t < bestMs) [best, bestMs] = [b, t];
     }
     return best;
+  }
+
+  /**
+   * A device to measure on a slice of `n` before `n` runs on `b`, or undefined: another device that
+   * could run it but whose prediction for its size is uncertain (too few samples near it, old, or
+   * contradicted by the other devices: {@link CostModel.confidence}). Without this, a device whose
+   * model once said "slow" — one sample timed while the machine was busy, a run that paid for a
+   * compile — would never run the kernel again and its model would never be corrected; with it, a
+   * bad sample is outvoted within a few runs. At most {@link MAX_PROBES} per device and kernel per
+   * graph, so a device that really is slow costs a bounded share of a graph. Only devices `idle`
+   * accepts are considered: a sample taken beside another run would measure the contention.
+   */
+  explorationFor(n: GraphNode, b: Backend, idle: (d: Backend) => boolean = () => true): Backend | undefined {
+    if (this.ctx.policy === 'eager' || n.device || this.splitNodes.has(n)) return undefined;
+    const extent = specFor(n.call).extent(n.call);
+    if (extent < this.ctx.splitMinElements) return undefined;
+    const key = kernelKey(n.call);
+    for (const other of this.able(n)) {
+      if (other === b || !idle(other)) continue;
+      const probeKey = `${key}@${other.device.id}`;
+      const done = this.probes.get(probeKey) ?? 0;
+      if (done >= MAX_PROBES || !this.ctx.costs.confidence(key, other.device.id, extent).uncertain) continue;
+      this.probes.set(probeKey, done + 1);
+      return other;
+    }
+    return undefined;
   }
 
   /** Uploads `n` needs on `b`: inputs not produced inside the plan that `b` holds no valid copy of. */

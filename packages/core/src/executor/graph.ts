@@ -14,7 +14,7 @@ import type { CostModel } from '../planner/cost-model.ts';
 import { HOST, Tensor } from '../tensor.ts';
 import { GraphPlanner, bytesOf, type GraphContext, type GraphNode, type GraphPlan, type RunningNode } from './graph-plan.ts';
 import { kernelKey, runCall, specFor } from './kernel-runner.ts';
-import { calibrateKernels } from './calibrate.ts';
+import { calibrateKernels, exploreOn } from './calibrate.ts';
 import { deviation, type Replan } from './replan.ts';
 import { eligibleBackends, runSplit } from './split.ts';
 
@@ -91,7 +91,23 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
     }
     const predictedMs = plan.predictedMs.get(n) ?? (b ? planner.predictRun(n.call, b) : Number.NaN);
     running.set(n, { device: b, startedAt, predictedMs });
-    runOne(ctx, n.call, b).then(
+    // A device the plan passed over on an uncertain prediction gets a slice first, before the node
+    // (on one machine, alone), so that its sample is not taken under contention; on separate
+    // devices only an idle one, whose lane is held meanwhile.
+    const explore = b ? planner.explorationFor(n, b, (d) => planner.oneMachine || !busy.has(d.device.id)) : undefined;
+    const exploreLane = explore && !planner.oneMachine ? explore.device.id : undefined;
+    if (exploreLane) busy.add(exploreLane);
+    const probe = explore
+      ? exploreOn(explore, n.call, ctx).finally(() => {
+        // The node's own run starts now: re-plans judge its time left from here.
+        running.set(n, { device: b, startedAt: performance.now(), predictedMs });
+        if (exploreLane) {
+          busy.delete(exploreLane);
+          wake?.();
+        }
+      })
+      : Promise.resolve();
+    probe.then(() => runOne(ctx, n.call, b)).then(
       (measured) => {
         settle(n, lane, undefined, true);
         const reason = measured.sample ? deviation(predictedMs, measured.ms) : undefined;

@@ -60,7 +60,8 @@ export function eligibleBackends(backends: readonly Backend[], kernel: string, p
  * Whether splitting a call of `extent` elements over `able` can pay. Not when a GPU emulated in
  * software is among them beside the CPU (one set of cores: a split only adds contention), nor
  * when the slower device is over 4× slower than the faster (it would add at most a fifth of the
- * throughput, less than the split costs). Unknown speeds: yes, the split measures them.
+ * throughput, less than the split costs). Unknown or uncertain speeds ({@link CostModel.confidence}):
+ * yes, the split measures them.
  */
 export function worthSplitting(key: string, extent: number, able: readonly Backend[], model: CostModel, policy: Policy): boolean {
   if (able.length < 2) return false;
@@ -68,6 +69,8 @@ export function worthSplitting(key: string, extent: number, able: readonly Backe
   if (able.some((b) => b.device.software) && able.some((b) => b.device.kind === 'cpu')) return false;
   const times = able.map((b) => model.predictKernel(key, b.device.id, extent));
   if (times.some((t) => t === undefined)) return true;
+  // A prediction from too few, old or contradicted samples must not keep a device out: the split measures it.
+  if (able.some((b) => model.confidence(key, b.device.id, extent).uncertain)) return true;
   const [fast, slow] = (times as number[]).sort((a, b) => a - b) as [number, number];
   return slow <= 4 * fast;
 }

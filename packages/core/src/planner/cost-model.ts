@@ -6,7 +6,43 @@ const HISTORY = 64;
 /** What a cost model holds for one (kernel, backend) or one device's transfers. */
 export interface ModelEntry {
   readonly samples: Sample[];
+  /**
+   * When each sample was taken, on its kernel's clock (one tick per kept sample of that kernel on
+   * any device); parallel to `samples`. In memory only: samples loaded from a cache are stamped 0.
+   */
+  readonly stamps: number[];
   fit: PowerLaw | undefined;
+}
+
+/**
+ * Samples near a size a prediction needs before it is trusted (StarPU calibrates a history model
+ * until it holds about this many per size).
+ */
+export const CONFIDENT_SAMPLES = 3;
+/**
+ * A device's newest nearby sample is old once this many samples of the same kernel were taken on
+ * other devices since: the machine may have changed (load, clocks), so it is measured again.
+ */
+export const STALE_AFTER = 32;
+/**
+ * Samples within this factor of a size count as "near" it — the size class of a prediction. A
+ * window rather than fixed log₂ buckets, so that a size just past a bucket edge still sees the
+ * samples next to it; wide enough that an exploration slice (⅛ of a node) counts for the node.
+ */
+export const NEAR_FACTOR = 16;
+/** Another device's recent times over its earlier ones beyond this (either way) contradict a device's old samples. */
+export const CONTRADICTION_FACTOR = 2;
+
+/** How far a prediction can be trusted: see {@link CostModel.confidence}. */
+export interface Confidence {
+  /** Samples of the kernel on the device within {@link NEAR_FACTOR} of the size. */
+  readonly samples: number;
+  /** Samples of the kernel on other devices since the newest of those (Infinity when there is none). */
+  readonly age: number;
+  /** Other devices' recent times disagree by over 2× with their times back when this device was measured. */
+  readonly contradicted: boolean;
+  /** Fewer than {@link CONFIDENT_SAMPLES} near samples, older than {@link STALE_AFTER}, or contradicted: worth measuring again. */
+  readonly uncertain: boolean;
 }
 
 /** The serialised form, as written to the cache file. */
@@ -33,6 +69,8 @@ export class CostModel {
   private readonly transfers = new Map<string, ModelEntry>();
   /** Kernels this process has run once on a device. Not persisted: compiles happen per process. */
   private readonly warmed = new Set<string>();
+  /** Per kernel: samples kept on any device so far in this process (the clock of {@link ModelEntry.stamps}). */
+  private readonly clock = new Map<string, number>();
 
   /**
    * Records a measured run. The first run of a kernel on a device in this process is left out:
@@ -46,12 +84,76 @@ export class CostModel {
       this.warmed.add(key);
       return false;
     }
-    return record(this.kernels, key, size, ms);
+    const stamp = (this.clock.get(kernel) ?? 0) + 1;
+    if (!record(this.kernels, key, size, ms, stamp)) return false;
+    this.clock.set(kernel, stamp);
+    return true;
   }
 
-  /** Predicted ms for `size`, or undefined when nothing was measured for this kernel on this device. */
+  /**
+   * Predicted ms for `size`, or undefined when nothing was measured for this kernel on this device.
+   * The fit over all sizes is scaled by how the samples near `size` (the newest few) sit against
+   * it: a fit pulled off by an early outlier elsewhere (a calibration slice timed while the machine
+   * was busy) then still predicts what was measured at this size.
+   */
   predictKernel(kernel: string, device: string, size: number): number | undefined {
-    return predict(this.kernels, `${kernel}@${device}`, size, undefined);
+    const key = `${kernel}@${device}`;
+    const ms = predict(this.kernels, key, size, undefined);
+    const entry = this.kernels.get(key);
+    if (ms === undefined || !entry?.fit) return ms;
+    const ratios: number[] = [];
+    for (let i = entry.samples.length - 1; i >= 0 && ratios.length < LOCAL_SAMPLES; i--) {
+      const s = entry.samples[i]!;
+      if (!isNear(s.n, size)) continue;
+      const fitted = predictPower(entry.fit, s.n);
+      if (fitted > 0 && Number.isFinite(fitted)) ratios.push(s.t / fitted);
+    }
+    return ratios.length === 0 ? ms : ms * median(ratios);
+  }
+
+  /**
+   * How far {@link CostModel.predictKernel} for this size can be trusted (StarPU keeps calibrating a
+   * model until it has enough samples). Uncertain when the device has fewer than
+   * {@link CONFIDENT_SAMPLES} samples near the size, when the newest of them is older than
+   * {@link STALE_AFTER} samples of the kernel on other devices, or when another device's times
+   * since then differ by over {@link CONTRADICTION_FACTOR}× from its times before: the conditions
+   * this device was measured in (a busy machine, a cold compile) no longer hold, so its speed
+   * relative to the others is in doubt. The planner re-explores an uncertain device.
+   */
+  confidence(kernel: string, device: string, size: number): Confidence {
+    const key = `${kernel}@${device}`;
+    const entry = this.kernels.get(key);
+    let samples = 0;
+    let newest = Number.NEGATIVE_INFINITY;
+    entry?.samples.forEach((s, i) => {
+      if (!isNear(s.n, size)) return;
+      samples++;
+      newest = Math.max(newest, entry.stamps[i]!);
+    });
+    if (samples === 0) return { samples, age: Number.POSITIVE_INFINITY, contradicted: false, uncertain: true };
+    let age = 0;
+    let contradicted = false;
+    for (const [other, e] of this.kernels) {
+      if (other === key || !other.startsWith(`${kernel}@`) || other.slice(kernel.length + 1).includes('@')) continue;
+      e.fit ??= fitPower(e.samples);
+      const before: number[] = [];
+      const since: number[] = [];
+      e.samples.forEach((s, i) => {
+        const stamp = e.stamps[i]!;
+        if (stamp > newest) age++;
+        // Only samples near the size: far ones compare through the fit, whose error is no evidence.
+        if (!isNear(s.n, size)) return;
+        const fitted = e.fit ? predictPower(e.fit, s.n) : Number.NaN;
+        if (!(fitted > 0) || !Number.isFinite(fitted)) return;
+        (stamp > newest ? since : before).push(s.t / fitted);
+      });
+      // Two on each side at least: one odd run is noise, not a change of conditions.
+      if (before.length >= 2 && since.length >= 2) {
+        const change = median(since.slice(-LOCAL_SAMPLES)) / median(before.slice(-LOCAL_SAMPLES));
+        if (change > CONTRADICTION_FACTOR || change * CONTRADICTION_FACTOR < 1) contradicted = true;
+      }
+    }
+    return { samples, age, contradicted, uncertain: samples < CONFIDENT_SAMPLES || age > STALE_AFTER || contradicted };
   }
 
   /** How many measurements back a kernel's model on a device. */
@@ -99,7 +201,8 @@ export class CostModel {
           dropped.push(key);
           continue;
         }
-        target.set(key, { samples: samples.slice(-HISTORY).map((s) => ({ n: s.n, t: s.t })), fit: undefined });
+        const kept = samples.slice(-HISTORY).map((s) => ({ n: s.n, t: s.t }));
+        target.set(key, { samples: kept, stamps: kept.map(() => 0), fit: undefined });
       }
     }
     return model;
@@ -117,12 +220,29 @@ export function isPlausibleSample(s: unknown): s is Sample {
   return typeof n === 'number' && typeof t === 'number' && n > 0 && n <= MAX_SIZE && t >= 0 && t <= MAX_MS;
 }
 
-function record(map: Map<string, ModelEntry>, key: string, n: number, t: number): boolean {
+/** Newest samples near a size that correct the fit there, and that compare a device's times before and since. */
+const LOCAL_SAMPLES = 5;
+
+function isNear(n: number, size: number): boolean {
+  return n * NEAR_FACTOR >= size && n <= size * NEAR_FACTOR;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function record(map: Map<string, ModelEntry>, key: string, n: number, t: number, stamp = 0): boolean {
   if (!isPlausibleSample({ n, t })) return false;
   let entry = map.get(key);
-  if (!entry) map.set(key, (entry = { samples: [], fit: undefined }));
+  if (!entry) map.set(key, (entry = { samples: [], stamps: [], fit: undefined }));
   entry.samples.push({ n, t });
-  if (entry.samples.length > HISTORY) entry.samples.splice(0, entry.samples.length - HISTORY);
+  entry.stamps.push(stamp);
+  if (entry.samples.length > HISTORY) {
+    entry.samples.splice(0, entry.samples.length - HISTORY);
+    entry.stamps.splice(0, entry.stamps.length - HISTORY);
+  }
   entry.fit = undefined;
   return true;
 }

@@ -1,0 +1,162 @@
+/**
+ * The planner unlearns a bad sample. These tests drive the real graph executor (calibration,
+ * planning, exploration, runs) over a test double backend whose runs advance a fake clock by a
+ * fixed cost per element, so every "measurement" is exact and the test times nothing real.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Backend, DeviceDescription, IndexRange, KernelCall } from '../src/index.ts';
+import { CostModel, Recorder, Tensor } from '../src/index.ts';
+import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
+import { worthSplitting } from '../src/executor/split.ts';
+
+let clock = 0;
+
+/**
+ * Runs advance `clock` by `msPerElement` per element; `ran` logs what each run covered. A `gpu`
+ * is emulated in software (like lavapipe: one machine with the CPU) unless `software` says not.
+ */
+function fakeBackend(id: string, kind: 'cpu' | 'gpu', msPerElement: number, ran: Array<{ device: string; elements: number }>, software = kind === 'gpu'): Backend {
+  const device: DeviceDescription = { id, backend: id, kind, description: id, software, lanes: 1, limits: { maxBufferBytes: 2 ** 31, maxBindingBytes: 2 ** 31 } };
+  return {
+    name: id,
+    device,
+    init: async () => undefined,
+    health: () => 'ok',
+    supports: (kernel) => kernel === 'relu',
+    async run(call: KernelCall, range?: IndexRange) {
+      const elements = range ? range.end - range.start : call.output.size;
+      clock += 0.5 + elements * msPerElement;
+      ran.push({ device: id, elements });
+      return undefined;
+    },
+    upload: async () => undefined,
+    transfers: () => ({ uploads: 0, uploadBytes: 0, downloads: 0, downloadBytes: 0 }),
+    dispose: async () => undefined,
+  };
+}
+
+const N = 1 << 16;
+
+/** One graph of one relu node over N elements; resolves with the device that ran it whole. */
+async function runOnce(ctx: GraphContext, ran: Array<{ device: string; elements: number }>): Promise<string> {
+  const x = Tensor.zeros([N]);
+  const call: KernelCall = { kernel: 'relu', args: [x], params: {}, output: Tensor.zeros([N]) };
+  let settle!: (error?: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
+  const node: GraphNode = { id: 'op0', call, device: undefined, resolve: () => settle(), reject: (e) => settle(e ?? new Error('rejected')) };
+  const from = ran.length;
+  await runGraph([node], ctx);
+  await done;
+  const whole = ran.slice(from).filter((r) => r.elements === N);
+  expect(whole).toHaveLength(1);
+  return whole[0]!.device;
+}
+
+describe('planner: a bad early sample is unlearned', () => {
+  beforeEach(() => {
+    clock = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('re-explores a device seeded with one absurdly slow sample and then places the node there', async () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    // Truth: the CPU is 3× faster than the software GPU. The model was seeded (a calibration slice
+    // timed while the machine was busy) with a CPU run 1000× slower than that.
+    const cpu = fakeBackend('cpu', 'cpu', 1e-4, ran);
+    const gpu = fakeBackend('gpu', 'gpu', 3e-4, ran);
+    const costs = new CostModel();
+    costs.recordKernel('relu', 'gpu', N / 16, 0); // the first run of a process is dropped
+    costs.recordKernel('relu', 'gpu', N / 16, 0.5 + (N / 16) * 3e-4);
+    costs.recordKernel('relu', 'cpu', N / 16, 0);
+    costs.recordKernel('relu', 'cpu', N / 16, 1000 * (N / 16) * 1e-4);
+    const ctx: GraphContext = { backends: [cpu, gpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: 1 << 15 };
+
+    // With that sample the GPU is the predicted-fastest: the first run goes there.
+    expect(await runOnce(ctx, ran)).toBe('gpu');
+    const placements: string[] = [];
+    for (let run = 0; run < 4; run++) placements.push(await runOnce(ctx, ran));
+    // The CPU got exploration slices, and the corrected model moved the node to it for good.
+    expect(ran.some((r) => r.device === 'cpu' && r.elements < N)).toBe(true);
+    expect(placements.slice(-2)).toEqual(['cpu', 'cpu']);
+    expect(costs.confidence('relu', 'cpu', N).uncertain).toBe(false);
+    expect(costs.predictKernel('relu', 'cpu', N)! / (0.5 + N * 1e-4)).toBeLessThan(2);
+  });
+
+  it('does not keep exploring a device that really is slow once it is measured', async () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    const cpu = fakeBackend('cpu', 'cpu', 1e-4, ran);
+    const gpu = fakeBackend('gpu', 'gpu', 1e-3, ran);
+    const ctx: GraphContext = { backends: [cpu, gpu], costs: new CostModel(), recorder: new Recorder(), policy: 'auto', splitMinElements: 1 << 15 };
+    for (let run = 0; run < 3; run++) await runOnce(ctx, ran);
+    // Calibration gave the GPU 3 passes of 4 slices; with one sample of the node's size class it
+    // was still uncertain, so it was re-explored on slices of the node as well.
+    expect(ran.filter((r) => r.device === 'gpu' && r.elements < N).length).toBeGreaterThan(12);
+    const before = ran.length;
+    for (let run = 0; run < 5; run++) expect(await runOnce(ctx, ran)).toBe('cpu');
+    // Confident now: each later graph runs its one node, no slices.
+    expect(ran.length - before).toBe(5);
+  });
+});
+
+describe('worthSplitting', () => {
+  it('splits to measure a device whose "4× slower" rests on too few samples, and not once it is measured', () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    // Two separate devices (a real GPU, not one emulated on the CPU's cores): a split can pay.
+    const withGpu = [fakeBackend('cpu', 'cpu', 1e-4, ran), fakeBackend('gpu:0', 'gpu', 1e-4, ran, false)];
+    const m = new CostModel();
+    for (let i = 0; i < 4; i++) m.recordKernel('relu', 'cpu', N, 1);
+    m.recordKernel('relu', 'gpu:0', N, 0); // warm-up, dropped
+    m.recordKernel('relu', 'gpu:0', N, 10); // one sample, 10× slower
+    expect(worthSplitting('relu', N, withGpu, m, 'auto')).toBe(true);
+    for (let i = 0; i < 2; i++) m.recordKernel('relu', 'gpu:0', N, 10);
+    expect(worthSplitting('relu', N, withGpu, m, 'auto')).toBe(false);
+  });
+});
+
+describe('CostModel.confidence', () => {
+  const seed = (m: CostModel, device: string, n: number, ms: number, times: number) => {
+    for (let i = 0; i < times; i++) m.recordKernel('k', device, n, ms);
+  };
+
+  it('is uncertain below three samples near the size, and ignores samples far from it', () => {
+    const m = new CostModel();
+    seed(m, 'cpu', 1000, 1, 1); // warm-up, dropped
+    seed(m, 'cpu', 1000, 1, 2);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ samples: 2, uncertain: true });
+    seed(m, 'cpu', 1000, 1, 1);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ samples: 3, uncertain: false });
+    // A thousand times larger: none of those samples is near it.
+    expect(m.confidence('k', 'cpu', 1e6)).toMatchObject({ samples: 0, uncertain: true });
+  });
+
+  it('grows uncertain with age: many samples on other devices since the newest one here', () => {
+    const m = new CostModel();
+    seed(m, 'cpu', 1000, 1, 4);
+    seed(m, 'gpu', 1000, 2, 20);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ age: 19, uncertain: false });
+    seed(m, 'gpu', 1000, 2, 20);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ age: 39, contradicted: false, uncertain: true });
+    seed(m, 'cpu', 1000, 1, 1);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ age: 0, uncertain: false });
+  });
+
+  it('is contradicted when another device has since run over 2× faster than when this one was measured', () => {
+    const m = new CostModel();
+    seed(m, 'gpu', 1000, 10, 4); // a busy machine: every device slow
+    seed(m, 'cpu', 1000, 10, 4);
+    seed(m, 'gpu', 1000, 10, 3);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ contradicted: false, uncertain: false });
+    seed(m, 'gpu', 1000, 2, 5); // the load went away: the GPU now takes a fifth of that
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ contradicted: true, uncertain: true });
+  });
+
+  it('predicts from the samples near a size when an early outlier pulled the fit off', () => {
+    const m = new CostModel();
+    m.recordKernel('k', 'cpu', 100, 1); // warm-up
+    m.recordKernel('k', 'cpu', 100, 500); // busy machine
+    m.recordKernel('k', 'cpu', 200, 800);
+    for (let i = 0; i < 3; i++) m.recordKernel('k', 'cpu', 1e5, 10);
+    expect(m.predictKernel('k', 'cpu', 1e5)).toBeCloseTo(10, 3);
+  });
+});
