@@ -635,12 +635,18 @@ describe('webgpu backend: device loss', () => {
       destroyed = true;
       victim.gpuDevice.destroy();
     };
-    const pending = [victim.run(call, undefined, { observe: destroyOnUpload }), victim.run(builtinCall('sort', [tensor(random(1 << 20, 503))]))];
-    for (const p of pending) {
-      const outcome = await p.then(() => 'resolved', (e: unknown) => e);
-      expect(outcome).toBeInstanceOf(DeviceLostError);
-      expect(outcome).toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST', device: ID });
-    }
+    const sortInput = random(1 << 20, 503);
+    const sortCall = builtinCall('sort', [tensor(sortInput)]);
+    const pending = [victim.run(call, undefined, { observe: destroyOnUpload }), victim.run(sortCall)];
+    const [matmul, sort] = await Promise.all(pending.map((p) => p.then(() => 'resolved', (e: unknown) => e)));
+    // The matmul lost its device before its work was submitted: it must fail, and say why.
+    expect(matmul).toBeInstanceOf(DeviceLostError);
+    expect(matmul).toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST', device: ID });
+    // The sort ran beside it: on a loaded machine its work may have finished on the device before
+    // the loss. Either it fails the same way, or its result is whole and right — never wrong, never pending.
+    const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    if (sort === 'resolved') expect(bytes(sortCall.output.data as Float32Array).equals(bytes(Float32Array.from(sortInput).sort()))).toBe(true);
+    else expect(sort).toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST', device: ID });
     expect(destroyed).toBe(true);
     expect(victim.health()).toBe('lost');
     // Later work fails without touching the device: nothing moves, nothing is reported.
