@@ -59,19 +59,28 @@ export async function exploreOn(b: Backend, call: KernelCall, ctx: GraphContext)
   const align = spec.align?.(call) ?? 1;
   for (const a of call.args) if (a instanceof Tensor) await a.values();
   const ranges = sampleRanges(Math.ceil(extent / align), align, extent, PROBE_FRACTION);
-  const key = kernelKey(call);
+  await timeSlices(b, call, kernelKey(call), ranges, 'exploration', ctx);
+}
+
+/**
+ * Runs `call` over `ranges` on `b` as one timed sample of the kernel's model, shown in the trace
+ * as `<key> (<purpose>)`. Resolves false when the device failed (the span records why).
+ */
+async function timeSlices(b: Backend, call: KernelCall, key: string, ranges: ReadonlyArray<{ start: number; end: number }>,
+  purpose: 'calibration' | 'exploration', ctx: GraphContext): Promise<boolean> {
   const elements = ranges.reduce((s, r) => s + r.end - r.start, 0);
-  const span = ctx.recorder.begin(b.device.id, `${key} (exploration)`);
+  const span = ctx.recorder.begin(b.device.id, `${key} (${purpose})`);
   const t0 = performance.now();
   try {
     for (const range of ranges) await b.run(call, range);
   } catch (error) {
     span.end({ elements, error: (error as Error).message });
-    return;
+    return false;
   }
   const ms = performance.now() - t0;
   span.end({ elements, calibration: true });
   ctx.costs.recordKernel(key, b.device.id, elements, ms);
+  return true;
 }
 
 /** Four ranges covering `fraction` of the range together, centred in its four quarters. */
@@ -88,18 +97,6 @@ function sampleRanges(units: number, align: number, extent: number, fraction: nu
 
 async function calibrateOn(b: Backend, n: GraphNode, key: string, units: number, align: number, extent: number, ctx: GraphContext): Promise<void> {
   for (const fraction of PASSES) {
-    const ranges = sampleRanges(units, align, extent, fraction);
-    const elements = ranges.reduce((s, r) => s + r.end - r.start, 0);
-    const span = ctx.recorder.begin(b.device.id, `${key} (calibration)`);
-    const t0 = performance.now();
-    try {
-      for (const range of ranges) await b.run(n.call, range);
-    } catch (error) {
-      span.end({ elements, error: (error as Error).message });
-      return;
-    }
-    const ms = performance.now() - t0;
-    span.end({ elements, calibration: true });
-    ctx.costs.recordKernel(key, b.device.id, elements, ms);
+    if (!(await timeSlices(b, n.call, key, sampleRanges(units, align, extent, fraction), 'calibration', ctx))) return;
   }
 }
