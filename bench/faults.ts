@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ArgumentError, PoolClosedError, Tandem, TaskTimeoutError, Tensor, WorkerCrashedError, kernel, registerErrorClass, type WorkerKind } from '@tandem/core';
 import '@tandem/backends';
 import { datasets, pipeline, sweep, train, type TrainData } from '@tandem/ml';
-import { loseGpuWhenOpStarts } from './lib/lose-gpu.ts';
+import { loseGpuWhenOpStarts } from '../packages/backends/test/fixtures/lose-gpu.ts';
 import { describeMachine, machineInfo } from './lib/machine.ts';
 import { writeReport } from './lib/report.ts';
 

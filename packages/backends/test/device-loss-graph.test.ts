@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLostError, Tandem, kernel } from '@tandem/core';
 import { dawn } from '../src/dawn.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
+import { disarmGpuLoss, loseGpuWhenOpStarts } from './fixtures/lose-gpu.ts';
 import { gpuOrSkip, random, tensor } from './harness.ts';
 // Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
 import '../src/index.ts';
@@ -23,31 +24,8 @@ const gpu = await gpuOrSkip(async () => {
 /** Under the split threshold, so each op runs whole on one device. */
 const N = 4096;
 
-/**
- * Arms a one-shot trigger: the next time any GPU device begins recording commands, that device is
- * destroyed (after the encoder is made, so the op's work is under way when its device goes).
- * Resolves once it has fired.
- */
-let armed: (() => void) | undefined;
-function loseGpuWhenOpStarts(): Promise<void> {
-  return new Promise((resolve) => (armed = resolve));
-}
-
 beforeAll(async () => {
-  if (!gpu.available) return;
-  await dawn();
-  const proto = (globalThis as unknown as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
-  const create = proto.createCommandEncoder;
-  proto.createCommandEncoder = function (this: GPUDevice, ...args: Parameters<GPUDevice['createCommandEncoder']>) {
-    const encoder = create.apply(this, args);
-    const fire = armed;
-    if (fire) {
-      armed = undefined;
-      this.destroy();
-      fire();
-    }
-    return encoder;
-  };
+  if (gpu.available) await dawn();
 });
 
 /** The piece lines of `explain()`: device and task name of each run of the last graph, failed or not. */
@@ -67,7 +45,7 @@ const saxpy = kernel('loss_saxpy', function (x: number[], y: number[], a: number
 describe.skipIf(!gpu.available)('a single-device op whose GPU is lost mid-run', () => {
   let td: Tandem | undefined;
   afterEach(async () => {
-    armed = undefined;
+    disarmGpuLoss();
     await td?.close();
     td = undefined;
   });
