@@ -1,4 +1,4 @@
-import { fitPower, predictPower, type PowerLaw, type Sample } from './power-fit.ts';
+import { fitPower, median, predictPower, type PowerLaw, type Sample } from './power-fit.ts';
 
 /** Most samples kept per key: newest win, so a model follows a device whose speed changes. */
 const HISTORY = 64;
@@ -225,12 +225,6 @@ const LOCAL_SAMPLES = 5;
 
 function isNear(n: number, size: number): boolean {
   return n * NEAR_FACTOR >= size && n <= size * NEAR_FACTOR;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function record(map: Map<string, ModelEntry>, key: string, n: number, t: number, stamp = 0): boolean {

@@ -37,11 +37,14 @@ function mediansBySize(samples: readonly Sample[]): Sample[] {
     if (list) list.push(s.t);
     else bySize.set(s.n, [s.t]);
   }
-  return [...bySize].map(([n, ts]) => {
-    ts.sort((a, b) => a - b);
-    const mid = ts.length >> 1;
-    return { n, t: ts.length % 2 ? ts[mid]! : (ts[mid - 1]! + ts[mid]!) / 2 };
-  });
+  return [...bySize].map(([n, ts]) => ({ n, t: median(ts) }));
+}
+
+/** The median of `values` (which it leaves unsorted); NaN for none. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Fits a model; `fixedB` pins the exponent (1 for transfers: latency + bytes / bandwidth). */
