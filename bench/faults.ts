@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ArgumentError, PoolClosedError, Tandem, TaskTimeoutError, Tensor, WorkerCrashedError, kernel, registerErrorClass, type WorkerKind } from '@tandem/core';
 import '@tandem/backends';
 import { datasets, pipeline, sweep, train, type TrainData } from '@tandem/ml';
-import { loseGpuWhenOpStarts } from '../packages/backends/test/fixtures/lose-gpu.ts';
+import { favourGpu, loseGpuWhenOpStarts } from '../packages/backends/test/fixtures/lose-gpu.ts';
 import { describeMachine, machineInfo } from './lib/machine.ts';
 import { writeReport } from './lib/report.ts';
 
@@ -180,15 +180,6 @@ function poolCases(kind: WorkerKind): Case[] {
       return outcome(closed === 20, `${closed} of 20 rejected with PoolClosedError`);
     }),
   ];
-}
-
-/** Makes the GPU look far faster than the CPU for `key`, and its uploads free, so the planner puts `key` there alone. */
-function favourGpu(td: Tandem, key: string, gpu: string, n: number): void {
-  for (let i = 0; i < 3; i++) {
-    td.costs.recordKernel(key, 'cpu', n, 50);
-    td.costs.recordKernel(key, gpu, n, 1e-3);
-  }
-  for (const mib of [1, 8]) td.costs.recordTransfer(gpu, mib * 2 ** 20, 1e-6);
 }
 
 function sessionCases(): Case[] {

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLostError, Tandem, kernel } from '@tandem/core';
 import { dawn } from '../src/dawn.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
-import { disarmGpuLoss, loseGpuWhenOpStarts } from './fixtures/lose-gpu.ts';
+import { disarmGpuLoss, favourGpu, loseGpuWhenOpStarts } from './fixtures/lose-gpu.ts';
 import { gpuOrSkip, random, tensor } from './harness.ts';
 // Registers Tandem's backends, as `import '@tandem/backends'` does for a user.
 import '../src/index.ts';
@@ -50,19 +50,10 @@ describe.skipIf(!gpu.available)('a single-device op whose GPU is lost mid-run', 
     td = undefined;
   });
 
-  /** Makes the GPU look far faster than the CPU for `key`, and its uploads free, so the plan puts `key` there. */
-  function favourGpu(session: Tandem, key: string, gpuId: string): void {
-    for (let i = 0; i < 3; i++) {
-      session.costs.recordKernel(key, 'cpu', N, 50);
-      session.costs.recordKernel(key, gpuId, N, 1e-3);
-    }
-    for (const mib of [1, 8]) session.costs.recordTransfer(gpuId, mib * 2 ** 20, 1e-6);
-  }
-
   it('webgpu: graph ops re-run once on the CPU, exactly, and later ops avoid the lost GPU', async () => {
     td = await Tandem.create({ workers: 2, backends: ['cpu', 'webgpu'], costCache: false });
-    favourGpu(td, 'add', 'webgpu:0');
-    favourGpu(td, 'mul', 'webgpu:0');
+    favourGpu(td, 'add', 'webgpu:0', N);
+    favourGpu(td, 'mul', 'webgpu:0', N);
     const x = tensor(random(N, 1));
     const y = tensor(random(N, 2));
 
@@ -102,7 +93,7 @@ describe.skipIf(!gpu.available)('a single-device op whose GPU is lost mid-run', 
   // Last: destroys gpu.js's device, which every gpu.js instance on this thread shares.
   it('gpujs: a user kernel (td.map) re-runs once on the CPU, exactly', async () => {
     td = await Tandem.create({ workers: 2, backends: ['cpu', 'gpujs'], costCache: false });
-    favourGpu(td, 'user:loss_saxpy', 'gpujs:0');
+    favourGpu(td, 'user:loss_saxpy', 'gpujs:0', N);
     const x = tensor(random(N, 4));
     const y = tensor(random(N, 5));
     const lost = loseGpuWhenOpStarts();
