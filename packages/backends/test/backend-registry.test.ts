@@ -49,7 +49,9 @@ describe('a backend of the user', () => {
     await using td = await Tandem.create({ workers: 2, backends: ['cpu', name], costCache: false });
     const sum = await td.ops.add(ramp(1), ramp(1)).values();
     expect(sum[N - 1]).toBe(((N - 1) % 1000) * 2);
-    expect(td.explain()).toMatch(/hostadd2:0\s+add \(calibration\)/);
+    // The per-kernel summary, which explain() always prints (its piece list shows only the last 24,
+    // and a split after calibration can push the calibration pieces out of it).
+    expect(td.explain()).toMatch(/add \(calibration\) on hostadd2:0\s+3 pieces/);
     expect(td.costs.predictKernel('add', 'hostadd2:0', N)).toBeGreaterThan(0);
   });
 
