@@ -15,7 +15,8 @@
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { WorkerPool, type Backend, type BackendName } from '@tandem/core';
+import { WorkerPool, type BackendName } from '@tandem/core';
+import type { Backend } from '@tandem/core/backend';
 import { createBackend } from '@tandem/backends';
 // @tandem/backends exports the registry only, and createBackend('tfjs') takes no engine.
 import { TfjsBackend } from '../packages/backends/src/tfjs/index.ts';

@@ -6,7 +6,8 @@
  * keeps them (host shared memory for the cpu backend, device buffers after the warm-up for GPU
  * backends, tfjs tensors for tfjs), and the run ends when the result is in host memory.
  */
-import { builtinCall, type Backend, type KernelCall, type Tensor } from '@tandem/core';
+import { kernelCall, type Backend, type KernelCall } from '@tandem/core/backend';
+import type { Tensor } from '@tandem/core';
 import type { KernelCase, KernelName } from './kernel-cases.ts';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -43,7 +44,7 @@ export function tandemPeer(id: string, backend: Backend, before?: () => Promise<
     tandem: true,
     supports: (kernel) => backend.supports(kernel),
     async prepare(c) {
-      const call: KernelCall = builtinCall(c.kernel, c.args);
+      const call: KernelCall = kernelCall(c.kernel, c.args);
       let last: ArrayLike<number> = call.output.data;
       return {
         async run() {

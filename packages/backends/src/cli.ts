@@ -3,7 +3,9 @@
  *   devices     every backend with its device, or why it is unavailable and how to fix that
  *   calibrate   time kernels on every device at a few sizes, save the learned costs, print them
  */
-import { Tandem, Tensor, predictPower } from '@tandem/core';
+import { Tandem } from '@tandem/core';
+import { Tensor } from '@tandem/core/backend';
+import { predictPower } from '@tandem/core/internal/planner/power-fit';
 import { listDevices } from './index.ts';
 
 function formatBytes(n: number): string {

@@ -4,7 +4,7 @@
  * before they load; each worker thread gets its own instance, since Dawn objects don't cross
  * threads.
  */
-import { BackendUnavailableError } from '@tandem/core';
+import { BackendUnavailableError } from '@tandem/core/backend';
 
 let instance: GPU | undefined;
 let loadError: unknown;

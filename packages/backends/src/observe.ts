@@ -7,7 +7,7 @@
  * but a lookup.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { RunEvent, RunObserver } from '@tandem/core';
+import type { RunEvent, RunObserver } from '@tandem/core/backend';
 
 const current = new AsyncLocalStorage<RunObserver>();
 

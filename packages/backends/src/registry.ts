@@ -1,6 +1,8 @@
-import { availableParallelism, cpus } from 'node:os';
-import { BackendUnavailableError, MAX_TENSOR_BYTES, type Backend, type BackendName, type DeviceDescription, type WorkerPool } from '@tandem/core';
-import { registerBackend, registeredBackends } from '@tandem/core/backend';
+import { availableParallelism } from 'node:os';
+import {
+  BackendUnavailableError, hostCpuDevice, registerBackend, registeredBackends,
+  type Backend, type BackendName, type DeviceDescription, type WorkerPool,
+} from '@tandem/core/backend';
 
 /** Every backend Tandem ships, in the order a session prefers them when nothing is planned. */
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'webgpu', 'gpujs', 'tfjs'];
@@ -89,18 +91,9 @@ export async function listDevices(): Promise<DeviceStatus[]> {
 }
 
 function cpuStatus(): DeviceStatus {
-  const workers = availableParallelism();
   return {
     backend: 'cpu',
     status: 'available',
-    device: {
-      id: 'cpu',
-      backend: 'cpu',
-      kind: 'cpu',
-      description: `${cpus()[0]?.model.trim() ?? 'unknown CPU'} (${workers} worker threads by default)`,
-      software: false,
-      lanes: workers,
-      limits: { maxBufferBytes: MAX_TENSOR_BYTES, maxBindingBytes: MAX_TENSOR_BYTES },
-    },
+    device: hostCpuDevice({ backend: 'cpu', workers: availableParallelism() }),
   };
 }

@@ -6,10 +6,8 @@
  * answer; everything else, the sign of zero included, must agree. NUMERICS.md says the same.
  */
 import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
-import {
-  BINARY_KERNELS, REDUCE_KERNELS, Tensor, UNARY_KERNELS, WorkerPool, builtinCall, builtinSpec, splitRange,
-  type Backend, type KernelArg, type Partial,
-} from '@tandem/core';
+import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, type Backend, type KernelArg, type PartialResult } from '@tandem/core/backend';
+import { Tensor, WorkerPool } from '@tandem/core';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { GpuJsBackend } from '../src/gpujs/index.ts';
 import { TfjsBackend } from '../src/tfjs/index.ts';
@@ -193,10 +191,10 @@ function toArgs(c: Case): KernelArg[] {
 
 /** Runs `c` over `parts` sub-ranges of its extent and merges them as the session does; returns the output's values. */
 async function runCase(backend: Backend, c: Case, parts: number): Promise<number[]> {
-  const call = builtinCall(c.kernel, toArgs(c), c.params);
-  const spec = builtinSpec(c.kernel);
+  const call = kernelCall(c.kernel, toArgs(c), c.params);
+  const spec = kernelSpec(c.kernel);
   const ranges = splitRange(spec.extent(call), parts, spec.align?.(call) ?? 1);
-  const partials: Array<Partial | undefined> = [];
+  const partials: Array<PartialResult | undefined> = [];
   for (const r of ranges) partials.push(await backend.run(call, r));
   spec.merge?.(call, ranges, partials);
   return Array.from(call.output.data);

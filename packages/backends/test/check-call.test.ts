@@ -3,7 +3,8 @@
  * message) on every backend, because each verifies it with core's shared checkCall.
  */
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { ArgumentError, Tensor, WorkerPool, builtinCall, type IndexRange, type KernelCall } from '@tandem/core';
+import { ArgumentError, Tensor, WorkerPool } from '@tandem/core';
+import { kernelCall, type IndexRange, type KernelCall } from '@tandem/core/backend';
 import { checkCall } from '@tandem/core/backend';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { TfjsBackend } from '../src/tfjs/index.ts';
@@ -25,8 +26,8 @@ const BAD: readonly { what: string; call: KernelCall; range?: IndexRange; argume
   { what: 'an output of the wrong shape', call: { kernel: 'matmul', args: [a, b], params: {}, output: Tensor.zeros([2, 3]) }, argument: 'call.output' },
   { what: 'an output of the wrong dtype', call: { kernel: 'neg', args: [x], params: {}, output: Tensor.zeros([8], 'int32') }, argument: 'call.output' },
   { what: 'a histogram without bins', call: { kernel: 'histogram', args: [x], params: { lo: 0, hi: 1 }, output: Tensor.zeros([4], 'uint32') }, argument: 'params.bins' },
-  { what: 'a range past the extent', call: builtinCall('neg', [x]), range: { start: 0, end: 9 }, argument: 'range' },
-  { what: 'a range not on whole rows', call: builtinCall('matmul', [a, b]), range: { start: 1, end: 4 }, argument: 'range' },
+  { what: 'a range past the extent', call: kernelCall('neg', [x]), range: { start: 0, end: 9 }, argument: 'range' },
+  { what: 'a range not on whole rows', call: kernelCall('matmul', [a, b]), range: { start: 1, end: 4 }, argument: 'range' },
 ];
 
 /** What a rejection says: the parts a user reads. */
@@ -70,7 +71,7 @@ describe('checkCall, shared by every backend', () => {
   }
 
   it('passes a good call with its spec and the whole range', () => {
-    const { spec, range } = checkCall(builtinCall('matmul', [a, b]));
+    const { spec, range } = checkCall(kernelCall('matmul', [a, b]));
     expect(spec.name).toBe('matmul');
     expect(range).toEqual({ start: 0, end: 4 });
   });

@@ -4,10 +4,9 @@
  * kernels, bad input, device loss, process workers, and that chunks really run on both workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ArgumentError, BUILTIN_KERNELS, BINARY_KERNELS, HOST, REDUCE_KERNELS, Tensor, UNARY_KERNELS, WorkerPool, builtinCall, builtinSpec, kernel, splitRange,
-  userCall, userKernelSpec, type IndexRange, type KernelCall, type Partial,
-} from '@tandem/core';
+import { ArgumentError, HOST, Tensor, WorkerPool, kernel } from '@tandem/core';
+import { BUILTIN_KERNELS, BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, userCall, type IndexRange, type KernelCall, type PartialResult } from '@tandem/core/backend';
+import { userKernelSpec } from '@tandem/core/internal/kernel/user';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { mergeRange } from '../src/cpu/kernels/sort.ts';
 import {
@@ -48,15 +47,15 @@ const transcendental = new Set(['exp', 'log', 'sigmoid', 'tanh']);
 
 /** Runs the call over each range separately and merges as the session would. */
 async function runRanges(call: KernelCall, ranges: readonly IndexRange[]): Promise<void> {
-  const spec = call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
-  const partials: (Partial | undefined)[] = [];
+  const spec = call.kernel === 'user' ? userKernelSpec : kernelSpec(call.kernel);
+  const partials: (PartialResult | undefined)[] = [];
   for (const r of ranges) partials.push(await cpu.run(call, r));
   spec.merge?.(call, ranges, partials);
 }
 
 /** Three ranges over the extent with inner bounds at multiples of the spec's alignment. */
 function threeRanges(call: KernelCall): IndexRange[] {
-  const spec = call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
+  const spec = call.kernel === 'user' ? userKernelSpec : kernelSpec(call.kernel);
   return splitRange(spec.extent(call), 3, spec.align?.(call) ?? 1);
 }
 
@@ -74,7 +73,7 @@ describe('device', () => {
 
   it('splits a large call across both workers and marks the output written on the host', async () => {
     const before = pool.stats().workers.map((w) => w.tasks);
-    const call = builtinCall('exp', [tensor(input('random', 1 << 20, 3))]);
+    const call = kernelCall('exp', [tensor(input('random', 1 << 20, 3))]);
     call.output.residency.addCopy('webgpu:0');
     await cpu.run(call);
     const after = pool.stats().workers.map((w) => w.tasks);
@@ -90,7 +89,7 @@ describe.each(sizes)('size %s (%i elements)', (_label, n) => {
   const y = () => input('random', n, 2);
 
   it.each(UNARY_KERNELS)('%s', async (name) => {
-    const call = builtinCall(name, [tensor(x())]);
+    const call = kernelCall(name, [tensor(x())]);
     await cpu.run(call);
     const tol = transcendental.has(name) ? TOLERANCE.transcendental : TOLERANCE.elementwise;
     expectClose(call.output.data, mapRef(x(), refUnary[name]), tol);
@@ -99,11 +98,11 @@ describe.each(sizes)('size %s (%i elements)', (_label, n) => {
   it.each(BINARY_KERNELS)('%s with a tensor and with a scalar', async (name) => {
     const a = x();
     const b = y();
-    const call = builtinCall(name, [tensor(a), tensor(b)]);
+    const call = kernelCall(name, [tensor(a), tensor(b)]);
     await cpu.run(call);
     const f = refBinary[name];
     expectClose(call.output.data, mapRef(a, (v, i) => f(v, b[i]!)), TOLERANCE.elementwise);
-    const scalar = builtinCall(name, [tensor(a), -1.5]);
+    const scalar = kernelCall(name, [tensor(a), -1.5]);
     await cpu.run(scalar);
     expectClose(scalar.output.data, mapRef(a, (v) => f(v, -1.5)), TOLERANCE.elementwise);
   });
@@ -111,14 +110,14 @@ describe.each(sizes)('size %s (%i elements)', (_label, n) => {
   it('saxpy', async () => {
     const a = x();
     const b = y();
-    const call = builtinCall('saxpy', [tensor(a), tensor(b), 2.5]);
+    const call = kernelCall('saxpy', [tensor(a), tensor(b), 2.5]);
     await cpu.run(call);
     expectClose(call.output.data, mapRef(a, (v, i) => 2.5 * v + b[i]!), TOLERANCE.elementwise);
   });
 
   it.each(REDUCE_KERNELS)('%s, finite and with NaN/±Inf', async (name) => {
     for (const data of [y(), x()]) {
-      const call = builtinCall(name, [tensor(data)]);
+      const call = kernelCall(name, [tensor(data)]);
       await runRanges(call, [{ start: 0, end: n }]);
       const expected = refReduce(name, data);
       expectClose(call.output.data, [expected], TOLERANCE.reduce(name, data));
@@ -127,14 +126,14 @@ describe.each(sizes)('size %s (%i elements)', (_label, n) => {
 
   it('histogram, ignoring NaN and values outside [lo, hi)', async () => {
     const data = x();
-    const call = builtinCall('histogram', [tensor(data)], { bins: 50, lo: -3, hi: 3.5 });
+    const call = kernelCall('histogram', [tensor(data)], { bins: 50, lo: -3, hi: 3.5 });
     await runRanges(call, [{ start: 0, end: n }]);
     expect(Array.from(call.output.data)).toEqual(Array.from(refHistogram(data, 50, -3, 3.5)));
   });
 
   it('cumsum, finite and with NaN/±Inf', async () => {
     for (const data of [y(), x()]) {
-      const call = builtinCall('cumsum', [tensor(data)]);
+      const call = kernelCall('cumsum', [tensor(data)]);
       await cpu.run(call);
       // Accumulated in float64: each output is its exact prefix sum rounded once to float32.
       expectClose(call.output.data, refCumsum(data), { rtol: 1e-6, atol: 1e-6 });
@@ -143,7 +142,7 @@ describe.each(sizes)('size %s (%i elements)', (_label, n) => {
 
   it('sort, NaN last', async () => {
     const data = x();
-    const call = builtinCall('sort', [tensor(data)]);
+    const call = kernelCall('sort', [tensor(data)]);
     await cpu.run(call);
     expectClose(call.output.data, refSort(data), { rtol: 0, atol: 0 });
   });
@@ -166,9 +165,9 @@ describe('sub-ranges equal the whole run on that range', () => {
 
   it.each(['relu', 'sigmoid', 'add', 'saxpy'])('%s', async (name) => {
     const args = name === 'add' ? [tensor(x()), tensor(random(n, 2))] : name === 'saxpy' ? [tensor(x()), tensor(random(n, 2)), 3] : [tensor(x())];
-    const whole = builtinCall(name, args);
+    const whole = kernelCall(name, args);
     await cpu.run(whole);
-    const part = builtinCall(name, args);
+    const part = kernelCall(name, args);
     await cpu.run(part, { start: 1001, end: 5003 });
     expect(Array.from(part.output.data.subarray(1001, 5003))).toEqual(Array.from(whole.output.data.subarray(1001, 5003)));
     // Nothing outside the range was written.
@@ -179,7 +178,7 @@ describe('sub-ranges equal the whole run on that range', () => {
   it.each([...REDUCE_KERNELS, 'histogram'])('%s partials merge to the whole', async (name) => {
     const data = random(n, 4);
     const params: Record<string, number> = name === 'histogram' ? { bins: 17, lo: -4, hi: 4 } : {};
-    const call = builtinCall(name, [tensor(data)], params);
+    const call = kernelCall(name, [tensor(data)], params);
     const ranges = [{ start: 0, end: 0 }, ...threeRanges(call)];
     await runRanges(call, ranges);
     if (name === 'histogram') expect(Array.from(call.output.data)).toEqual(Array.from(refHistogram(data, 17, -4, 4)));
@@ -192,7 +191,7 @@ describe('sub-ranges equal the whole run on that range', () => {
     const empty = tensor([]);
     const results: number[] = [];
     for (const name of ['sum', 'mean', 'min', 'max']) {
-      const call = builtinCall(name, [empty]);
+      const call = kernelCall(name, [empty]);
       await runRanges(call, [{ start: 0, end: 0 }]);
       results.push(call.output.data[0]!);
     }
@@ -201,9 +200,9 @@ describe('sub-ranges equal the whole run on that range', () => {
 
   it('cumsum: local scans per range, carried by the spec merge', async () => {
     const data = x();
-    const call = builtinCall('cumsum', [tensor(data)]);
+    const call = kernelCall('cumsum', [tensor(data)]);
     const ranges = threeRanges(call);
-    const local = builtinCall('cumsum', [tensor(data)]);
+    const local = kernelCall('cumsum', [tensor(data)]);
     await cpu.run(local, ranges[1]);
     const r = ranges[1]!;
     expectClose(local.output.data.subarray(r.start, r.end), refCumsum(data.subarray(r.start, r.end)), { rtol: 1e-6, atol: 1e-6 });
@@ -213,7 +212,7 @@ describe('sub-ranges equal the whole run on that range', () => {
 
   it('sort: sorted runs per range, merged by the spec merge', async () => {
     const data = withSpecials(n, 5);
-    const call = builtinCall('sort', [tensor(data)]);
+    const call = kernelCall('sort', [tensor(data)]);
     await runRanges(call, threeRanges(call));
     expectClose(call.output.data, refSort(data), { rtol: 0, atol: 0 });
   });
@@ -224,9 +223,9 @@ describe('sub-ranges equal the whole run on that range', () => {
     const img = tensor(withSpecials(31 * 23, 3), [31, 23]);
     const f = tensor(random(15, 4), [3, 5]);
     for (const [name, args, width] of [['matmul', [a, b], 41], ['conv2d', [img, f], 23]] as const) {
-      const whole = builtinCall(name, args);
+      const whole = kernelCall(name, args);
       await cpu.run(whole);
-      const part = builtinCall(name, args);
+      const part = kernelCall(name, args);
       await cpu.run(part, { start: 5 * width, end: 17 * width });
       expect(Array.from(part.output.data.subarray(5 * width, 17 * width))).toEqual(Array.from(whole.output.data.subarray(5 * width, 17 * width)));
       expect(part.output.data.subarray(17 * width).every((v) => v === 0)).toBe(true);
@@ -238,7 +237,7 @@ describe('matmul', () => {
   const check = async (m: number, k: number, n: number, specials = false, backend = cpu) => {
     const av = specials ? withSpecials(m * k, 7) : random(m * k, 7);
     const bv = random(k * n, 8);
-    const call = builtinCall('matmul', [tensor(av, [m, k]), tensor(bv, [k, n])]);
+    const call = kernelCall('matmul', [tensor(av, [m, k]), tensor(bv, [k, n])]);
     await backend.run(call);
     expectClose(call.output.data, refMatmul(av, bv, m, k, n), TOLERANCE.matmul(k));
   };
@@ -270,7 +269,7 @@ describe('conv2d', () => {
   const check = async (h: number, w: number, kh: number, kw: number, specials = false, filterSpecials = false) => {
     const img = specials ? withSpecials(h * w, 9) : random(h * w, 9);
     const f = filterSpecials ? withSpecials(kh * kw, 10) : random(kh * kw, 10);
-    const call = builtinCall('conv2d', [tensor(img, [h, w]), tensor(f, [kh, kw])]);
+    const call = kernelCall('conv2d', [tensor(img, [h, w]), tensor(f, [kh, kw])]);
     await cpu.run(call);
     expectClose(call.output.data, refConv2d(img, h, w, f, kh, kw), TOLERANCE.matmul(kh * kw));
   };
@@ -352,7 +351,7 @@ describe('user kernels', () => {
 describe('bad input', () => {
   it('names the argument and what was expected', async () => {
     const a = tensor(random(6), [2, 3]);
-    const wrong = builtinCall('matmul', [a, tensor(random(6), [3, 2])]);
+    const wrong = kernelCall('matmul', [a, tensor(random(6), [3, 2])]);
     await expect(cpu.run({ ...wrong, args: [a, tensor(random(8), [4, 2])] })).rejects.toMatchObject({ argument: 'args[1].shape' });
     const ints = Tensor.from([1, 2], [2], 'int32');
     await expect(cpu.run({ kernel: 'exp', args: [ints], params: {}, output: Tensor.zeros([2]) })).rejects.toBeInstanceOf(ArgumentError);
@@ -360,7 +359,7 @@ describe('bad input', () => {
     await expect(cpu.run(wrong, { start: 1, end: 2 })).rejects.toMatchObject({ argument: 'range' });
     await expect(cpu.run(wrong, { start: 0, end: 99 })).rejects.toMatchObject({ argument: 'range' });
     const plain = new Tensor('float32', [2], new Float32Array(2));
-    await expect(cpu.run(builtinCall('exp', [plain]))).rejects.toMatchObject({ argument: 'call.args[0]' });
+    await expect(cpu.run(kernelCall('exp', [plain]))).rejects.toMatchObject({ argument: 'call.args[0]' });
     await expect(cpu.run({ kernel: 'fft', args: [a], params: {}, output: a })).rejects.toMatchObject({ argument: 'call.kernel' });
     expect(() => new CpuBackend(pool, { matmul: 'blas' as never })).toThrow(/options.matmul/);
   });
@@ -372,7 +371,7 @@ describe('device loss', () => {
     const backend = new CpuBackend(own);
     await backend.init();
     await own.close();
-    const call = builtinCall('neg', [tensor([1, 2, 3])]);
+    const call = kernelCall('neg', [tensor([1, 2, 3])]);
     await expect(backend.run(call)).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST' });
     expect(backend.health()).toBe('lost');
     const other = new CpuBackend(pool);
@@ -392,19 +391,19 @@ describe('process workers (tensors copied, chunks returned)', () => {
       expect(backend.device.description).toMatch(/2 process workers$/);
       const n = 300_001;
       const data = withSpecials(n, 13);
-      const exp = builtinCall('exp', [tensor(data)]);
+      const exp = kernelCall('exp', [tensor(data)]);
       await backend.run(exp);
       expectClose(exp.output.data, mapRef(data, Math.exp), TOLERANCE.transcendental);
-      const [max] = (await backend.run(builtinCall('max', [tensor(random(n, 14))])))!;
+      const [max] = (await backend.run(kernelCall('max', [tensor(random(n, 14))])))!;
       expect(max).toBe(refReduce('max', random(n, 14)));
-      const scan = builtinCall('cumsum', [tensor(random(n, 15))]);
+      const scan = kernelCall('cumsum', [tensor(random(n, 15))]);
       await backend.run(scan);
       expectClose(scan.output.data, refCumsum(random(n, 15)), { rtol: 1e-6, atol: 1e-6 });
-      const sort = builtinCall('sort', [tensor(data)]);
+      const sort = kernelCall('sort', [tensor(data)]);
       await backend.run(sort);
       expectClose(sort.output.data, refSort(data), { rtol: 0, atol: 0 });
       const [a, b] = [random(300 * 200, 16), random(200 * 100, 17)];
-      const mm = builtinCall('matmul', [tensor(a, [300, 200]), tensor(b, [200, 100])]);
+      const mm = kernelCall('matmul', [tensor(a, [300, 200]), tensor(b, [200, 100])]);
       await backend.run(mm);
       expectClose(mm.output.data, refMatmul(a, b, 300, 200, 100), TOLERANCE.matmul(200));
     } finally {
@@ -421,17 +420,17 @@ describe('three workers (odd chunk counts: merge rounds with a lone run, three-w
       await backend.init();
       const n = 1_000_003;
       const data = withSpecials(n, 21);
-      const sort = builtinCall('sort', [tensor(data)]);
+      const sort = kernelCall('sort', [tensor(data)]);
       await backend.run(sort);
       expectClose(sort.output.data, refSort(data), { rtol: 0, atol: 0 });
-      const part = builtinCall('sort', [tensor(data)]);
+      const part = kernelCall('sort', [tensor(data)]);
       await backend.run(part, { start: 100, end: 900_000 });
       expectClose(part.output.data.subarray(100, 900_000), refSort(data.subarray(100, 900_000)), { rtol: 0, atol: 0 });
       const finite = random(n, 22);
-      const scan = builtinCall('cumsum', [tensor(finite)]);
+      const scan = kernelCall('cumsum', [tensor(finite)]);
       await backend.run(scan);
       expectClose(scan.output.data, refCumsum(finite), { rtol: 1e-6, atol: 1e-6 });
-      const [max] = (await backend.run(builtinCall('max', [tensor(finite)])))!;
+      const [max] = (await backend.run(kernelCall('max', [tensor(finite)])))!;
       expect(max).toBe(refReduce('max', finite));
       expect(three.stats().workers.every((w) => w.tasks > 0)).toBe(true);
     } finally {

@@ -4,25 +4,9 @@
  * and device loss. Device loss destroys gpu.js's shared device, so it runs last.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ArgumentError,
-  BINARY_KERNELS,
-  BackendUnavailableError,
-  DeviceLostError,
-  HOST,
-  REDUCE_KERNELS,
-  Tensor,
-  UNARY_KERNELS,
-  builtinCall,
-  builtinSpec,
-  kernel,
-  splitRange,
-  userCall,
-  userKernelSpec,
-  type KernelCall,
-  type Partial,
-  type RunEvent,
-} from '@tandem/core';
+import { ArgumentError, BackendUnavailableError, DeviceLostError, HOST, Tensor, kernel } from '@tandem/core';
+import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, userCall, type KernelCall, type PartialResult, type RunEvent } from '@tandem/core/backend';
+import { userKernelSpec } from '@tandem/core/internal/kernel/user';
 import { GpuJsBackend, KernelUnsupportedError, notOnWebGpu, offsetSource } from '../src/gpujs/index.ts';
 import { loadGpuJs, type KernelShortcut } from '../src/gpujs/runtime.ts';
 import {
@@ -75,8 +59,8 @@ function expectSame(actual: Float32Array, expected: Float32Array): void {
 }
 
 /** Runs `call` once per range of `parts` (aligned as its spec says) and merges, as the session does. */
-async function runInParts(call: KernelCall, parts: number): Promise<Partial | undefined> {
-  const spec = call.kernel === 'user' ? userKernelSpec : builtinSpec(call.kernel);
+async function runInParts(call: KernelCall, parts: number): Promise<PartialResult | undefined> {
+  const spec = call.kernel === 'user' ? userKernelSpec : kernelSpec(call.kernel);
   const ranges = splitRange(spec.extent(call), parts, spec.align?.(call) ?? 1);
   const partials = await Promise.all(ranges.map((r) => backend.run(call, r)));
   spec.merge?.(call, ranges, partials);
@@ -213,7 +197,7 @@ gpu('gpujs backend: built-in kernels', () => {
       const before = backend.transfers().uploads;
       const t0 = performance.now();
       for (const name of UNARY_KERNELS) {
-        const call = builtinCall(name, [x]);
+        const call = kernelCall(name, [x]);
         await backend.run(call);
         expectClose(call.output.data, mapRef(x.data, refUnary[name]), TRANSCENDENTAL.has(name) ? TOLERANCE.transcendental : TOLERANCE.elementwise);
       }
@@ -227,18 +211,18 @@ gpu('gpujs backend: built-in kernels', () => {
       const before = backend.transfers().uploads;
       const t0 = performance.now();
       for (const name of BINARY_KERNELS) {
-        const call = builtinCall(name, [x, y]);
+        const call = kernelCall(name, [x, y]);
         await backend.run(call);
         expectClose(call.output.data, mapRef(x.data, (v, i) => refBinary[name](v, y.data[i]!)), TOLERANCE.elementwise);
         // The scalar variant is the same kernel with a uniform for y: at the large size it runs over
         // the 1M elements either side of 2^24 only, to keep this file within its time budget.
-        const scalar = builtinCall(name, [x, -1.5]);
+        const scalar = kernelCall(name, [x, -1.5]);
         const r = n > 1 << 22 ? { start: (1 << 24) - (1 << 20), end: n } : { start: 0, end: n };
         await backend.run(scalar, r);
         const xs = x.data.subarray(r.start, r.end);
         expectClose(scalar.output.data.subarray(r.start, r.end), mapRef(xs, (v) => refBinary[name](v, -1.5)), TOLERANCE.elementwise);
       }
-      const sx = builtinCall('saxpy', [x, y, 2.5]);
+      const sx = kernelCall('saxpy', [x, y, 2.5]);
       await backend.run(sx);
       expectClose(sx.output.data, mapRef(x.data, (v, i) => 2.5 * v + y.data[i]!), SAXPY_TOLERANCE);
       console.log(`[gpujs] 13 binary/saxpy kernels + references at n=${n}: ${(performance.now() - t0).toFixed(0)} ms`);
@@ -252,7 +236,7 @@ gpu('gpujs backend: built-in kernels', () => {
     const x = tensor([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 0, 2, -0]);
     for (const s of [0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       for (const name of BINARY_KERNELS) {
-        const call = builtinCall(name, [x, s]);
+        const call = kernelCall(name, [x, s]);
         await backend.run(call);
         expectClose(call.output.data, mapRef(x.data, (v) => refBinary[name](v, s)), TOLERANCE.elementwise);
       }
@@ -261,7 +245,7 @@ gpu('gpujs backend: built-in kernels', () => {
 
   it('elementwise kernels take tensors of any rank (they index flat)', async () => {
     const x = tensor(random(2 * 3 * 4 * 5, 14), [2, 3, 4, 5]);
-    const call = builtinCall('tanh', [x]);
+    const call = kernelCall('tanh', [x]);
     await backend.run(call);
     expectClose(call.output.data, mapRef(x.data, Math.tanh), TOLERANCE.transcendental);
   });
@@ -270,9 +254,9 @@ gpu('gpujs backend: built-in kernels', () => {
     const x = tensor(withSpecials(SIZES.prime, 13));
     for (const name of ['exp', 'relu', 'maximum'] as const) {
       const args = name === 'maximum' ? [x, 0.25] : [x];
-      const whole = builtinCall(name, args);
+      const whole = kernelCall(name, args);
       await backend.run(whole);
-      const parts = builtinCall(name, args);
+      const parts = kernelCall(name, args);
       await runInParts(parts, 4);
       expectSame(parts.output.data as Float32Array, whole.output.data as Float32Array);
     }
@@ -289,10 +273,10 @@ gpu('gpujs backend: built-in kernels', () => {
     it(`matmul at ${label} [${m}, ${k}] x [${k}, ${n}] matches refMatmul, and row ranges match the whole run`, async () => {
       const a = tensor(label === 'prime' ? withSpecials(m * k, 21) : random(m * k, 21), [m, k]);
       const b = tensor(random(k * n, 22), [k, n]);
-      const call = builtinCall('matmul', [a, b]);
+      const call = kernelCall('matmul', [a, b]);
       await timed(`matmul [${m}, ${k}] x [${k}, ${n}]`, () => backend.run(call));
       expectClose(call.output.data, refMatmul(a.data, b.data, m, k, n), TOLERANCE.matmul(k));
-      const parts = builtinCall('matmul', [a, b]);
+      const parts = kernelCall('matmul', [a, b]);
       await runInParts(parts, 3);
       expectSame(parts.output.data as Float32Array, call.output.data as Float32Array);
     });
@@ -304,7 +288,7 @@ gpu('gpujs backend: built-in kernels', () => {
     const b = tensor(random(N * N, 32), [N, N]);
     await backend.upload(a);
     await backend.upload(b);
-    const call = builtinCall('matmul', [a, b]);
+    const call = kernelCall('matmul', [a, b]);
     const t0 = performance.now();
     await backend.run(call);
     const ms = performance.now() - t0;
@@ -321,10 +305,10 @@ gpu('gpujs backend: built-in kernels', () => {
       const [kh, kw] = label === 'ragged' ? [5, 3] : label === 'one' ? [1, 1] : [3, 3];
       const img = tensor(label === 'ragged' ? withSpecials(h * w, 41) : random(h * w, 41), [h, w]);
       const f = tensor(random(kh * kw, 42), [kh, kw]);
-      const call = builtinCall('conv2d', [img, f]);
+      const call = kernelCall('conv2d', [img, f]);
       await timed(`conv2d ${h}x${w} * ${kh}x${kw}`, () => backend.run(call));
       expectClose(call.output.data, refConv2d(img.data, h, w, f.data, kh, kw), TOLERANCE.matmul(kh * kw));
-      const parts = builtinCall('conv2d', [img, f]);
+      const parts = kernelCall('conv2d', [img, f]);
       await runInParts(parts, 3);
       expectSame(parts.output.data as Float32Array, call.output.data as Float32Array);
     });
@@ -337,11 +321,11 @@ gpu('gpujs backend: built-in kernels', () => {
         for (const name of REDUCE_KERNELS) {
           const ref = refReduce(name, values);
           const tol = TOLERANCE.reduce(name, values);
-          const whole = builtinCall(name, [x]);
-          const [partial] = (await timed(`${name} n=${n}`, () => backend.run(whole))) as Partial;
-          builtinSpec(name).merge!(whole, [{ start: 0, end: n }], [[partial!]]);
+          const whole = kernelCall(name, [x]);
+          const [partial] = (await timed(`${name} n=${n}`, () => backend.run(whole))) as PartialResult;
+          kernelSpec(name).merge!(whole, [{ start: 0, end: n }], [[partial!]]);
           expectClose([whole.output.data[0]!], [ref], tol);
-          const parts = builtinCall(name, [x]);
+          const parts = kernelCall(name, [x]);
           const merged = await runInParts(parts, 3);
           expectClose(merged!, [ref], tol);
         }
@@ -360,11 +344,11 @@ gpu('gpujs backend: residency and transfers', () => {
     expect(backend.transfers().uploadBytes - s0.uploadBytes).toBe(4096 * 4);
     expect(x.residency.isValidOn('gpujs:0')).toBe(true);
 
-    const e = builtinCall('exp', [x]);
+    const e = kernelCall('exp', [x]);
     await backend.run(e);
     expect(e.output.residency.isValidOn('gpujs:0')).toBe(true);
     expect(e.output.residency.isValidOn(HOST)).toBe(true);
-    const l = builtinCall('log', [e.output]);
+    const l = kernelCall('log', [e.output]);
     await backend.run(l);
     expect(backend.transfers().uploads - s0.uploads).toBe(1);
     expect(backend.transfers().downloads - s0.downloads).toBe(2);
@@ -373,7 +357,7 @@ gpu('gpujs backend: residency and transfers', () => {
 
     x.data[0] = 1;
     x.residency.wroteOn(HOST);
-    const again = builtinCall('neg', [x]);
+    const again = kernelCall('neg', [x]);
     await backend.run(again);
     expect(backend.transfers().uploads - s0.uploads).toBe(2);
     expect(again.output.data[0]).toBe(-1);
@@ -381,9 +365,9 @@ gpu('gpujs backend: residency and transfers', () => {
 
   it('a sub-range run does not leave a partial device copy behind', async () => {
     const x = tensor(random(1000, 62));
-    const out = builtinCall('neg', [x]);
+    const out = kernelCall('neg', [x]);
     await backend.run(out, { start: 0, end: 500 });
-    const next = builtinCall('neg', [out.output]);
+    const next = kernelCall('neg', [out.output]);
     const before = backend.transfers().uploads;
     await backend.run(next);
     expect(backend.transfers().uploads - before).toBe(1);
@@ -401,10 +385,10 @@ gpu('gpujs backend: errors', () => {
     });
     await expect(bad({ kernel: 'neg', args: [a], params: {}, output: Tensor.zeros([3, 2]) })).rejects.toMatchObject({ argument: 'call.output' });
     await expect(bad(userCall(saxpy, [Tensor.from([1, 2], [2], 'int32'), tensor([1, 2]), 1], [2]))).rejects.toMatchObject({ argument: 'args[0].dtype' });
-    await expect(bad(builtinCall('matmul', [a, tensor(random(6, 72), [3, 2])]), { start: 1, end: 4 })).rejects.toMatchObject({ argument: 'range' });
+    await expect(bad(kernelCall('matmul', [a, tensor(random(6, 72), [3, 2])]), { start: 1, end: 4 })).rejects.toMatchObject({ argument: 'range' });
     await expect(bad(userCall(saxpy, [tensor([1, 2], [1, 1, 1, 2]), tensor([1, 2]), 1], [2]))).rejects.toMatchObject({ argument: 'args[0].shape' });
-    await expect(bad(builtinCall('sort', [tensor([3, 1, 2])]))).rejects.toBeInstanceOf(ArgumentError);
-    await expect(new GpuJsBackend().run(builtinCall('neg', [a]))).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(bad(kernelCall('sort', [tensor([3, 1, 2])]))).rejects.toBeInstanceOf(ArgumentError);
+    await expect(new GpuJsBackend().run(kernelCall('neg', [a]))).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 });
 
@@ -457,7 +441,7 @@ gpu('gpujs backend: watchdog and device loss (last: destroys gpu.js\'s device)',
     const impatient = new GpuJsBackend({ timeoutMs: 1 });
     await impatient.init();
     const n = 1 << 20;
-    const call = builtinCall('sqrt', [tensor(random(n, 81))]);
+    const call = kernelCall('sqrt', [tensor(random(n, 81))]);
     await expect(impatient.run(call)).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST', message: expect.stringMatching(/did not finish within 1 ms/) });
     expect(impatient.health()).toBe('lost');
     await impatient.dispose();
@@ -466,7 +450,7 @@ gpu('gpujs backend: watchdog and device loss (last: destroys gpu.js\'s device)',
 
   it('after gpu.js\'s device is destroyed: in-flight and later runs reject fast, health is lost, a new backend recovers', async () => {
     const N = 512;
-    const call = builtinCall('matmul', [tensor(random(N * N, 91), [N, N]), tensor(random(N * N, 92), [N, N])]);
+    const call = kernelCall('matmul', [tensor(random(N * N, 91), [N, N]), tensor(random(N * N, 92), [N, N])]);
     const { WebGPUContext } = await loadGpuJs();
     // Destroyed once an input is on the device, before the matmul can have finished however fast the GPU.
     let destroyed: Promise<unknown> | undefined;
@@ -481,14 +465,14 @@ gpu('gpujs backend: watchdog and device loss (last: destroys gpu.js\'s device)',
     // Later runs fail without touching the device: nothing moves, nothing is reported.
     const before = backend.transfers();
     const events: RunEvent[] = [];
-    await expect(backend.run(builtinCall('neg', [tensor([1])]), undefined, { observe: (e) => events.push(e) })).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST' });
+    await expect(backend.run(kernelCall('neg', [tensor([1])]), undefined, { observe: (e) => events.push(e) })).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST' });
     expect(backend.transfers()).toEqual(before);
     expect(events).toEqual([]);
     expect(backend.health()).toBe('lost');
 
     const fresh = new GpuJsBackend();
     await fresh.init();
-    const neg = builtinCall('neg', [tensor([1, -2])]);
+    const neg = kernelCall('neg', [tensor([1, -2])]);
     await fresh.run(neg);
     expect(Array.from(neg.output.data)).toEqual([-1, 2]);
     await fresh.dispose();

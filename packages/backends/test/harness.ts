@@ -3,7 +3,8 @@
  * independently of any backend, tolerances, and the rule for when a GPU must be present.
  */
 import { expect } from 'vitest';
-import { Tensor, histogramBin, type BinaryKernel, type ReduceKernel, type UnaryKernel } from '@tandem/core';
+import { Tensor, type BinaryKernel, type ReduceKernel, type UnaryKernel } from '@tandem/core';
+import { histogramBin } from '@tandem/core/backend';
 
 /** Sizes every kernel is tested at: empty, one, a prime, not a multiple of a 64-wide workgroup, and ≥ 16M. */
 export const SIZES = { empty: 0, one: 1, prime: 7919, ragged: 1000, large: (1 << 24) + 3 } as const;

@@ -6,7 +6,8 @@
  * naming the construct, and only where NUMERICS.md ("User kernels") documents that refusal.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WorkerPool, userCall, type Backend, type KernelCall } from '@tandem/core';
+import { WorkerPool } from '@tandem/core';
+import { userCall, type Backend, type KernelCall } from '@tandem/core/backend';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { GpuJsBackend, KernelUnsupportedError } from '../src/gpujs/index.ts';
 import { gpuOrSkip } from './harness.ts';

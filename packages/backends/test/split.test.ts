@@ -2,7 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CostModel, Recorder, Tandem, WorkerPool, builtinCall, kernel, runSplit, userCall, type Backend } from '@tandem/core';
+import { CostModel } from '@tandem/core/internal/planner/cost-model';
+import { Recorder } from '@tandem/core/internal/trace/recorder';
+import { Tandem, WorkerPool, kernel } from '@tandem/core';
+import { kernelCall, userCall } from '@tandem/core/backend';
+import { runSplit } from '@tandem/core/internal/executor/split';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, refMatmul, refReduce, refSort, tensor, TOLERANCE } from './harness.ts';
@@ -44,9 +48,9 @@ describe.skipIf(!gpu.available)('a data-parallel call split across the CPU worke
     const x = tensor(random(n, 1));
     const y = tensor(random(n, 2));
     // add is exactly rounded on every device, so the split result must match bit for bit.
-    const single = builtinCall('add', [x, y]);
+    const single = kernelCall('add', [x, y]);
     await cpu.run(single);
-    const split = builtinCall('add', [x, y]);
+    const split = kernelCall('add', [x, y]);
     const model = new CostModel();
     const records = await runSplit(split, [cpu, webgpu], model, { policy: shares ? 'auto' : _label === 'eager' ? 'eager' : 'auto', shares });
     expectClose(split.output.data, single.output.data, { rtol: 0, atol: 0 });
@@ -63,15 +67,15 @@ describe.skipIf(!gpu.available)('a data-parallel call split across the CPU worke
   it('splits reductions, scans, sorts, matmul rows and user kernels, merging the pieces', async () => {
     const model = new CostModel();
     const x = tensor(random(300_007, 3));
-    const sum = builtinCall('sum', [x]);
+    const sum = kernelCall('sum', [x]);
     await runSplit(sum, [cpu, webgpu], model, { policy: 'auto' });
     expectClose(sum.output.data, [refReduce('sum', x.data)], TOLERANCE.sum(x.data));
-    const sorted = builtinCall('sort', [x]);
+    const sorted = kernelCall('sort', [x]);
     await runSplit(sorted, [cpu, webgpu], model, { policy: 'eager' });
     expectClose(sorted.output.data, refSort(x.data), { rtol: 0, atol: 0 });
     const a = tensor(random(517 * 64, 4), [517, 64]);
     const b = tensor(random(64 * 33, 5), [64, 33]);
-    const mm = builtinCall('matmul', [a, b]);
+    const mm = kernelCall('matmul', [a, b]);
     await runSplit(mm, [cpu, webgpu], model, { policy: 'eager' });
     expectClose(mm.output.data, refMatmul(a.data, b.data, 517, 64, 33), TOLERANCE.matmul(64));
     const user = userCall(wave, [0.01], [301, 257]);
@@ -86,9 +90,9 @@ describe.skipIf(!gpu.available)('a data-parallel call split across the CPU worke
     await lost.init();
     const n = 4_000_037;
     const x = tensor(random(n, 6));
-    const expected = builtinCall('relu', [x]);
+    const expected = kernelCall('relu', [x]);
     await cpu.run(expected);
-    const call = builtinCall('relu', [x]);
+    const call = kernelCall('relu', [x]);
     const recorder = new Recorder();
     // Equal fixed shares, so the GPU holds work; its device goes once its input is uploaded, so
     // before its share can be done however fast the GPU (a fixed delay could come too late).

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { DeviceLostError, builtinCall, type RunEvent } from '@tandem/core';
+import { DeviceLostError } from '@tandem/core';
+import { kernelCall, type RunEvent } from '@tandem/core/backend';
 import { TfjsBackend } from '../src/tfjs/index.ts';
 import { TOLERANCE, expectClose, gpuOrSkip, random, refMatmul, tensor } from './harness.ts';
 import { FULL, kernelSuite } from './fixtures/tfjs/suite.ts';
@@ -33,7 +34,7 @@ describe.skipIf(!gpu.available)('tfjs backend, webgpu engine', () => {
     const m = Math.floor(max / 4 / k) + 4099; // a is past the limit: no single op may bind it
     const a = random(m * k, 31);
     const b = random(k * n, 32);
-    const call = builtinCall('matmul', [tensor(a, [m, k]), tensor(b, [k, n])]);
+    const call = kernelCall('matmul', [tensor(a, [m, k]), tensor(b, [k, n])]);
     const t0 = performance.now();
     await backend.run(call);
     console.log(`[tfjs webgpu matmul [${m},${k}]x[${k},${n}] (a: ${(m * k * 4 / 2 ** 20).toFixed(0)} MiB > binding ${max / 2 ** 20} MiB)] ${((performance.now() - t0) / 1000).toFixed(2)} s`);
@@ -42,7 +43,7 @@ describe.skipIf(!gpu.available)('tfjs backend, webgpu engine', () => {
 
   it('rejects an elementwise range past the largest binding, naming the argument', async () => {
     const n = backend.device.limits.maxBindingBytes / 4 + 1;
-    const call = builtinCall('neg', [tensor(new Float32Array(n))]);
+    const call = kernelCall('neg', [tensor(new Float32Array(n))]);
     await expect(backend.run(call)).rejects.toMatchObject({ code: 'ERR_TANDEM_INVALID_ARGUMENT', argument: 'call.args[0]' });
     await backend.run(call, { start: 0, end: n - 1 }); // a smaller range fits
   });
@@ -50,14 +51,14 @@ describe.skipIf(!gpu.available)('tfjs backend, webgpu engine', () => {
   // Last: it destroys the thread's tfjs WebGPU device.
   it('after device loss, health() is lost and runs reject fast with DeviceLostError (in flight too)', async () => {
     const x = tensor(random(2 ** 16, 33));
-    const inFlight = backend.run(builtinCall('sort', [x]));
+    const inFlight = backend.run(kernelCall('sort', [x]));
     (tf.findBackend('webgpu') as WebGPUBackend).device.destroy();
     await expect(inFlight).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST' });
     expect(backend.health()).toBe('lost');
     // Later runs fail without touching the device: nothing moves, nothing is reported.
     const before = backend.transfers();
     const events: RunEvent[] = [];
-    await expect(backend.run(builtinCall('neg', [x]), undefined, { observe: (e) => events.push(e) })).rejects.toBeInstanceOf(DeviceLostError);
+    await expect(backend.run(kernelCall('neg', [x]), undefined, { observe: (e) => events.push(e) })).rejects.toBeInstanceOf(DeviceLostError);
     expect(backend.transfers()).toEqual(before);
     expect(events).toEqual([]);
   });

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, WorkerPool, builtinCall, type KernelCall } from '@tandem/core';
+import { BackendUnavailableError, WorkerPool } from '@tandem/core';
+import { kernelCall, type KernelCall } from '@tandem/core/backend';
 import { TfjsBackend, TFJS_ENGINES, probeEngines } from '../src/tfjs/index.ts';
 import { TOLERANCE, expectClose, random, refMatmul, refReduce, settleGarbage, tensor } from './harness.ts';
 import { FULL, kernelSuite } from './fixtures/tfjs/suite.ts';
@@ -54,7 +55,7 @@ describe('engines', () => {
     expect(() => new TfjsBackend({ engine: 'gpu' as never })).toThrow(/options.engine: expected one of tensorflow, webgpu, wasm, cpu/);
     const backend = new TfjsBackend({ engine: 'cpu' });
     expect(() => backend.device).toThrow(BackendUnavailableError);
-    await expect(backend.run(builtinCall('neg', [tensor([1])]))).rejects.toThrow(/not initialised/);
+    await expect(backend.run(kernelCall('neg', [tensor([1])]))).rejects.toThrow(/not initialised/);
     expect(backend.supports('neg')).toBe(false);
     expect(backend.transfers()).toEqual({ uploads: 0, uploadBytes: 0, downloads: 0, downloadBytes: 0 });
   });
@@ -80,7 +81,7 @@ describe('several engines in one thread', () => {
     for (let i = 0; i < 12; i++) {
       const a = random(m * k, 100 + i);
       const b = random(k * n, 200 + i);
-      jobs.push({ backend: i % 2 ? onWasm : onCpu, call: builtinCall('matmul', [tensor(a, [m, k]), tensor(b, [k, n])]), a, b });
+      jobs.push({ backend: i % 2 ? onWasm : onCpu, call: kernelCall('matmul', [tensor(a, [m, k]), tensor(b, [k, n])]), a, b });
     }
     const cpuBefore = dataIds('cpu');
     const wasmBefore = dataIds('wasm');
@@ -95,20 +96,20 @@ describe('several engines in one thread', () => {
 
   it("leaves the application's active tfjs backend as it was", async () => {
     await tf.setBackend('cpu');
-    await onWasm.run(builtinCall('sum', [tensor(random(1000))]));
+    await onWasm.run(kernelCall('sum', [tensor(random(1000))]));
     expect(tf.getBackend()).toBe('cpu');
     await tf.setBackend('wasm');
-    await onCpu.run(builtinCall('sum', [tensor(random(1000))]));
+    await onCpu.run(kernelCall('sum', [tensor(random(1000))]));
     expect(tf.getBackend()).toBe('wasm');
   });
 
   it('disposing one leaves the other working', async () => {
     const extra = new TfjsBackend({ engine: 'wasm' });
     await extra.init();
-    await extra.run(builtinCall('neg', [tensor(random(10))]));
+    await extra.run(kernelCall('neg', [tensor(random(10))]));
     await extra.dispose();
     const x = random(1000, 3);
-    const call = builtinCall('sum', [tensor(x)]);
+    const call = kernelCall('sum', [tensor(x)]);
     const partial = await onWasm.run(call);
     expectClose(partial!, [refReduce('sum', x)], TOLERANCE.sum(x));
   });
@@ -122,13 +123,13 @@ describe('device copies', () => {
       await settleGarbage();
       const before = tf.memory().numTensors;
       const [a, b, c] = [1, 2, 3].map((seed) => tensor(random(1000, seed)));
-      for (const t of [a, b, c]) await backend.run(builtinCall('sum', [t!]));
+      for (const t of [a, b, c]) await backend.run(kernelCall('sum', [t!]));
       // Three 4000-byte copies don't fit in 8000: a went.
       expect(tf.memory().numTensors - before).toBe(2);
       expect(backend.transfers().uploads).toBe(3);
-      await backend.run(builtinCall('sum', [c!]));
+      await backend.run(kernelCall('sum', [c!]));
       expect(backend.transfers().uploads).toBe(3);
-      await backend.run(builtinCall('sum', [a!]));
+      await backend.run(kernelCall('sum', [a!]));
       expect(backend.transfers().uploads).toBe(4);
       expect(tf.memory().numTensors - before).toBe(2);
     } finally {

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tandem, WorkerPool, builtinCall, type RunEvent } from '@tandem/core';
+import { Tandem, WorkerPool } from '@tandem/core';
+import { kernelCall, type RunEvent } from '@tandem/core/backend';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import { expectClose, gpuOrSkip, random, tensor } from './harness.ts';
@@ -49,7 +50,7 @@ describe('what backends report of a run', () => {
     await cpu.init();
     const x = tensor(random(1 << 18, 1));
     const events: RunEvent[] = [];
-    await cpu.run(builtinCall('exp', [x]), undefined, { observe: (e) => events.push(e) });
+    await cpu.run(kernelCall('exp', [x]), undefined, { observe: (e) => events.push(e) });
     const compute = events.filter((e) => e.kind === 'compute');
     expect(new Set(compute.map((e) => e.lane))).toEqual(new Set(['worker 0', 'worker 1']));
     // The chunks tile the range: sorted, each non-empty and starting where the previous ended.
@@ -73,7 +74,7 @@ describe('what backends report of a run', () => {
       const x = tensor(random(n, 2));
       const y = tensor(random(n, 3));
       const events: RunEvent[] = [];
-      const call = builtinCall('add', [x, y]);
+      const call = kernelCall('add', [x, y]);
       await webgpu.run(call, undefined, { observe: (e) => events.push(e) });
       expectClose(call.output.data, Array.from(x.data, (v, i) => Math.fround(v + y.data[i]!)), { rtol: 0, atol: 0 });
       const uploads = events.filter((e) => e.kind === 'upload');
@@ -82,7 +83,7 @@ describe('what backends report of a run', () => {
       expect(events.filter((e) => e.kind === 'compute').map((e) => e.kind === 'compute' && e.lane)).toEqual(['queue']);
       // Inputs now resident: a second run uploads nothing.
       const again: RunEvent[] = [];
-      await webgpu.run(builtinCall('add', [x, y]), undefined, { observe: (e) => again.push(e) });
+      await webgpu.run(kernelCall('add', [x, y]), undefined, { observe: (e) => again.push(e) });
       expect(again.filter((e) => e.kind === 'upload')).toEqual([]);
     } finally {
       await webgpu.dispose();

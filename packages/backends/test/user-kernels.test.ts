@@ -5,7 +5,8 @@
  * array constants. Each case runs on both backends against a float64 reference.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ArgumentError, Tensor, WorkerPool, kernel, userCall, type KernelCall, type UserKernel, type UserKernelArg } from '@tandem/core';
+import { ArgumentError, Tensor, WorkerPool, kernel, type UserKernel, type UserKernelArg } from '@tandem/core';
+import { userCall, type KernelCall } from '@tandem/core/backend';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { GpuJsBackend, KernelUnsupportedError } from '../src/gpujs/index.ts';
 import { USER_KERNEL_TOLERANCE } from './kernel-corpus/tolerance.ts';

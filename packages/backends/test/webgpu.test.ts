@@ -8,11 +8,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import {
-  ArgumentError, BINARY_KERNELS, BUILTIN_KERNELS, DeviceLostError, HOST, REDUCE_KERNELS, Tensor, UNARY_KERNELS,
-  builtinCall, builtinSpec, splitRange,
-  type IndexRange, type KernelArg, type KernelCall, type Partial, type RunEvent,
-} from '@tandem/core';
+import { ArgumentError, DeviceLostError, HOST, Tensor } from '@tandem/core';
+import { BINARY_KERNELS, BUILTIN_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, type IndexRange, type KernelArg, type KernelCall, type PartialResult, type RunEvent } from '@tandem/core/backend';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import {
   SIZES, TOLERANCE, expectClose, gpuOrSkip, random, refBinary, refConv2d, refCumsum, refHistogram, refMatmul, refReduce,
@@ -43,7 +40,7 @@ function gpuIt(name: string, fn: (ctx: TestContext) => Promise<void>, timeout?: 
   }, timeout);
 }
 
-async function run(call: KernelCall, range?: IndexRange, label?: string, backend = gpu): Promise<Partial | undefined> {
+async function run(call: KernelCall, range?: IndexRange, label?: string, backend = gpu): Promise<PartialResult | undefined> {
   const t = performance.now();
   const p = await backend.run(call, range);
   if (label) costs.push([label, performance.now() - t]);
@@ -52,9 +49,9 @@ async function run(call: KernelCall, range?: IndexRange, label?: string, backend
 
 /** Runs `call` over `parts` aligned sub-ranges and merges them as the session would. */
 async function runSplit(call: KernelCall, parts: number, backend = gpu): Promise<void> {
-  const spec = builtinSpec(call.kernel);
+  const spec = kernelSpec(call.kernel);
   const ranges = splitRange(spec.extent(call), parts, spec.align?.(call) ?? 1);
-  const partials: Array<Partial | undefined> = [];
+  const partials: Array<PartialResult | undefined> = [];
   for (const r of ranges) partials.push(await backend.run(call, r));
   spec.merge?.(call, ranges, partials);
 }
@@ -96,12 +93,12 @@ describe('webgpu backend: device', () => {
 
   gpuIt('refuses bad calls with errors naming the argument', async () => {
     const x = tensor(random(10));
-    await expect(gpu.run({ ...builtinCall('neg', [x]), kernel: 'user', user: { name: 'f', source: 'function () { return 1; }', constants: {} } }))
+    await expect(gpu.run({ ...kernelCall('neg', [x]), kernel: 'user', user: { name: 'f', source: 'function () { return 1; }', constants: {} } }))
       .rejects.toMatchObject({ argument: 'call.kernel' });
-    await expect(gpu.run(builtinCall('neg', [x]), { start: 3, end: 11 })).rejects.toMatchObject({ argument: 'range' });
-    const mm = builtinCall('matmul', [tensor(random(6), [2, 3]), tensor(random(12), [3, 4])]);
+    await expect(gpu.run(kernelCall('neg', [x]), { start: 3, end: 11 })).rejects.toMatchObject({ argument: 'range' });
+    const mm = kernelCall('matmul', [tensor(random(6), [2, 3]), tensor(random(12), [3, 4])]);
     await expect(gpu.run(mm, { start: 2, end: 8 })).rejects.toMatchObject({ argument: 'range' }); // not whole rows
-    await expect(gpu.run({ ...builtinCall('neg', [x]), output: Tensor.zeros([9]) })).rejects.toMatchObject({ argument: 'call.output' });
+    await expect(gpu.run({ ...kernelCall('neg', [x]), output: Tensor.zeros([9]) })).rejects.toMatchObject({ argument: 'call.output' });
     const f64 = Tensor.from([1, 2], [2], 'float64');
     await expect(gpu.run({ kernel: 'neg', args: [f64], params: {}, output: Tensor.zeros([2]) })).rejects.toBeInstanceOf(ArgumentError);
     expect(() => new WebGpuBackend({ maxBindingBytes: 100 })).toThrow(ArgumentError);
@@ -114,7 +111,7 @@ describe('webgpu backend: elementwise kernels', () => {
       const xs = withSpecials(n, 11);
       const x = tensor(xs);
       for (const op of UNARY_KERNELS) {
-        const call = builtinCall(op, [x]);
+        const call = kernelCall(op, [x]);
         await run(call, undefined, isLarge(n) ? `unary ${op}` : undefined);
         const f = refUnary[op];
         const ref = mapIndex(n, (i) => f(xs[i]!));
@@ -128,11 +125,11 @@ describe('webgpu backend: elementwise kernels', () => {
       const x = tensor(xs);
       const y = tensor(ys);
       for (const op of BINARY_KERNELS) {
-        const call = builtinCall(op, [x, y]);
+        const call = kernelCall(op, [x, y]);
         await run(call, undefined, isLarge(n) ? `binary ${op}` : undefined);
         const f = refBinary[op];
         expectClose(call.output.data, mapIndex(n, (i) => f(xs[i]!, ys[i]!)), TOLERANCE.elementwise);
-        const s = builtinCall(op, [x, -1.5]);
+        const s = kernelCall(op, [x, -1.5]);
         await run(s, undefined, isLarge(n) ? `binary ${op} scalar` : undefined);
         expectClose(s.output.data, mapIndex(n, (i) => f(xs[i]!, -1.5)), TOLERANCE.elementwise);
       }
@@ -141,7 +138,7 @@ describe('webgpu backend: elementwise kernels', () => {
     gpuIt(`saxpy at ${name} (${n})`, async () => {
       const xs = withSpecials(n, 31);
       const ys = random(n, 32);
-      const call = builtinCall('saxpy', [tensor(xs), tensor(ys), 2.5]);
+      const call = kernelCall('saxpy', [tensor(xs), tensor(ys), 2.5]);
       await run(call, undefined, isLarge(n) ? 'saxpy' : undefined);
       // Two float32 roundings (a·x, then + y): the error scales with the terms, not the result.
       const bad: string[] = [];
@@ -162,21 +159,21 @@ describe('webgpu backend: elementwise kernels', () => {
     const ys = [0, 0, 0, 0, 1, Infinity, 0, -0];
     const x = tensor(xs);
     for (const op of BINARY_KERNELS) {
-      const call = builtinCall(op, [x, tensor(ys)]);
+      const call = kernelCall(op, [x, tensor(ys)]);
       await gpu.run(call);
       expectClose(call.output.data, xs.map((v, i) => refBinary[op](v, ys[i]!)), TOLERANCE.elementwise);
       for (const s of [NaN, Infinity, -Infinity, 0]) {
-        const sc = builtinCall(op, [x, s]);
+        const sc = kernelCall(op, [x, s]);
         await gpu.run(sc);
         expectClose(sc.output.data, xs.map((v) => refBinary[op](v, s)), TOLERANCE.elementwise);
       }
     }
     const big = tensor([100, -100, 89, -89, 1e-30, -1e-30, 20, -20]);
     for (const op of UNARY_KERNELS) {
-      const call = builtinCall(op, [big]);
+      const call = kernelCall(op, [big]);
       await gpu.run(call);
       expectClose(call.output.data, Array.from(big.data, (v) => Math.fround(refUnary[op](v))), TOLERANCE.transcendental);
-      const sp = builtinCall(op, [x]);
+      const sp = kernelCall(op, [x]);
       await gpu.run(sp);
       expectClose(sp.output.data, xs.map((v) => Math.fround(refUnary[op](v))), TOLERANCE.transcendental);
     }
@@ -192,9 +189,9 @@ describe('webgpu backend: reductions', () => {
       for (const xs of [plain, special]) {
         const x = tensor(xs);
         for (const op of REDUCE_KERNELS) {
-          const call = builtinCall(op, [x]);
+          const call = kernelCall(op, [x]);
           const partial = (await run(call, undefined, isLarge(n) && xs === plain ? `reduce ${op}` : undefined))!;
-          builtinSpec(op).merge!(call, [{ start: 0, end: n }], [partial]);
+          kernelSpec(op).merge!(call, [{ start: 0, end: n }], [partial]);
           const ref = refReduce(op, xs);
           expectClose([call.output.data[0]!], [ref], TOLERANCE.reduce(op, xs));
         }
@@ -206,11 +203,11 @@ describe('webgpu backend: reductions', () => {
     const xs = random(100, 43);
     const x = tensor(xs);
     const sub = xs.subarray(10, 60);
-    expect((await gpu.run(builtinCall('mean', [x]), { start: 10, end: 60 }))![0]).toBeCloseTo(refReduce('sum', sub), 4);
-    expect(await gpu.run(builtinCall('min', [x]), { start: 10, end: 60 })).toEqual([refReduce('min', sub)]);
-    expect(await gpu.run(builtinCall('sum', [x]), { start: 5, end: 5 })).toEqual([0]);
-    expect(await gpu.run(builtinCall('min', [x]), { start: 5, end: 5 })).toEqual([Infinity]);
-    expect(await gpu.run(builtinCall('max', [x]), { start: 5, end: 5 })).toEqual([-Infinity]);
+    expect((await gpu.run(kernelCall('mean', [x]), { start: 10, end: 60 }))![0]).toBeCloseTo(refReduce('sum', sub), 4);
+    expect(await gpu.run(kernelCall('min', [x]), { start: 10, end: 60 })).toEqual([refReduce('min', sub)]);
+    expect(await gpu.run(kernelCall('sum', [x]), { start: 5, end: 5 })).toEqual([0]);
+    expect(await gpu.run(kernelCall('min', [x]), { start: 5, end: 5 })).toEqual([Infinity]);
+    expect(await gpu.run(kernelCall('max', [x]), { start: 5, end: 5 })).toEqual([-Infinity]);
   });
 });
 
@@ -238,7 +235,7 @@ describe('webgpu backend: matmul and conv2d', () => {
       const [m, k, n] = MATMUL[name];
       const as = withSpecials(m * k, 51);
       const bs = random(k * n, 52);
-      const call = builtinCall('matmul', [tensor(as, [m, k]), tensor(bs, [k, n])]);
+      const call = kernelCall('matmul', [tensor(as, [m, k]), tensor(bs, [k, n])]);
       await run(call, undefined, name === 'large' ? 'matmul [2^21+3,8]x[8,3]' : undefined);
       expectClose(call.output.data, refMatmul(as, bs, m, k, n), TOLERANCE.matmul(k));
     }, 60_000);
@@ -247,7 +244,7 @@ describe('webgpu backend: matmul and conv2d', () => {
       const [h, w, kh, kw] = CONV[name];
       const img = withSpecials(h * w, 61);
       const f = random(kh * kw, 62);
-      const call = builtinCall('conv2d', [tensor(img, [h, w]), tensor(f, [kh, kw])]);
+      const call = kernelCall('conv2d', [tensor(img, [h, w]), tensor(f, [kh, kw])]);
       await run(call, undefined, name === 'large' ? 'conv2d 4097x4099 3x3' : undefined);
       expectClose(call.output.data, refConv2d(img, h, w, f, kh, kw), TOLERANCE.matmul(kh * kw));
     }, 60_000);
@@ -257,7 +254,7 @@ describe('webgpu backend: matmul and conv2d', () => {
     for (const [m, k, n] of [[130, 70, 97], [64, 64, 64], [33, 300, 40]] as const) {
       const as = withSpecials(m * k, 53);
       const bs = random(k * n, 54);
-      const call = builtinCall('matmul', [tensor(as, [m, k]), tensor(bs, [k, n])]);
+      const call = kernelCall('matmul', [tensor(as, [m, k]), tensor(bs, [k, n])]);
       await gpu.run(call);
       expectClose(call.output.data, refMatmul(as, bs, m, k, n), TOLERANCE.matmul(k));
     }
@@ -268,7 +265,7 @@ describe('webgpu backend: matmul and conv2d', () => {
     for (const s of [256, 512, 1024]) {
       const as = random(s * s, 55);
       const bs = random(s * s, 56);
-      const call = builtinCall('matmul', [tensor(as, [s, s]), tensor(bs, [s, s])]);
+      const call = kernelCall('matmul', [tensor(as, [s, s]), tensor(bs, [s, s])]);
       await gpu.upload(call.args[0] as Tensor);
       await gpu.upload(call.args[1] as Tensor);
       if (s < 1024) await gpu.run(again(call)); // the pipeline compiles on the first run (256)
@@ -293,7 +290,7 @@ describe('webgpu backend: histogram, cumsum, sort', () => {
       const xs = withSpecials(n, 71);
       const x = tensor(xs);
       for (const params of [{ bins: 64, lo: -3, hi: 3 }, { bins: 10_000, lo: -4.5, hi: 4.25 }]) {
-        const call = builtinCall('histogram', [x], params);
+        const call = kernelCall('histogram', [x], params);
         const counts = await run(call, undefined, isLarge(n) ? `histogram ${params.bins} bins` : undefined);
         expect(counts).toEqual(Array.from(refHistogram(xs, params.bins, params.lo, params.hi)));
       }
@@ -301,7 +298,7 @@ describe('webgpu backend: histogram, cumsum, sort', () => {
 
     gpuIt(`cumsum at ${name} (${n})`, async () => {
       for (const xs of [random(n, 81), withSpecials(n, 82)]) {
-        const call = builtinCall('cumsum', [tensor(xs)]);
+        const call = kernelCall('cumsum', [tensor(xs)]);
         await run(call, undefined, isLarge(n) && !Number.isNaN(xs[3]) ? 'cumsum' : undefined);
         expectClose(call.output.data, refCumsum(xs), scanTolerance(xs));
       }
@@ -310,7 +307,7 @@ describe('webgpu backend: histogram, cumsum, sort', () => {
     gpuIt(`sort at ${name} (${n}): ascending, NaN last`, async () => {
       const xs = withSpecials(n, 91);
       if (n > 20) xs.set([0, -0, 0, 1, 1, -0], 10); // duplicates and both zeros
-      const call = builtinCall('sort', [tensor(xs)]);
+      const call = kernelCall('sort', [tensor(xs)]);
       await run(call, undefined, isLarge(n) ? 'sort' : undefined);
       expectSameFloats(call.output.data, refSort(xs));
     }, 60_000);
@@ -326,7 +323,7 @@ describe('webgpu backend: histogram, cumsum, sort', () => {
       values.push(e, nextF32(e, -1), nextF32(e, 1));
     }
     values.push(lo, hi, -0, Infinity, -Infinity, NaN);
-    const call = builtinCall('histogram', [tensor(values)], { bins, lo, hi });
+    const call = kernelCall('histogram', [tensor(values)], { bins, lo, hi });
     expect(await gpu.run(call)).toEqual(Array.from(refHistogram(Float32Array.from(values), bins, lo, hi)));
   });
 });
@@ -364,30 +361,30 @@ function everyKernel(n: number, seed: number): KernelCall[] {
   const x = tensor(xs);
   const y = tensor(random(n, seed + 1));
   const calls: KernelCall[] = [];
-  for (const op of UNARY_KERNELS) calls.push(builtinCall(op, [x]));
-  for (const op of BINARY_KERNELS) calls.push(builtinCall(op, [x, y]), builtinCall(op, [x, 0.5]));
-  calls.push(builtinCall('saxpy', [x, y, -2]));
+  for (const op of UNARY_KERNELS) calls.push(kernelCall(op, [x]));
+  for (const op of BINARY_KERNELS) calls.push(kernelCall(op, [x, y]), kernelCall(op, [x, 0.5]));
+  calls.push(kernelCall('saxpy', [x, y, -2]));
   const plain = tensor(random(n, seed + 2));
-  for (const op of REDUCE_KERNELS) calls.push(builtinCall(op, [plain]), builtinCall(op, [x]));
+  for (const op of REDUCE_KERNELS) calls.push(kernelCall(op, [plain]), kernelCall(op, [x]));
   const rows = Math.max(1, Math.floor(n / 7));
   const mm: KernelArg[] = [tensor(withSpecials(rows * 7, seed + 3), [rows, 7]), tensor(random(7 * 9, seed + 4), [7, 9])];
-  calls.push(builtinCall('matmul', mm));
+  calls.push(kernelCall('matmul', mm));
   // Tiled path; B (3840 bytes) still fits the 4 KiB binding of the chunking tests.
-  calls.push(builtinCall('matmul', [tensor(random(rows * 24, seed + 5), [rows, 24]), tensor(random(24 * 40, seed + 6), [24, 40])]));
-  calls.push(builtinCall('conv2d', [tensor(withSpecials(rows * 7, seed + 7), [rows, 7]), tensor(random(15, seed + 8), [5, 3])]));
-  calls.push(builtinCall('histogram', [x], { bins: 50, lo: -2, hi: 3 }));
-  calls.push(builtinCall('cumsum', [plain]), builtinCall('cumsum', [x]));
-  calls.push(builtinCall('sort', [x]));
+  calls.push(kernelCall('matmul', [tensor(random(rows * 24, seed + 5), [rows, 24]), tensor(random(24 * 40, seed + 6), [24, 40])]));
+  calls.push(kernelCall('conv2d', [tensor(withSpecials(rows * 7, seed + 7), [rows, 7]), tensor(random(15, seed + 8), [5, 3])]));
+  calls.push(kernelCall('histogram', [x], { bins: 50, lo: -2, hi: 3 }));
+  calls.push(kernelCall('cumsum', [plain]), kernelCall('cumsum', [x]));
+  calls.push(kernelCall('sort', [x]));
   return calls;
 }
 
 /** The same kernel call with a fresh output. */
 function again(call: KernelCall): KernelCall {
-  return builtinCall(call.kernel, call.args, call.params);
+  return kernelCall(call.kernel, call.args, call.params);
 }
 
 async function expectRangesMatchWhole(backend: WebGpuBackend, call: KernelCall, parts: number): Promise<void> {
-  const spec = builtinSpec(call.kernel);
+  const spec = kernelSpec(call.kernel);
   const whole = again(call);
   const wholePartial = await backend.run(whole);
   if (spec.split === 'reduce') spec.merge!(whole, [{ start: 0, end: spec.extent(whole) }], [wholePartial]);
@@ -411,7 +408,7 @@ describe('webgpu backend: sub-range runs', () => {
 
   gpuIt('map kernels write only their range', async () => {
     const x = tensor(random(1000, 5));
-    const call = builtinCall('exp', [x]);
+    const call = kernelCall('exp', [x]);
     call.output.data.fill(-7);
     await gpu.run(call, { start: 100, end: 300 });
     expect(call.output.data[99]).toBe(-7);
@@ -443,7 +440,7 @@ describe('webgpu backend: binding limit lowered to 4 KiB (chunked paths)', () =>
       const p = await gpu.run(onWide);
       const onSmall = again(call);
       const q = await small.run(onSmall);
-      const spec = builtinSpec(call.kernel);
+      const spec = kernelSpec(call.kernel);
       if (spec.split === 'reduce' && call.kernel !== 'histogram') {
         const xs = (call.args[0] as Tensor).data as Float32Array;
         expectClose(q!, p!, TOLERANCE.reduce(call.kernel, xs));
@@ -457,22 +454,22 @@ describe('webgpu backend: binding limit lowered to 4 KiB (chunked paths)', () =>
     }
     // Explicit reference checks on the chunked paths.
     const xs = withSpecials(n, 301);
-    const cs = builtinCall('cumsum', [tensor(random(n, 302))]);
+    const cs = kernelCall('cumsum', [tensor(random(n, 302))]);
     await small.run(cs);
     expectClose(cs.output.data, refCumsum((cs.args[0] as Tensor).data), scanTolerance((cs.args[0] as Tensor).data as Float32Array));
-    const h = builtinCall('histogram', [tensor(xs)], { bins: 33, lo: -3, hi: 3.5 });
+    const h = kernelCall('histogram', [tensor(xs)], { bins: 33, lo: -3, hi: 3.5 });
     expect(await small.run(h)).toEqual(Array.from(refHistogram(xs, 33, -3, 3.5)));
     const [rows, w] = [300, 37];
     const img = withSpecials(rows * w, 303);
     const f = random(9, 304);
-    const cv = builtinCall('conv2d', [tensor(img, [rows, w]), tensor(f, [3, 3])]);
+    const cv = kernelCall('conv2d', [tensor(img, [rows, w]), tensor(f, [3, 3])]);
     await small.run(cv);
     expectClose(cv.output.data, refConv2d(img, rows, w, f, 3, 3), TOLERANCE.matmul(9));
   });
 
   gpuIt('sort: ranges up to one binding run, longer ones are refused naming the range', async () => {
     const xs = withSpecials(SIZES.prime, 310);
-    const call = builtinCall('sort', [tensor(xs)]);
+    const call = kernelCall('sort', [tensor(xs)]);
     await expect(small.run(call)).rejects.toMatchObject({ argument: 'range', code: 'ERR_TANDEM_INVALID_ARGUMENT' });
     await runSplit(call, 10, small); // 792 elements each, under the limit
     expectSameFloats(call.output.data, refSort(xs));
@@ -480,12 +477,12 @@ describe('webgpu backend: binding limit lowered to 4 KiB (chunked paths)', () =>
 
   gpuIt('matmul with a B larger than one binding, and conv2d with a larger filter, are refused clearly', async () => {
     const b = tensor(random(40 * 30), [40, 30]); // 4800 bytes
-    const mm = builtinCall('matmul', [tensor(random(80), [2, 40]), b]);
+    const mm = kernelCall('matmul', [tensor(random(80), [2, 40]), b]);
     const err = await small.run(mm).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ArgumentError);
     expect(err).toMatchObject({ argument: 'args[1]' });
     expect((err as Error).message).toMatch(/maxStorageBufferBindingSize/);
-    const cv = builtinCall('conv2d', [tensor(random(100), [10, 10]), tensor(random(33 * 33), [33, 33])]);
+    const cv = kernelCall('conv2d', [tensor(random(100), [10, 10]), tensor(random(33 * 33), [33, 33])]);
     await expect(small.run(cv)).rejects.toMatchObject({ argument: 'args[1]' });
   });
 });
@@ -503,8 +500,8 @@ describe('webgpu backend: dispatch grid lowered to 64 workgroups per dimension (
 
   gpuIt('every kernel gives what the full grid gives, over 2-D grids', async () => {
     const n = 300_007; // 1172 workgroups of 256: an 64 x 19 grid, and 74 scan/sort blocks
-    for (const call of [...everyKernel(n, 600), builtinCall('matmul', [tensor(random(80), [10, 8]), tensor(random(8 * 5000), [8, 5000])])]) {
-      const spec = builtinSpec(call.kernel);
+    for (const call of [...everyKernel(n, 600), kernelCall('matmul', [tensor(random(80), [10, 8]), tensor(random(8 * 5000), [8, 5000])])]) {
+      const spec = kernelSpec(call.kernel);
       const wide = again(call);
       const p = await gpu.run(wide);
       const grid = again(call);
@@ -521,7 +518,7 @@ describe('webgpu backend: residency, transfers, caches', () => {
     const x = tensor(random(5000, 400));
     const y = tensor(random(5000, 401));
     const t0 = gpu.transfers();
-    const c1 = builtinCall('add', [x, y]);
+    const c1 = kernelCall('add', [x, y]);
     await gpu.run(c1);
     const t1 = gpu.transfers();
     expect(t1.uploads - t0.uploads).toBe(2);
@@ -531,11 +528,11 @@ describe('webgpu backend: residency, transfers, caches', () => {
     expect(x.residency.isValidOn(ID)).toBe(true);
     expect(c1.output.residency.isValidOn(ID) && c1.output.residency.isValidOn(HOST)).toBe(true);
 
-    await gpu.run(builtinCall('mul', [x, y]));
+    await gpu.run(kernelCall('mul', [x, y]));
     expect(gpu.transfers().uploads).toBe(t1.uploads); // both resident
 
     // The output stays on the device: chaining it costs no upload.
-    const c3 = builtinCall('sub', [c1.output, x]);
+    const c3 = kernelCall('sub', [c1.output, x]);
     await gpu.run(c3);
     expect(gpu.transfers().uploads).toBe(t1.uploads);
     expectClose(c3.output.data, y.data, { rtol: 1e-6, atol: 1e-6 });
@@ -543,7 +540,7 @@ describe('webgpu backend: residency, transfers, caches', () => {
     // A write on the host invalidates the device copy.
     x.data[0] = 42;
     x.residency.wroteOn(HOST);
-    const c4 = builtinCall('neg', [x]);
+    const c4 = kernelCall('neg', [x]);
     await gpu.run(c4);
     expect(gpu.transfers().uploads).toBe(t1.uploads + 1);
     expect(c4.output.data[0]).toBe(-42);
@@ -559,13 +556,13 @@ describe('webgpu backend: residency, transfers, caches', () => {
 
   gpuIt('a partial write leaves no device copy of the output behind', async () => {
     const x = tensor(random(1000, 410));
-    const call = builtinCall('abs', [x]);
+    const call = kernelCall('abs', [x]);
     await gpu.run(call, { start: 0, end: 500 });
     // The residency says this device wrote the output, but only half of it is on the device:
     // the rest arrives in host memory (as another device's range would).
     call.output.data.fill(3, 500);
     const u = gpu.transfers().uploads;
-    const next = builtinCall('neg', [call.output]);
+    const next = kernelCall('neg', [call.output]);
     await gpu.run(next);
     expect(gpu.transfers().uploads).toBe(u + 1);
     expect(next.output.data[999]).toBe(-3);
@@ -578,7 +575,7 @@ describe('webgpu backend: residency, transfers, caches', () => {
       const x = tensor(random(10_000, 430));
       const u0 = tight.transfers().uploads;
       for (let i = 0; i < 3; i++) {
-        const call = builtinCall('neg', [x]);
+        const call = kernelCall('neg', [x]);
         await tight.run(call);
         expect(call.output.data[17]).toBe(-x.data[17]!);
       }
@@ -593,10 +590,10 @@ describe('webgpu backend: residency, transfers, caches', () => {
     const xs = random(50_000, 440);
     const x = tensor(xs);
     const calls = [
-      ...UNARY_KERNELS.map((op) => builtinCall(op, [x])),
-      builtinCall('sort', [x]), builtinCall('cumsum', [x]), builtinCall('matmul', [tensor(xs.subarray(0, 200 * 250), [200, 250]), tensor(xs.subarray(0, 250 * 40), [250, 40])]),
+      ...UNARY_KERNELS.map((op) => kernelCall(op, [x])),
+      kernelCall('sort', [x]), kernelCall('cumsum', [x]), kernelCall('matmul', [tensor(xs.subarray(0, 200 * 250), [200, 250]), tensor(xs.subarray(0, 250 * 40), [250, 40])]),
     ];
-    const sums = [builtinCall('sum', [x]), builtinCall('max', [x])];
+    const sums = [kernelCall('sum', [x]), kernelCall('max', [x])];
     const results = await Promise.all([...calls, ...sums].map((c) => gpu.run(c)));
     for (const [i, op] of UNARY_KERNELS.entries()) {
       const f = refUnary[op];
@@ -611,9 +608,9 @@ describe('webgpu backend: residency, transfers, caches', () => {
 
   gpuIt('compiles each pipeline once and reuses pooled buffers', async () => {
     const x = tensor(random(3000, 420));
-    await gpu.run(builtinCall('sigmoid', [x]));
+    await gpu.run(kernelCall('sigmoid', [x]));
     const s0 = gpu.stats();
-    for (let i = 0; i < 5; i++) await gpu.run(builtinCall('sigmoid', [x]));
+    for (let i = 0; i < 5; i++) await gpu.run(kernelCall('sigmoid', [x]));
     const s1 = gpu.stats();
     expect(s1.pipelines).toBe(s0.pipelines);
     expect(s1.buffersReused).toBeGreaterThan(s0.buffersReused);
@@ -625,8 +622,8 @@ describe('webgpu backend: device loss', () => {
     const victim = new WebGpuBackend();
     await victim.init();
     const s = 768;
-    const call = builtinCall('matmul', [tensor(random(s * s, 500), [s, s]), tensor(random(s * s, 501), [s, s])]);
-    await victim.run(builtinCall('sort', [tensor(random(1 << 20, 502))])); // warm: pipelines compiled
+    const call = kernelCall('matmul', [tensor(random(s * s, 500), [s, s]), tensor(random(s * s, 501), [s, s])]);
+    await victim.run(kernelCall('sort', [tensor(random(1 << 20, 502))])); // warm: pipelines compiled
     // Destroyed once the matmul's first input is on the device: its work can't have finished,
     // however fast the GPU (a fixed delay could let a fast one finish first).
     let destroyed = false;
@@ -636,7 +633,7 @@ describe('webgpu backend: device loss', () => {
       victim.gpuDevice.destroy();
     };
     const sortInput = random(1 << 20, 503);
-    const sortCall = builtinCall('sort', [tensor(sortInput)]);
+    const sortCall = kernelCall('sort', [tensor(sortInput)]);
     const pending = [victim.run(call, undefined, { observe: destroyOnUpload }), victim.run(sortCall)];
     const [matmul, sort] = await Promise.all(pending.map((p) => p.then(() => 'resolved', (e: unknown) => e)));
     // The matmul lost its device before its work was submitted: it must fail, and say why.
@@ -652,7 +649,7 @@ describe('webgpu backend: device loss', () => {
     // Later work fails without touching the device: nothing moves, nothing is reported.
     const before = victim.transfers();
     const events: RunEvent[] = [];
-    await expect(victim.run(builtinCall('neg', [tensor([1])]), undefined, { observe: (e) => events.push(e) })).rejects.toBeInstanceOf(DeviceLostError);
+    await expect(victim.run(kernelCall('neg', [tensor([1])]), undefined, { observe: (e) => events.push(e) })).rejects.toBeInstanceOf(DeviceLostError);
     await expect(victim.upload(tensor([1]))).rejects.toBeInstanceOf(DeviceLostError);
     expect(victim.transfers()).toEqual(before);
     expect(events).toEqual([]);
@@ -664,6 +661,6 @@ describe('webgpu backend: device loss', () => {
     await b.init();
     await b.dispose();
     expect(b.health()).toBe('lost');
-    await expect(b.run(builtinCall('neg', [tensor([1])]))).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST' });
+    await expect(b.run(kernelCall('neg', [tensor([1])]))).rejects.toMatchObject({ code: 'ERR_TANDEM_DEVICE_LOST' });
   });
 });

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COST_CACHE_VERSION, Tandem, Tensor, loadCostModel } from '../src/index.ts';
+import { COST_CACHE_VERSION, loadCostModel } from '../src/planner/cost-cache.ts';
+import { Tandem, Tensor } from '../src/index.ts';
 import { isPlausibleSample } from '../src/planner/cost-model.ts';
 // The session below opens the cpu backend, which @tandem/backends registers.
 import '@tandem/backends';

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COST_CACHE_VERSION, CostModel, costCachePath, fitPower, loadCostModel, predictPower, saveCostModel } from '../src/index.ts';
+import { COST_CACHE_VERSION, costCachePath, loadCostModel, saveCostModel } from '../src/planner/cost-cache.ts';
+import { CostModel } from '../src/planner/cost-model.ts';
+import { fitPower, predictPower } from '../src/planner/power-fit.ts';
 
 describe('fitPower', () => {
   it('recovers a·n^b + c from exact samples and extrapolates', () => {

@@ -4,7 +4,10 @@
  * real backends are tested on real devices in @tandem/backends).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CostModel, Recorder, Tensor, type KernelCall } from '../src/index.ts';
+import { CostModel } from '../src/planner/cost-model.ts';
+import { Recorder } from '../src/trace/recorder.ts';
+import { Tensor } from '../src/index.ts';
+import type { KernelCall } from '../src/backend/index.ts';
 import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
 import { FakeDevice, fakeClock } from './fixtures/fake-device.ts';
 

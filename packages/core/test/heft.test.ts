@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, heft, type HeftPlan, type HeftProblem } from '../src/index.ts';
+import { ArgumentError } from '../src/index.ts';
+import { heft, type HeftPlan, type HeftProblem } from '../src/planner/heft.ts';
 
 // The example graph of Topcuoglu, Hariri & Wu (2002), Fig. 2: HEFT's makespan is 80.
 const topcuoglu: HeftProblem = {

@@ -3,7 +3,8 @@
  * built from it, and every bad registration fails with an ArgumentError naming the kernel.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArgumentError, BUILTIN_KERNELS, BackendUnavailableError, Tandem, type Tensor } from '../src/index.ts';
+import { ArgumentError, BackendUnavailableError, Tandem, type Tensor } from '../src/index.ts';
+import { BUILTIN_KERNELS } from '../src/backend/index.ts';
 import * as users from '../src/index.ts';
 import { kernelSpec, registerKernel, registeredKernels, unregisterKernel, type KernelSpec } from '../src/backend/index.ts';
 

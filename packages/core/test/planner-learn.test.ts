@@ -4,10 +4,13 @@
  * fixed cost per element, so every "measurement" is exact and the test times nothing real.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Backend, DeviceDescription, IndexRange, KernelCall } from '../src/index.ts';
-import { CostModel, Recorder, Tensor } from '../src/index.ts';
+import type { Backend, IndexRange, KernelCall } from '../src/backend/index.ts';
+import type { DeviceDescription } from '../src/index.ts';
+import { CostModel } from '../src/planner/cost-model.ts';
+import { Recorder } from '../src/trace/recorder.ts';
+import { Tensor } from '../src/index.ts';
 import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
-import { worthSplitting } from '../src/executor/split.ts';
+import { worthSplitting } from '../src/planner/split-sizing.ts';
 
 let clock = 0;
 

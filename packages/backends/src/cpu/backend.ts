@@ -1,8 +1,4 @@
-import { cpus } from 'node:os';
-import {
-  ArgumentError, BUILTIN_KERNELS, BackendUnavailableError, DeviceLostError, HOST, MAX_TENSOR_BYTES, PoolClosedError, WorkerPool, WorkerStartError,
-  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions, type Tensor, type TransferStats,
-} from '@tandem/core';
+import { ArgumentError, BUILTIN_KERNELS, BackendUnavailableError, DeviceLostError, HOST, hostCpuDevice, PoolClosedError, WorkerPool, WorkerStartError, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type Tensor, type TransferStats } from '@tandem/core/backend';
 import type { MatmulEngine } from './protocol.ts';
 import { runMap, runReduce, runScan, runSort, type Scheduler } from './schedule.ts';
 import { checkCpuCall } from './validate.ts';
@@ -38,7 +34,7 @@ const ZERO_TRANSFERS: TransferStats = Object.freeze({ uploads: 0, uploadBytes: 0
  * const pool = new WorkerPool({ workers: 2 });
  * const cpu = new CpuBackend(pool);
  * await cpu.init();
- * const call = builtinCall('matmul', [a, b]);
+ * const call = kernelCall('matmul', [a, b]);
  * await cpu.run(call);                 // call.output holds a·b
  * ```
  */
@@ -61,16 +57,7 @@ export class CpuBackend implements Backend {
     if (!ENGINES.includes(matmul)) throw new ArgumentError('options.matmul', `one of ${ENGINES.join(', ')}`, matmul);
     const kind = pool.options.workerKind;
     this.scheduler = { pool, copyMode: kind === 'process', matmul };
-    const model = cpus()[0]?.model.trim() || 'unknown CPU';
-    this.device = Object.freeze({
-      id: 'cpu',
-      backend: 'cpu',
-      kind: 'cpu',
-      description: `${model} — ${pool.size} ${kind} worker${pool.size === 1 ? '' : 's'}`,
-      software: false,
-      lanes: pool.size,
-      limits: Object.freeze({ maxBufferBytes: MAX_TENSOR_BYTES, maxBindingBytes: MAX_TENSOR_BYTES }),
-    });
+    this.device = hostCpuDevice({ backend: 'cpu', workers: pool.size, workerKind: kind });
   }
 
   /**
@@ -121,11 +108,11 @@ export class CpuBackend implements Backend {
    * `options.observe` hears a `compute` event per chunk, on lane `worker <index>`, with its range.
    * @example
    * ```ts
-   * const [sum] = (await cpu.run(builtinCall('sum', [x]), { start: 0, end: 1024 }))!;
+   * const [sum] = (await cpu.run(kernelCall('sum', [x]), { start: 0, end: 1024 }))!;
    * await cpu.run(call, undefined, { observe: (e) => console.log(e.kind === 'compute' && e.lane) }); // worker 0, worker 1
    * ```
    */
-  async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
+  async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<PartialResult | undefined> {
     if (this.lost) throw new DeviceLostError('cpu', this.lost);
     const s: Scheduler = options?.observe ? { ...this.scheduler, observe: options.observe } : this.scheduler;
     const { spec, range: r } = checkCpuCall(call, range, (k) => this.supports(k), !s.copyMode);

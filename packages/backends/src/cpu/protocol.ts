@@ -4,13 +4,13 @@
  * workers are processes, whose copies of a tensor would overwrite each other's chunks: then the
  * chunk returns its slice and the main thread places it.
  */
-import type { Tensor, UserKernelSource } from '@tandem/core';
+import type { Tensor, UserKernelSource } from '@tandem/core/backend';
 
 /** Which matmul code the workers run; see {@link CpuBackendOptions.matmul}. */
 export type MatmulEngine = 'wasm-simd' | 'tfjs-wasm' | 'js';
 
 /** Computes output elements [start, end) of a map kernel (built-in or user). */
-export interface MapJob {
+export interface MapTask {
   readonly op: 'map';
   readonly kernel: string;
   readonly args: readonly (Tensor | number)[];
@@ -24,7 +24,7 @@ export interface MapJob {
 }
 
 /** Reduces input elements [start, end) to a partial (sum/min/max/mean: `[value]`, histogram: counts). */
-export interface ReduceJob {
+export interface ReduceTask {
   readonly op: 'reduce';
   readonly kernel: string;
   readonly x: Tensor;
@@ -34,7 +34,7 @@ export interface ReduceJob {
 }
 
 /** Inclusive prefix sums of x[start, end), each plus `offset`, into out[start, end). */
-export interface ScanJob {
+export interface ScanTask {
   readonly op: 'scan';
   readonly x: Tensor;
   readonly out: Tensor | null;
@@ -44,7 +44,7 @@ export interface ScanJob {
 }
 
 /** Sorts x[start, end) ascending, NaN last, into out[outStart, outStart + end - start). */
-export interface SortJob {
+export interface SortTask {
   readonly op: 'sort';
   readonly x: Tensor;
   readonly start: number;
@@ -58,7 +58,7 @@ export interface SortJob {
  * [aStart + d0, aStart + d1): one worker's share of a merge split along merge-path diagonals.
  * Positions are relative: position p is src[srcAt + p] and dst[dstAt + p].
  */
-export interface MergeJob {
+export interface MergeTask {
   readonly op: 'merge';
   readonly src: Tensor;
   readonly srcAt: number;
@@ -71,7 +71,7 @@ export interface MergeJob {
   readonly d1: number;
 }
 
-export type ChunkJob = MapJob | ReduceJob | ScanJob | SortJob | MergeJob;
+export type ChunkTask = MapTask | ReduceTask | ScanTask | SortTask | MergeTask;
 
-/** A reduce job's partial, a copy-mode job's slice, or nothing (written in place). */
+/** A reduce task's partial, a copy-mode task's slice, or nothing (written in place). */
 export type ChunkResult = number[] | Float32Array | undefined;

@@ -4,8 +4,8 @@
  * scan carries by a first summing pass, sorted chunks by merge-path merges shared across workers.
  */
 import { extname } from 'node:path';
-import { REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type Partial, type ReduceKernel, type RunObserver, type TaskOptions, type WorkerPool } from '@tandem/core';
-import type { ChunkJob, ChunkResult, MatmulEngine } from './protocol.ts';
+import { REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type PartialResult, type ReduceKernel, type RunObserver, type TaskOptions, type WorkerPool } from '@tandem/core/backend';
+import type { ChunkTask, ChunkResult, MatmulEngine } from './protocol.ts';
 
 // Built, this module is .js and so is its sibling; from source both are .ts.
 const TASK_MODULE = new URL(`./worker-kernels${extname(import.meta.url)}`, import.meta.url);
@@ -26,28 +26,28 @@ export interface Scheduler {
   readonly observe?: RunObserver | undefined;
 }
 
-/** Task options for one chunk job: a retry after a crash, and, when observed, a report of where it ran. */
-function chunkOptions(s: Scheduler, job: ChunkJob): TaskOptions {
+/** Task options for one chunk task: a retry after a crash, and, when observed, a report of where it ran. */
+function chunkOptions(s: Scheduler, task: ChunkTask): TaskOptions {
   const observe = s.observe;
   if (!observe) return { retries: 1 };
-  // Merge jobs work on merge-path diagonals, not on an index range of the call.
-  const range = job.op === 'merge' ? undefined : { start: job.start, end: job.end };
+  // Merge tasks work on merge-path diagonals, not on an index range of the call.
+  const range = task.op === 'merge' ? undefined : { start: task.start, end: task.end };
   return {
     retries: 1,
     onRun: ({ worker, start, end }) => observe({ kind: 'compute', lane: `worker ${worker}`, start, end, ...(range ? { range } : {}) }),
   };
 }
 
-/** Runs the jobs in parallel; waits for all (none still writes when this settles) and rethrows the first failure. */
-async function runAll(s: Scheduler, jobs: readonly ChunkJob[]): Promise<ChunkResult[]> {
+/** Runs the tasks in parallel; waits for all (none still writes when this settles) and rethrows the first failure. */
+async function runAll(s: Scheduler, tasks: readonly ChunkTask[]): Promise<ChunkResult[]> {
   // A chunk only reads its inputs and overwrites its own output slice, so a retry after a crash is safe.
-  const settled = await Promise.allSettled(jobs.map((job) => s.pool.run<ChunkResult>(TASK_MODULE, 'runChunk', [job], chunkOptions(s, job))));
+  const settled = await Promise.allSettled(tasks.map((task) => s.pool.run<ChunkResult>(TASK_MODULE, 'runChunk', [task], chunkOptions(s, task))));
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<ChunkResult>).value);
 }
 
-/** Copy mode: puts each returned slice where the job would have written it. */
+/** Copy mode: puts each returned slice where the task would have written it. */
 function place(results: readonly ChunkResult[], into: Tensor, offsets: readonly number[]): void {
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
@@ -67,18 +67,18 @@ export function chunks(s: Scheduler, spec: KernelSpec, call: KernelCall, range: 
 export async function runMap(s: Scheduler, spec: KernelSpec, call: KernelCall, range: IndexRange): Promise<void> {
   const parts = chunks(s, spec, call, range);
   const out = s.copyMode ? null : call.output;
-  const jobs = parts.map((c): ChunkJob => ({
+  const tasks = parts.map((c): ChunkTask => ({
     op: 'map', kernel: call.kernel, args: call.args, params: call.params ?? {}, outShape: call.output.shape, out, start: c.start, end: c.end,
     ...(call.user ? { user: call.user } : {}),
     ...(call.kernel === 'matmul' ? { matmul: s.matmul } : {}),
   }));
-  place(await runAll(s, jobs), call.output, parts.map((c) => c.start));
+  place(await runAll(s, tasks), call.output, parts.map((c) => c.start));
 }
 
-export async function runReduce(s: Scheduler, spec: KernelSpec, call: KernelCall, range: IndexRange): Promise<Partial> {
+export async function runReduce(s: Scheduler, spec: KernelSpec, call: KernelCall, range: IndexRange): Promise<PartialResult> {
   const x = call.args[0] as Tensor;
   const parts = chunks(s, spec, call, range);
-  const partials = (await runAll(s, parts.map((c): ChunkJob => ({ op: 'reduce', kernel: call.kernel, x, params: call.params ?? {}, start: c.start, end: c.end })))) as Partial[];
+  const partials = (await runAll(s, parts.map((c): ChunkTask => ({ op: 'reduce', kernel: call.kernel, x, params: call.params ?? {}, start: c.start, end: c.end })))) as PartialResult[];
   if (call.kernel === 'histogram') {
     const counts = new Array<number>(call.params.bins!).fill(0);
     for (const p of partials) for (let i = 0; i < counts.length; i++) counts[i]! += p[i]!;
@@ -99,11 +99,11 @@ export async function runScan(s: Scheduler, spec: KernelSpec, call: KernelCall, 
   const parts = chunks(s, spec, call, range);
   const offsets = [0];
   if (parts.length > 1) {
-    const sums = (await runAll(s, parts.slice(0, -1).map((c): ChunkJob => ({ op: 'reduce', kernel: 'sum', x, params: {}, start: c.start, end: c.end })))) as Partial[];
+    const sums = (await runAll(s, parts.slice(0, -1).map((c): ChunkTask => ({ op: 'reduce', kernel: 'sum', x, params: {}, start: c.start, end: c.end })))) as PartialResult[];
     for (const p of sums) offsets.push(offsets[offsets.length - 1]! + p[0]!);
   }
   const out = s.copyMode ? null : call.output;
-  const results = await runAll(s, parts.map((c, i): ChunkJob => ({ op: 'scan', x, out, start: c.start, end: c.end, offset: offsets[i]! })));
+  const results = await runAll(s, parts.map((c, i): ChunkTask => ({ op: 'scan', x, out, start: c.start, end: c.end, offset: offsets[i]! })));
   place(results, call.output, parts.map((c) => c.start));
 }
 
@@ -127,7 +127,7 @@ export async function runSort(s: Scheduler, spec: KernelSpec, call: KernelCall, 
   let cur = rounds % 2 === 0 ? 0 : 1;
   const into = bufs[cur]!;
   const starts = parts.map((c) => into.at + c.start - base);
-  const sorted = await runAll(s, parts.map((c, i): ChunkJob => ({
+  const sorted = await runAll(s, parts.map((c, i): ChunkTask => ({
     op: 'sort', x, start: c.start, end: c.end, out: s.copyMode ? null : into.t, outStart: starts[i]!,
   })));
   place(sorted, into.t, starts);
@@ -135,7 +135,7 @@ export async function runSort(s: Scheduler, spec: KernelSpec, call: KernelCall, 
   while (runs.length > 1) {
     const src = bufs[cur]!;
     const dst = bufs[1 - cur]!;
-    const jobs: ChunkJob[] = [];
+    const tasks: ChunkTask[] = [];
     const offsets: number[] = [];
     const next: IndexRange[] = [];
     for (let i = 0; i < runs.length; i += 2) {
@@ -146,14 +146,14 @@ export async function runSort(s: Scheduler, spec: KernelSpec, call: KernelCall, 
       const split = Math.max(1, Math.round((s.pool.size * n) / len));
       for (const d of splitRange(n, split)) {
         if (d.end === d.start) continue;
-        jobs.push({
+        tasks.push({
           op: 'merge', src: src.t, srcAt: src.at, dst: s.copyMode ? null : dst.t, dstAt: dst.at,
           aStart: a.start, aEnd: a.end, bEnd: b.end, d0: d.start, d1: d.end,
         });
         offsets.push(dst.at + a.start + d.start);
       }
     }
-    place(await runAll(s, jobs), dst.t, offsets);
+    place(await runAll(s, tasks), dst.t, offsets);
     runs = next;
     cur = 1 - cur;
   }

@@ -2,7 +2,7 @@
  * The task module the cpu backend's workers load: one entry, {@link runChunk}, computing one
  * chunk of a kernel call on shared memory. Everything here runs inside a worker thread.
  */
-import type { Tensor } from '@tandem/core';
+import type { Tensor } from '@tandem/core/backend';
 import { BINARY, BINARY_SCALAR, UNARY, saxpy } from './kernels/elementwise.ts';
 import { reduce } from './kernels/reduce.ts';
 import { cumsum } from './kernels/scan.ts';
@@ -10,7 +10,7 @@ import { mergeRange, radixSort } from './kernels/sort.ts';
 import { runUserKernel } from './kernels/user.ts';
 import { conv2dSimd } from './wasm/conv2d.ts';
 import { matmulRows } from './wasm/matmul.ts';
-import type { ChunkJob, ChunkResult, MapJob } from './protocol.ts';
+import type { ChunkTask, ChunkResult, MapTask } from './protocol.ts';
 
 const f32 = (t: Tensor | number) => (t as Tensor<'float32'>).data;
 
@@ -20,37 +20,37 @@ function target(out: Tensor | null, start: number, end: number): Float32Array {
 }
 
 /** Computes one chunk; resolves to a reduce partial, a copy-mode slice, or nothing. */
-export async function runChunk(job: ChunkJob): Promise<ChunkResult> {
-  switch (job.op) {
+export async function runChunk(task: ChunkTask): Promise<ChunkResult> {
+  switch (task.op) {
     case 'map': {
-      const o = target(job.out, job.start, job.end);
-      await runMap(job, o);
-      return job.out ? undefined : o;
+      const o = target(task.out, task.start, task.end);
+      await runMap(task, o);
+      return task.out ? undefined : o;
     }
     case 'reduce':
-      return reduce(job.kernel, f32(job.x).subarray(job.start, job.end), job.params);
+      return reduce(task.kernel, f32(task.x).subarray(task.start, task.end), task.params);
     case 'scan': {
-      const o = target(job.out, job.start, job.end);
-      cumsum(f32(job.x).subarray(job.start, job.end), o, job.offset);
-      return job.out ? undefined : o;
+      const o = target(task.out, task.start, task.end);
+      cumsum(f32(task.x).subarray(task.start, task.end), o, task.offset);
+      return task.out ? undefined : o;
     }
     case 'sort': {
-      const o = target(job.out, job.outStart, job.outStart + job.end - job.start);
-      radixSort(f32(job.x).subarray(job.start, job.end), o);
-      return job.out ? undefined : o;
+      const o = target(task.out, task.outStart, task.outStart + task.end - task.start);
+      radixSort(f32(task.x).subarray(task.start, task.end), o);
+      return task.out ? undefined : o;
     }
     case 'merge': {
-      const o = target(job.dst, job.dstAt + job.aStart + job.d0, job.dstAt + job.aStart + job.d1);
-      mergeRange(f32(job.src).subarray(job.srcAt, job.srcAt + job.bEnd), job.aStart, job.aEnd, job.bEnd, job.d0, job.d1, o);
-      return job.dst ? undefined : o;
+      const o = target(task.dst, task.dstAt + task.aStart + task.d0, task.dstAt + task.aStart + task.d1);
+      mergeRange(f32(task.src).subarray(task.srcAt, task.srcAt + task.bEnd), task.aStart, task.aEnd, task.bEnd, task.d0, task.d1, o);
+      return task.dst ? undefined : o;
     }
   }
 }
 
-async function runMap(job: MapJob, o: Float32Array): Promise<void> {
-  const { kernel, args, start, end } = job;
+async function runMap(task: MapTask, o: Float32Array): Promise<void> {
+  const { kernel, args, start, end } = task;
   if (kernel === 'user') {
-    runUserKernel(job.user!, args, job.outShape, start, end, o);
+    runUserKernel(task.user!, args, task.outShape, start, end, o);
     return;
   }
   const x = f32(args[0]!);
@@ -69,11 +69,11 @@ async function runMap(job: MapJob, o: Float32Array): Promise<void> {
       const [K, N] = (args[1] as Tensor).shape as [number, number];
       const r0 = start / N;
       const r1 = end / N;
-      if (job.matmul === 'tfjs-wasm' && K > 0) {
+      if (task.matmul === 'tfjs-wasm' && K > 0) {
         const { tfjsMatmulRows } = await import('./wasm/tfjs-matmul.ts');
         return tfjsMatmulRows(x, f32(args[1]!), K, N, r0, r1, o);
       }
-      return matmulRows(x, f32(args[1]!), K, N, r0, r1, o, job.matmul === 'js' ? 'js' : 'wasm-simd');
+      return matmulRows(x, f32(args[1]!), K, N, r0, r1, o, task.matmul === 'js' ? 'js' : 'wasm-simd');
     }
     case 'conv2d': {
       const [h, w] = (args[0] as Tensor).shape as [number, number];

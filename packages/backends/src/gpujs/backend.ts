@@ -1,17 +1,4 @@
-import {
-  ArgumentError,
-  BackendUnavailableError,
-  DeviceLostError,
-  Tensor,
-  type Backend,
-  type BackendHealth,
-  type DeviceDescription,
-  type IndexRange,
-  type KernelCall,
-  type Partial,
-  type RunOptions,
-  type TransferStats,
-} from '@tandem/core';
+import { ArgumentError, BackendUnavailableError, DeviceLostError, Tensor, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type TransferStats } from '@tandem/core/backend';
 import { checkCall, unsupportedKernel } from '@tandem/core/backend';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
@@ -161,15 +148,15 @@ export class GpuJsBackend implements Backend {
    *
    * @example
    * ```ts
-   * const call = builtinCall('matmul', [a, b]);
+   * const call = kernelCall('matmul', [a, b]);
    * await gpujs.run(call, { start: 0, end: 64 * b.shape[1]! });   // the first 64 rows
    * ```
    */
-  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
+  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<PartialResult | undefined> {
     return observed(options?.observe, () => this.compute(call, range));
   }
 
-  private async compute(call: KernelCall, range: IndexRange | undefined): Promise<Partial | undefined> {
+  private async compute(call: KernelCall, range: IndexRange | undefined): Promise<PartialResult | undefined> {
     const open = this.ready();
     const { range: r } = checkCall(call, range);
     if (!this.supports(call.kernel)) throw unsupportedKernel('gpujs', call.kernel);

@@ -1,4 +1,4 @@
-import { TandemError } from '@tandem/core';
+import { TandemError } from '@tandem/core/backend';
 
 /**
  * gpu.js can't run this kernel on the GPU: it failed to compile it to WGSL, or ran it on its CPU

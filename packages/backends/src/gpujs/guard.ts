@@ -1,4 +1,4 @@
-import { DeviceLostError } from '@tandem/core';
+import { DeviceLostError } from '@tandem/core/backend';
 
 /**
  * Watches the device gpu.js owns, so no wait on it outlives the device: every await of GPU work

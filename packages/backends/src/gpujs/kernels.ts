@@ -3,7 +3,7 @@
  * output size and then calls it, and gpu.js reads that size only once its (asynchronous) first
  * build is done, so two runs of one kernel must not interleave.
  */
-import { DeviceLostError, type KernelConstant } from '@tandem/core';
+import { DeviceLostError, type KernelConstant } from '@tandem/core/backend';
 import { KernelUnsupportedError } from './errors.ts';
 import type { DeviceWatch } from './guard.ts';
 import { notOnWebGpu } from './placement.ts';

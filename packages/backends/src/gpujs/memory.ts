@@ -3,7 +3,7 @@
  * reads an array, so an input that is already on the device is not sent again, and a kernel's
  * output can stay there for the next kernel.
  */
-import { ArgumentError, type Tensor, type TransferStats } from '@tandem/core';
+import { ArgumentError, type Tensor, type TransferStats } from '@tandem/core/backend';
 import type { DeviceWatch } from './guard.ts';
 import type { BufferHandle, GpuJs, WebGpuContext } from './runtime.ts';
 import { isObserved, report, timedUpload } from '../observe.ts';

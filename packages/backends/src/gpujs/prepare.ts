@@ -9,7 +9,7 @@
  *   size reads `tandemOuter` (see user-program.ts), in the kernel and in every helper that reads
  *   them, which take both as trailing parameters.
  */
-import { ArgumentError } from '@tandem/core';
+import { ArgumentError } from '@tandem/core/backend';
 import { applyEdits, isThisMember, lineOf, parseFunction, walk, type AnyNode, type Edit } from '../kernel-source.ts';
 import { KernelUnsupportedError } from './errors.ts';
 

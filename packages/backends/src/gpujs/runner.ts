@@ -2,7 +2,7 @@
  * Runs a program over a range of its output (map kernels) or input (reductions), in as many
  * dispatches as the device's limits need, and lands the results in host memory.
  */
-import { ArgumentError, HOST, REDUCTIONS, type IndexRange, type Partial, type Tensor } from '@tandem/core';
+import { ArgumentError, HOST, REDUCTIONS, type IndexRange, type PartialResult, type Tensor } from '@tandem/core/backend';
 import { REDUCE_CHUNK, type MapPlan, type ReducePlan } from './builtin-programs.ts';
 import type { Kernels } from './kernels.ts';
 import type { DeviceMemory } from './memory.ts';
@@ -60,7 +60,7 @@ export class Runner {
   }
 
   /** The reduction's partial over input elements `[range.start, range.end)`: `[value]` (for mean, the sum). */
-  async reduce(plan: ReducePlan, range: IndexRange): Promise<Partial> {
+  async reduce(plan: ReducePlan, range: IndexRange): Promise<PartialResult> {
     const { identity, combine } = REDUCTIONS[plan.reducer];
     const n = range.end - range.start;
     if (n === 0) return [identity];

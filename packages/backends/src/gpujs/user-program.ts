@@ -7,7 +7,7 @@
  * split of the work would compile a new shader, and its float arithmetic on `this.thread.x +
  * constant` loses indices past 2^24.
  */
-import { ArgumentError, Tensor, type KernelArg, type UserKernelSource } from '@tandem/core';
+import { ArgumentError, Tensor, type KernelArg, type UserKernelSource } from '@tandem/core/backend';
 import type { Program } from './kernels.ts';
 import { OFFSET_ARG, OUTER_ARG, prepareKernel } from './prepare.ts';
 

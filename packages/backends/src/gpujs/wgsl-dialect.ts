@@ -17,7 +17,7 @@
  * The helpers it calls are appended to the module only when used. The patches apply only while
  * {@link withUserDialect} translates a user kernel; built-in programs translate as gpu.js writes them.
  */
-import type { GpuJs } from './runtime.ts';
+import type { GpuJs } from './gpujs-api.ts';
 
 type Emit = (this: FunctionNodeThis, ast: AstNode, retArr: string[]) => string[];
 

@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST,
-  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions,
-  type Tensor, type TransferStats,
-} from '@tandem/core';
+import { ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type Tensor, type TransferStats } from '@tandem/core/backend';
 import { checkCall, unsupportedKernel } from '@tandem/core/backend';
 import { observed } from '../observe.ts';
 import { DeviceCopies } from './copies.ts';
@@ -42,7 +38,7 @@ const ZERO: TransferStats = { uploads: 0, uploadBytes: 0, downloads: 0, download
  * ```ts
  * const backend = new TfjsBackend({ engine: 'wasm' });
  * await backend.init();
- * const call = builtinCall('matmul', [a, b]);
+ * const call = kernelCall('matmul', [a, b]);
  * await backend.run(call);                 // call.output.data holds a × b
  * console.log(backend.device.id);          // 'tfjs:wasm'
  * ```
@@ -173,7 +169,7 @@ export class TfjsBackend implements Backend {
    *
    * @example
    * ```ts
-   * if (backend.supports('histogram')) await backend.run(builtinCall('histogram', [x], { bins: 64, lo: 0, hi: 1 }));
+   * if (backend.supports('histogram')) await backend.run(kernelCall('histogram', [x], { bins: 64, lo: 0, hi: 1 }));
    * ```
    */
   supports(kernel: string): boolean {
@@ -186,15 +182,15 @@ export class TfjsBackend implements Backend {
    *
    * @example
    * ```ts
-   * const call = builtinCall('sum', [x]);
+   * const call = kernelCall('sum', [x]);
    * const partial = await backend.run(call, { start: 0, end: x.size / 2 }); // [sum of the first half]
    * ```
    */
-  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
+  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<PartialResult | undefined> {
     return observed(options?.observe, () => this.compute(call, range));
   }
 
-  private async compute(call: KernelCall, range: IndexRange | undefined): Promise<Partial | undefined> {
+  private async compute(call: KernelCall, range: IndexRange | undefined): Promise<PartialResult | undefined> {
     const { info, copies } = this.ready();
     const id = this.device.id;
     const { spec, range: r } = checkCall(call, range);

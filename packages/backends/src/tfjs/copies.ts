@@ -5,7 +5,7 @@
  * (oldest first), or on dispose.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, TransferStats } from '@tandem/core';
+import type { Tensor, TransferStats } from '@tandem/core/backend';
 import { timedReadback, timedUpload } from '../observe.ts';
 
 interface Copy {

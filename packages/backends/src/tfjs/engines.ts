@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { BackendUnavailableError } from '@tandem/core';
+import { BackendUnavailableError } from '@tandem/core/backend';
 import { dawn, describeAdapter, requestAdapter } from '../dawn.ts';
 import { onEngine } from './switch.ts';
 

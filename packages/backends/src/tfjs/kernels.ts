@@ -5,12 +5,9 @@
  * of the contract (builtins.ts header), a small fix-up restores them (see {@link QUIRKS}).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  BINARY_KERNELS, REDUCE_KERNELS, REDUCTIONS, UNARY_KERNELS, type BinaryKernel, type IndexRange, type KernelCall, type Partial, type ReduceKernel,
-  type Tensor, type UnaryKernel,
-} from '@tandem/core';
+import { BINARY_KERNELS, REDUCE_KERNELS, REDUCTIONS, UNARY_KERNELS, type BinaryKernel, type IndexRange, type KernelCall, type PartialResult, type ReduceKernel, type Tensor, type UnaryKernel } from '@tandem/core/backend';
 import type { TfjsEngine } from './engines.ts';
-import { histogramEdges } from '@tandem/core';
+import { histogramEdges } from '@tandem/core/backend';
 
 /** What a kernel needs from the backend during one run. */
 export interface KernelContext {
@@ -34,7 +31,7 @@ export interface KernelContext {
   write(start: number, t: tf.Tensor, keepable?: boolean): Promise<void>;
 }
 
-type Impl = (k: KernelContext, range: IndexRange) => Promise<Partial | undefined>;
+type Impl = (k: KernelContext, range: IndexRange) => Promise<PartialResult | undefined>;
 
 /**
  * Where an engine's ops drop NaN, against the contract. Measured by this package's tests for cpu,

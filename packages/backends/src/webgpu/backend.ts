@@ -1,10 +1,7 @@
 /**
  * The WebGPU backend: Dawn (npm `webgpu`) on whatever adapter it finds, built-in kernels in WGSL.
  */
-import {
-  ArgumentError, BackendUnavailableError, Tensor,
-  type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type Partial, type RunOptions, type TransferStats,
-} from '@tandem/core';
+import { ArgumentError, BackendUnavailableError, Tensor, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type TransferStats } from '@tandem/core/backend';
 import { checkCall, unsupportedKernel } from '@tandem/core/backend';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
@@ -46,9 +43,9 @@ const ZERO_TRANSFERS: TransferStats = { uploads: 0, uploadBytes: 0, downloads: 0
  * ```ts
  * const gpu = new WebGpuBackend();
  * await gpu.init();                                 // BackendUnavailableError when there is no adapter
- * const call = builtinCall('add', [x, y]);
+ * const call = kernelCall('add', [x, y]);
  * await gpu.run(call);                              // call.output.data holds x + y
- * const [sum] = (await gpu.run(builtinCall('sum', [x]), { start: 0, end: 1000 }))!;
+ * const [sum] = (await gpu.run(kernelCall('sum', [x]), { start: 0, end: 1000 }))!;
  * ```
  */
 export class WebGpuBackend implements Backend {
@@ -144,7 +141,7 @@ export class WebGpuBackend implements Backend {
       poolIdleBytes: this.options.poolIdleBytes ?? 2 ** 29,
     });
     void device.lost.then((info) => ctx.markLost(info.message || `device lost (${info.reason})`));
-    // Errors outside a job's scopes would otherwise only reach Dawn's console warning.
+    // Errors outside a submission's scopes would otherwise only reach Dawn's console warning.
     device.addEventListener('uncapturederror', (e) => console.warn(`webgpu: ${(e as GPUUncapturedErrorEvent).error.message}`));
     this.ctx = ctx;
     this.description = {
@@ -189,12 +186,12 @@ export class WebGpuBackend implements Backend {
    *
    * @example
    * ```ts
-   * const call = builtinCall('sort', [x]);
+   * const call = kernelCall('sort', [x]);
    * await gpu.run(call, { start: 0, end: 4096 });  // output[0..4096) holds that range, sorted
    * await gpu.run(call, undefined, { observe: (e) => console.log(e.kind) });  // upload, compute, readback
    * ```
    */
-  async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined> {
+  async run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<PartialResult | undefined> {
     const ctx = this.context();
     ctx.assertAlive();
     const { range: r } = checkCall(call, range);

@@ -2,10 +2,9 @@
  * Everything a kernel driver needs from the device: the pools, the pipeline cache, the resident
  * copies, the limits, transfer counters and the device-lost signal. One per backend.
  */
-import { DeviceLostError, HOST, type Tensor, type TransferStats } from '@tandem/core';
+import { DeviceLostError, HOST, type Tensor, type TransferStats } from '@tandem/core/backend';
 import { report, timedUpload } from '../observe.ts';
 import { BufferPool } from './buffers.ts';
-import { Job } from './job.ts';
 import { PipelineCache } from './pipelines.ts';
 import { ResidentCopies } from './resident.ts';
 import type { WindowLimits } from './window.ts';
@@ -75,27 +74,6 @@ export class GpuContext {
       return await Promise.race([p, this.lostSignal]);
     } catch (error) {
       throw this.lostError ?? error;
-    }
-  }
-
-  /**
-   * Runs `record` with a fresh {@link Job} and returns its buffers afterwards. `record` must record
-   * synchronously up to `job.submit()`, so call this only after every await of the run's setup
-   * (pipelines compiled, host-side tables built).
-   */
-  async withJob<T>(record: (job: Job) => Promise<T>): Promise<T> {
-    this.assertAlive();
-    const job = new Job(this);
-    try {
-      const value = await record(job);
-      // An observed run reports its queue time before it resolves, never after.
-      await job.queueFinished();
-      return value;
-    } catch (error) {
-      job.fail();
-      throw error;
-    } finally {
-      job.end();
     }
   }
 

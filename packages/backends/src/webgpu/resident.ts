@@ -5,7 +5,7 @@
  * upload again. Copies are evicted least-recently-used past a byte budget, and freed when their
  * tensor is garbage-collected.
  */
-import type { Tensor } from '@tandem/core';
+import type { Tensor } from '@tandem/core/backend';
 
 interface Entry {
   buffer: GPUBuffer;
@@ -20,7 +20,7 @@ export class ResidentCopies {
   private readonly entries = new WeakMap<Tensor, Entry>();
   /** Every live entry, least recently used first (a Set iterates in insertion order). */
   private readonly lru = new Set<Entry>();
-  /** Live entries and evicted ones still pinned by a running job. */
+  /** Live entries and evicted ones still pinned by a running sub. */
   private readonly byBuffer = new Map<GPUBuffer, Entry>();
   private bytes = 0;
   private readonly finalizer = new FinalizationRegistry<Entry>((e) => this.evict(e));

@@ -3,7 +3,8 @@
  * each backend must come to the float64 reference, and — only where NUMERICS.md documents it —
  * which backend refuses it and the construct its `KernelUnsupportedError` must name.
  */
-import { kernel, type KernelConstant, type KernelHelper, type KernelOutput, type UserKernel, type UserKernelArg } from '@tandem/core';
+import { kernel, type KernelHelper, type KernelOutput, type UserKernel, type UserKernelArg } from '@tandem/core';
+import type { KernelConstant } from '@tandem/core/backend';
 import { USER_KERNEL_TOLERANCE } from './tolerance.ts';
 
 export type Tolerance = { readonly rtol: number; readonly atol: number };

@@ -3,7 +3,7 @@
  * backends when imported, a user's file may register one of its own, and a session opens them by
  * name. Core names no backend and imports no backend package.
  */
-import type { Backend } from '../backend.ts';
+import type { Backend } from './contract.ts';
 import { ArgumentError, BackendUnavailableError } from '../errors.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 

@@ -8,17 +8,18 @@
  * again, whole, on a healthy device (unless the user named the device). Every run feeds the
  * models, so the next graph starts from what this one measured.
  */
-import type { Backend } from '../backend.ts';
+import type { Backend } from '../backend/contract.ts';
 import type { KernelCall } from '../kernel/types.ts';
-import type { CostModel } from '../planner/cost-model.ts';
 import { HOST, Tensor } from '../tensor.ts';
-import { GraphPlanner, bytesOf, type GraphContext, type GraphNode, type GraphPlan, type RunningNode } from './graph-plan.ts';
-import { kernelKey, runCall, specFor } from './kernel-runner.ts';
-import { calibrateKernels, exploreOn } from './calibrate.ts';
-import { deviation, type Replan } from './replan.ts';
-import { eligibleBackends, runSplit } from './split.ts';
+import { GraphPlanner, type GraphContext, type GraphNode, type GraphPlan, type RunningNode } from '../planner/graph-plan.ts';
+import { kernelKey, specFor } from '../kernel/key.ts';
+import { runCall } from './run-call.ts';
+import { calibrateKernels, exploreOn } from '../planner/calibrate.ts';
+import { deviation, type Replan } from '../planner/replan.ts';
+import { eligibleBackends } from '../planner/policy.ts';
+import { runSplit } from './split.ts';
 
-export type { GraphContext, GraphNode } from './graph-plan.ts';
+export type { GraphContext, GraphNode } from '../planner/graph-plan.ts';
 
 interface Started {
   readonly device: Backend | undefined;
@@ -34,7 +35,7 @@ interface Measured {
 
 /** Plans and runs one batch of nodes, re-planning as it learns. Settles every node exactly once. */
 export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): Promise<void> {
-  ctx.recorder.beginJob(nodes.map((n) => ({ key: kernelKey(n.call), elements: specFor(n.call).extent(n.call) })));
+  ctx.recorder.beginGraph(nodes.map((n) => ({ key: kernelKey(n.call), elements: specFor(n.call).extent(n.call) })));
   await calibrateKernels(nodes, ctx);
   const planner = new GraphPlanner(ctx, nodes);
   const pending = new Set(nodes);
@@ -193,17 +194,4 @@ async function runOne(ctx: GraphContext, call: KernelCall, b: Backend | undefine
   const sample = ctx.costs.recordKernel(key, b.device.id, extent, ms);
   call.output.residency.addCopy(HOST);
   return { ms, sample };
-}
-
-/** Times real uploads of 1 and 8 MiB to each GPU device that has no transfer model yet. */
-export async function calibrateTransfers(backends: readonly Backend[], costs: CostModel): Promise<void> {
-  for (const b of backends) {
-    if (b.device.kind !== 'gpu' || b.health() !== 'ok' || costs.predictTransfer(b.device.id, 1) !== undefined) continue;
-    for (const mib of [1, 8, 1, 8]) {
-      const t = Tensor.zeros([mib * 262_144]);
-      const t0 = performance.now();
-      await b.upload(t);
-      costs.recordTransfer(b.device.id, bytesOf(t), performance.now() - t0);
-    }
-  }
 }

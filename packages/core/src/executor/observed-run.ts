@@ -5,14 +5,14 @@
  * of its own gets the whole run drawn on one lane (`queue` for a GPU), so every device that
  * worked has a compute track.
  */
-import type { Backend, RunEvent } from '../backend.ts';
-import type { IndexRange, KernelCall, Partial } from '../kernel/types.ts';
-import type { Recorder } from './recorder.ts';
+import type { Backend, RunEvent } from '../backend/contract.ts';
+import type { IndexRange, KernelCall, PartialResult } from '../kernel/types.ts';
+import type { Recorder } from '../trace/recorder.ts';
 
 const rangeText = (r: IndexRange) => `[${r.start}:${r.end})`;
 
 /** `b.run(call, range)`, its activity recorded on `recorder` (when given) under the kernel's name `key`. */
-export async function observedRun(b: Backend, call: KernelCall, range: IndexRange | undefined, recorder: Recorder | undefined, key: string): Promise<Partial | undefined> {
+export async function observedRun(b: Backend, call: KernelCall, range: IndexRange | undefined, recorder: Recorder | undefined, key: string): Promise<PartialResult | undefined> {
   if (!recorder) return b.run(call, range);
   const device = b.device.id;
   let computed = false;

@@ -14,7 +14,7 @@
 import { ArgumentError } from '../errors.ts';
 import { Tensor, type DType } from '../tensor.ts';
 import { registerKernel } from './registry.ts';
-import type { IndexRange, KernelArg, KernelCall, KernelSpec, Partial } from './types.ts';
+import type { IndexRange, KernelArg, KernelCall, KernelSpec, PartialResult } from './types.ts';
 
 export const UNARY_KERNELS = ['neg', 'abs', 'exp', 'log', 'sqrt', 'relu', 'sigmoid', 'tanh'] as const;
 export const BINARY_KERNELS = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const;
@@ -23,7 +23,6 @@ export type UnaryKernel = (typeof UNARY_KERNELS)[number];
 export type BinaryKernel = (typeof BINARY_KERNELS)[number];
 export type ReduceKernel = (typeof REDUCE_KERNELS)[number];
 
-type Params = Readonly<Record<string, number>>;
 
 function tensorArg(args: readonly KernelArg[], i: number, kernel: string, dtype: DType = 'float32'): Tensor {
   const t = args[i];
@@ -290,13 +289,6 @@ for (const spec of specs.values()) registerKernel(spec);
 /** Every built-in kernel's name. */
 export const BUILTIN_KERNELS: readonly string[] = [...specs.keys()];
 
-/** The spec of a built-in kernel; throws naming the known ones when there is none. */
-export function builtinSpec(name: string): KernelSpec {
-  const spec = specs.get(name);
-  if (!spec) throw new ArgumentError('kernel', `one of ${BUILTIN_KERNELS.join(', ')}`, name);
-  return spec;
-}
-
 /** Splits `[0, extent)` into `parts` contiguous ranges whose inner bounds are multiples of `align`. */
 export function splitRange(extent: number, parts: number, align = 1): IndexRange[] {
   const units = Math.ceil(extent / align);
@@ -310,11 +302,4 @@ export function splitRange(extent: number, parts: number, align = 1): IndexRange
   return out;
 }
 
-/** Builds a validated call of a built-in kernel with its output allocated on shared memory. */
-export function builtinCall(name: string, args: readonly KernelArg[], params: Params = {}): KernelCall {
-  const spec = builtinSpec(name);
-  const { shape, dtype } = spec.output(args, params);
-  return { kernel: name, args, params, output: Tensor.zeros(shape, dtype) };
-}
-
-export type { Partial };
+export type { PartialResult };

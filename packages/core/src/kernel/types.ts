@@ -51,7 +51,7 @@ export interface KernelCall {
 }
 
 /** A reduce kernel's result over one input range: plain numbers, merged on the host. */
-export type Partial = number[];
+export type PartialResult = number[];
 
 /** Everything the session knows of a kernel besides its per-backend code. */
 export interface KernelSpec {
@@ -80,5 +80,5 @@ export interface KernelSpec {
   /** Work estimate for the planner: floating-point operations and bytes touched, for the range. */
   cost(call: KernelCall, range: IndexRange): { flops: number; bytes: number };
   /** Combines per-range results into `call.output` (reduce, scan and sort kernels). */
-  merge?(call: KernelCall, ranges: readonly IndexRange[], partials: readonly (Partial | undefined)[]): void;
+  merge?(call: KernelCall, ranges: readonly IndexRange[], partials: readonly (PartialResult | undefined)[]): void;
 }

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { ArgumentError } from '@tandem/core';
-import type { BlockJob, BlockResult, MapStep } from './job.ts';
+import type { BlockTask, BlockResult, MapStep } from './block-task.ts';
 import { rowRandom } from './order.ts';
 import type { MapBlock, MapFunction, MapResult } from './types.ts';
 
@@ -40,19 +40,19 @@ function sharedRows(rows: number, features: number): Rows {
   };
 }
 
-function gather(job: BlockJob, into: Rows, sourceRows: Int32Array): void {
-  const { features: f, start, rows, order } = job;
+function gather(task: BlockTask, into: Rows, sourceRows: Int32Array): void {
+  const { features: f, start, rows, order } = task;
   if (!order) {
-    into.x.set(job.x.subarray(start * f, (start + rows) * f));
-    into.y.set(job.y.subarray(start, start + rows));
+    into.x.set(task.x.subarray(start * f, (start + rows) * f));
+    into.y.set(task.y.subarray(start, start + rows));
     for (let i = 0; i < rows; i++) sourceRows[i] = start + i;
     return;
   }
   for (let i = 0; i < rows; i++) {
     const r = order[start + i]!;
     sourceRows[i] = r;
-    into.y[i] = job.y[r]!;
-    into.x.set(job.x.subarray(r * f, r * f + f), i * f);
+    into.y[i] = task.y[r]!;
+    into.x.set(task.x.subarray(r * f, r * f + f), i * f);
   }
 }
 
@@ -75,30 +75,30 @@ function checkResult(result: unknown, step: MapStep, rows: number): { x: Float32
   return { x, y, features };
 }
 
-/** Maps one block; see {@link BlockJob}. */
-export async function runBlock(job: BlockJob): Promise<BlockResult> {
-  const { rows } = job;
+/** Maps one block; see {@link BlockTask}. */
+export async function runBlock(task: BlockTask): Promise<BlockResult> {
+  const { rows } = task;
   const sourceRows = new Int32Array(rows);
-  if (job.maps.length === 0) {
+  if (task.maps.length === 0) {
     // Nothing to map: gather straight into the destination.
-    const into = job.out ?? sharedRows(rows, job.features);
-    gather(job, into, sourceRows);
-    return job.out ? { features: job.features } : { features: job.features, ...into };
+    const into = task.out ?? sharedRows(rows, task.features);
+    gather(task, into, sourceRows);
+    return task.out ? { features: task.features } : { features: task.features, ...into };
   }
-  let cur: Rows = { x: new Float32Array(rows * job.features), y: new Int32Array(rows) };
-  gather(job, cur, sourceRows);
-  let features = job.features;
-  for (const [k, step] of job.maps.entries()) {
+  let cur: Rows = { x: new Float32Array(rows * task.features), y: new Int32Array(rows) };
+  gather(task, cur, sourceRows);
+  let features = task.features;
+  for (const [k, step] of task.maps.entries()) {
     const fn = await loadMap(step, k);
     const block: MapBlock = {
-      x: cur.x, y: cur.y, rows, features, epoch: job.epoch, seed: job.seed, start: job.start, sourceRows, params: step.params,
-      random: (row) => rowRandom(job.seed, job.epoch, job.start + row, k),
+      x: cur.x, y: cur.y, rows, features, epoch: task.epoch, seed: task.seed, start: task.start, sourceRows, params: step.params,
+      random: (row) => rowRandom(task.seed, task.epoch, task.start + row, k),
     };
     const checked = checkResult(await fn(block), step, rows);
     cur = { x: checked.x, y: checked.y ?? cur.y };
     features = checked.features;
   }
-  const out = job.out;
+  const out = task.out;
   if (!out) {
     const shared = sharedRows(rows, features);
     shared.x.set(cur.x);
@@ -106,7 +106,7 @@ export async function runBlock(job: BlockJob): Promise<BlockResult> {
     return { features, ...shared };
   }
   if (out.x.length !== rows * features) {
-    const last = job.maps[job.maps.length - 1]!;
+    const last = task.maps[task.maps.length - 1]!;
     throw new ArgumentError(`map '${last.exportName}' result.x`,
       `${rows} × ${out.x.length / rows} values: the same number of features for every block`, `${rows} × ${features}`);
   }

@@ -1,6 +1,6 @@
 /** What an epoch in progress needs from its pipeline, and how the pipeline cancels it. */
 import { ArgumentError } from '@tandem/core';
-import type { BlockResult } from './job.ts';
+import type { BlockResult } from './block-task.ts';
 import type { EpochPlan, Span } from './plan.ts';
 
 /**

@@ -2,7 +2,7 @@
 import { Tensor } from '@tandem/core';
 import type { LabelledSet } from '../datasets/index.ts';
 import type { Deferred, EpochRun } from './context.ts';
-import type { BlockResult } from './job.ts';
+import type { BlockResult } from './block-task.ts';
 import type { Span } from './plan.ts';
 
 export async function materializeEpoch(ctx: EpochRun, run: Deferred<LabelledSet>): Promise<void> {

@@ -6,7 +6,7 @@ import { EpochIterator } from './batches.ts';
 import { checkCloneable, checkSource, integerAtLeast, resolveMapModule, safeInteger } from './checks.ts';
 import { Deferred, FeatureCount, type Cancellable, type EpochRun } from './context.ts';
 import { runBlock } from './block.ts';
-import type { BlockJob, BlockResult, MapStep } from './job.ts';
+import type { BlockTask, BlockResult, MapStep } from './block-task.ts';
 import { materializeEpoch } from './materialize.ts';
 import { planEpoch, type PlanConfig, type Span } from './plan.ts';
 import type { Batch, BatchOptions, MapOptions, PipelineOptions, ShuffleOptions } from './types.ts';
@@ -243,10 +243,10 @@ export class Pipeline {
       run.reject(this.closedError(`epoch ${epoch}`));
       return run.promise;
     }
-    const job: Cancellable = { cancel: (error) => run.reject(error) };
-    this.active.add(job);
-    void run.promise.then(() => this.active.delete(job), () => {
-      this.active.delete(job);
+    const task: Cancellable = { cancel: (error) => run.reject(error) };
+    this.active.add(task);
+    void run.promise.then(() => this.active.delete(task), () => {
+      this.active.delete(task);
       // A failed epoch is not kept: asking again tries again (a crash may not recur).
       if (this.prepared.get(epoch) === run.promise) this.prepared.delete(epoch);
     });
@@ -267,7 +267,7 @@ export class Pipeline {
   close(): Promise<void> {
     if (!this.closed) {
       const error = this.closedError('this epoch');
-      for (const job of [...this.active]) job.cancel(error);
+      for (const task of [...this.active]) task.cancel(error);
       this.active.clear();
       this.prepared.clear();
       this.closed = this.pool ? this.pool.destroy() : Promise.resolve();
@@ -287,7 +287,7 @@ export class Pipeline {
     const config = this.config;
     const plan = planEpoch(this.source.x.shape[0]!, config, epoch);
     const inWorkers = config.maps.length > 0 && this.workers > 0;
-    const job = (span: Span, out: BlockJob['out']): BlockJob => ({
+    const task = (span: Span, out: BlockTask['out']): BlockTask => ({
       x: this.source.x.data, y: this.source.y.data, features: this.sourceFeatures, order: plan.order,
       start: span.start, rows: span.rows, epoch, seed: this.seed, maps: config.maps, out,
     });
@@ -297,8 +297,8 @@ export class Pipeline {
       features: config.features,
       concurrency: inWorkers ? 2 * this.workers : 1,
       exec: inWorkers
-        ? (span, out) => this.workerPool().run<BlockResult>(WORKER_MODULE, 'mapBlock', [job(span, out)], { retries: this.retries, ...(this.timeoutMs ? { timeoutMs: this.timeoutMs } : {}) })
-        : (span, out) => runBlock(job(span, out)),
+        ? (span, out) => this.workerPool().run<BlockResult>(WORKER_MODULE, 'mapBlock', [task(span, out)], { retries: this.retries, ...(this.timeoutMs ? { timeoutMs: this.timeoutMs } : {}) })
+        : (span, out) => runBlock(task(span, out)),
     };
   }
 

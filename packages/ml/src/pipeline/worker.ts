@@ -1,7 +1,7 @@
 /** The task module the pipeline's worker threads load: one call maps one block. */
-import type { BlockJob, BlockResult } from './job.ts';
+import type { BlockTask, BlockResult } from './block-task.ts';
 import { runBlock } from './block.ts';
 
-export function mapBlock(job: BlockJob): Promise<BlockResult> {
-  return runBlock(job);
+export function mapBlock(task: BlockTask): Promise<BlockResult> {
+  return runBlock(task);
 }

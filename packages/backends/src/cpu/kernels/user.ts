@@ -4,7 +4,7 @@
  * `constants`). Tensor arguments look like gpu.js's arrays: flat for 1-D, nested row views for
  * 2-D and 3-D, so `a[y][x]` reads shared memory without copying.
  */
-import type { KernelConstant, Tensor, UserKernelSource } from '@tandem/core';
+import type { KernelConstant, Tensor, UserKernelSource } from '@tandem/core/backend';
 import { applyEdits, parseFunction, walk, type Edit } from '../../kernel-source.ts';
 
 type KernelFn = (...args: unknown[]) => number;

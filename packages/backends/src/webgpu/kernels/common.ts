@@ -1,12 +1,12 @@
 /**
  * What the kernel drivers share: where a run's output goes on the device and how it comes back.
  */
-import { ArgumentError, type IndexRange, type KernelCall, type Partial, type Tensor } from '@tandem/core';
+import { ArgumentError, type IndexRange, type KernelCall, type PartialResult, type Tensor } from '@tandem/core/backend';
 import type { GpuContext } from '../context.ts';
-import type { Job } from '../job.ts';
+import type { Submission } from '../submission.ts';
 
 /** Computes one call over one range on the device. */
-export type Driver = (ctx: GpuContext, call: KernelCall, range: IndexRange) => Promise<Partial | undefined>;
+export type Driver = (ctx: GpuContext, call: KernelCall, range: IndexRange) => Promise<PartialResult | undefined>;
 
 /**
  * Where a map/scan/sort run writes on the device. A run over the whole output writes a buffer of
@@ -20,20 +20,20 @@ export interface OutputTarget {
   at(i: number): number;
 }
 
-export function outputTarget(job: Job, call: KernelCall, range: IndexRange): OutputTarget {
+export function outputTarget(sub: Submission, call: KernelCall, range: IndexRange): OutputTarget {
   const full = range.start === 0 && range.end === call.output.size;
   const n = range.end - range.start;
-  const buffer = job.temp(Math.max(4, n * 4));
+  const buffer = sub.temp(Math.max(4, n * 4));
   return { buffer, full, at: full ? (i) => i : (i) => i - range.start };
 }
 
-/** Submits the job, copies the range back into `call.output`, and records where the data now lives. */
-export async function finishOutput(job: Job, call: KernelCall, range: IndexRange, target: OutputTarget): Promise<void> {
+/** Submits the submission, copies the range back into `call.output`, and records where the data now lives. */
+export async function finishOutput(sub: Submission, call: KernelCall, range: IndexRange, target: OutputTarget): Promise<void> {
   const n = range.end - range.start;
-  const r = job.readback(target.buffer, target.at(range.start) * 4, n * 4);
-  await job.submit();
-  await job.readInto(r, call.output.data, range.start);
-  job.keep(call.output, target.full ? target.buffer : undefined);
+  const r = sub.readback(target.buffer, target.at(range.start) * 4, n * 4);
+  await sub.submit();
+  await sub.readInto(r, call.output.data, range.start);
+  sub.keep(call.output, target.full ? target.buffer : undefined);
 }
 
 /** Refuses a tensor one device buffer can't hold. */

@@ -3,11 +3,12 @@
  * the image fit a binding window. The filter is bound whole, so one larger than the binding limit
  * is refused.
  */
-import { ArgumentError, type Tensor } from '@tandem/core';
+import { ArgumentError, type Tensor } from '@tandem/core/backend';
 import { strideGroups } from '../wgsl/common.ts';
 import { conv2dShader } from '../wgsl/conv2d.ts';
 import { chunks, window, windowElements } from '../window.ts';
 import { assertFitsBinding, finishOutput, outputTarget, type Driver } from './common.ts';
+import { withSubmission } from '../submission.ts';
 
 export const runConv2d: Driver = async (ctx, call, range) => {
   const img = call.args[0] as Tensor;
@@ -22,10 +23,10 @@ export const runConv2d: Driver = async (ctx, call, range) => {
     throw new ArgumentError('args[0].shape', `images whose ${kh} rows (one filter height) fit one binding of ${ctx.limits.maxBindingBytes} bytes on this WebGPU device`, `[${h}, ${w}]`);
   }
   const pipeline = await ctx.pipelines.get('conv2d', conv2dShader);
-  return ctx.withJob(async (job) => {
-    const ib = job.input(img);
-    const fb = job.input(filter);
-    const out = outputTarget(job, call, range);
+  return withSubmission(ctx, async (sub) => {
+    const ib = sub.input(img);
+    const fb = sub.input(filter);
+    const out = outputTarget(sub, call, range);
     const fw = window(fb, 0, kh * kw, ctx.limits);
     for (const c of chunks(range.start / w, range.end / w, maxRows)) {
       const rows = c.end - c.start;
@@ -34,9 +35,9 @@ export const runConv2d: Driver = async (ctx, call, range) => {
       const iw = window(ib, in0 * w, (in1 - in0) * w, ctx.limits);
       const ow = window(out.buffer, out.at(c.start * w), rows * w, ctx.limits);
       const groups = strideGroups(rows * w);
-      job.dispatch(pipeline, [iw.resource, fw.resource, ow.resource], groups, [rows, w, h, c.start, in0, iw.delta, ow.delta, kh, kw, groups]);
+      sub.dispatch(pipeline, [iw.resource, fw.resource, ow.resource], groups, [rows, w, h, c.start, in0, iw.delta, ow.delta, kh, kw, groups]);
     }
-    await finishOutput(job, call, range, out);
+    await finishOutput(sub, call, range, out);
     return undefined;
   });
 };

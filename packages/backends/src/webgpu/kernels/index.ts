@@ -1,5 +1,5 @@
 /** Which driver computes each built-in kernel. */
-import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS } from '@tandem/core';
+import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS } from '@tandem/core/backend';
 import type { Driver } from './common.ts';
 import { runConv2d } from './conv2d.ts';
 import { runElementwise } from './elementwise.ts';

@@ -3,11 +3,12 @@
  * binding window (and whose tiles fit one dispatch grid); B is bound whole in every piece, so a B
  * larger than the binding limit is refused.
  */
-import { ArgumentError, HOST, type Tensor } from '@tandem/core';
+import { ArgumentError, HOST, type Tensor } from '@tandem/core/backend';
 import { MATMUL_TILE, matmulSimpleShader, matmulTiledShader } from '../wgsl/matmul.ts';
 import { strideGroups } from '../wgsl/common.ts';
 import { chunks, window, windowElements } from '../window.ts';
 import { assertFitsBinding, finishOutput, outputTarget, type Driver } from './common.ts';
+import { withSubmission } from '../submission.ts';
 
 /** Below these sizes a 64×64 tile computes mostly padding; one thread per output does better. */
 const TILED_MIN = { rows: 32, cols: 32, inner: 8 };
@@ -36,10 +37,10 @@ export const runMatmul: Driver = async (ctx, call, range) => {
     ? await ctx.pipelines.get('matmul/tiled', matmulTiledShader)
     : await ctx.pipelines.get('matmul/simple', matmulSimpleShader);
   const maxRows = Math.min(Math.floor(win / k), Math.floor(win / n), ctx.limits.maxWorkgroupsPerDimension * MATMUL_TILE);
-  return ctx.withJob(async (job) => {
-    const ab = job.input(a);
-    const bb = job.input(b);
-    const out = outputTarget(job, call, range);
+  return withSubmission(ctx, async (sub) => {
+    const ab = sub.input(a);
+    const bb = sub.input(b);
+    const out = outputTarget(sub, call, range);
     const bw = window(bb, 0, k * n, ctx.limits);
     for (const c of chunks(r0, r1, maxRows)) {
       const rows = c.end - c.start;
@@ -47,9 +48,9 @@ export const runMatmul: Driver = async (ctx, call, range) => {
       const cw = window(out.buffer, out.at(c.start * n), rows * n, ctx.limits);
       const stride = strideGroups(rows * n);
       const groups: number | [number, number] = tiled ? [Math.ceil(n / MATMUL_TILE), Math.ceil(rows / MATMUL_TILE)] : stride;
-      job.dispatch(pipeline, [aw.resource, bw.resource, cw.resource], groups, [rows, n, k, aw.delta, bw.delta, cw.delta, stride]);
+      sub.dispatch(pipeline, [aw.resource, bw.resource, cw.resource], groups, [rows, n, k, aw.delta, bw.delta, cw.delta, stride]);
     }
-    await finishOutput(job, call, range, out);
+    await finishOutput(sub, call, range, out);
     return undefined;
   });
 };

@@ -3,12 +3,13 @@
  * one binding (keys scatter anywhere in it), so a range longer than the binding limit is refused
  * with the most it takes: the session's sort merge combines runs of shorter ranges.
  */
-import { ArgumentError, type Tensor } from '@tandem/core';
+import { ArgumentError, type Tensor } from '@tandem/core/backend';
 import { strideGroups } from '../wgsl/common.ts';
 import { RADIX_BITS, SORT_BLOCK, sortCountShader, sortDecodeShader, sortEncodeShader, sortScatterShader } from '../wgsl/sort.ts';
 import { window, windowElements } from '../window.ts';
 import { finishOutput, outputTarget, type Driver } from './common.ts';
 import { encodeScan, scanPipelines } from './scan.ts';
+import { withSubmission } from '../submission.ts';
 
 const DIGITS = 1 << RADIX_BITS;
 
@@ -26,25 +27,25 @@ export const runSort: Driver = async (ctx, call, range) => {
     ctx.pipelines.get('sort/scatter', sortScatterShader),
     scanPipelines(ctx, 'u32'),
   ]);
-  return ctx.withJob(async (job) => {
-    const x = job.input(call.args[0] as Tensor);
-    const out = outputTarget(job, call, range);
-    const keys = [job.temp(n * 4), job.temp(n * 4)].map((b) => window(b, 0, n, ctx.limits));
+  return withSubmission(ctx, async (sub) => {
+    const x = sub.input(call.args[0] as Tensor);
+    const out = outputTarget(sub, call, range);
+    const keys = [sub.temp(n * 4), sub.temp(n * 4)].map((b) => window(b, 0, n, ctx.limits));
     const blocks = Math.ceil(n / SORT_BLOCK);
-    const hist = window(job.temp(DIGITS * blocks * 4), 0, DIGITS * blocks, ctx.limits);
+    const hist = window(sub.temp(DIGITS * blocks * 4), 0, DIGITS * blocks, ctx.limits);
     const xw = window(x, range.start, n, ctx.limits);
     const groups = strideGroups(n);
-    job.dispatch(encode, [xw.resource, keys[0]!.resource], groups, [n, xw.delta, groups]);
+    sub.dispatch(encode, [xw.resource, keys[0]!.resource], groups, [n, xw.delta, groups]);
     for (let pass = 0, shift = 0; shift < 32; pass++, shift += RADIX_BITS) {
       const src = keys[pass % 2]!;
       const dst = keys[(pass + 1) % 2]!;
-      job.dispatch(count, [src.resource, hist.resource], blocks, [n, shift, blocks]);
-      encodeScan(ctx, job, scan, hist, DIGITS * blocks, true);
-      job.dispatch(scatter, [src.resource, dst.resource, hist.resource], blocks, [n, shift, blocks]);
+      sub.dispatch(count, [src.resource, hist.resource], blocks, [n, shift, blocks]);
+      encodeScan(ctx, sub, scan, hist, DIGITS * blocks, true);
+      sub.dispatch(scatter, [src.resource, dst.resource, hist.resource], blocks, [n, shift, blocks]);
     }
     const ow = window(out.buffer, out.at(range.start), n, ctx.limits);
-    job.dispatch(decode, [keys[0]!.resource, ow.resource], groups, [n, ow.delta, groups]);
-    await finishOutput(job, call, range, out);
+    sub.dispatch(decode, [keys[0]!.resource, ow.resource], groups, [n, ow.delta, groups]);
+    await finishOutput(sub, call, range, out);
     return undefined;
   });
 };

@@ -7,7 +7,7 @@
  * their domain and min/max on NaN to the implementation, and tanh via sinh/cosh overflows to NaN.
  * relu(-0) is +0 and minimum/maximum order ±0 (-0 < +0), as the cpu backend's JavaScript does.
  */
-import type { BinaryKernel, UnaryKernel } from '@tandem/core';
+import type { BinaryKernel, UnaryKernel } from '@tandem/core/backend';
 import { DENORMAL_SCALE, LN_DENORMAL_SCALE, MIN_NORMAL, TANH_IDENTITY_BELOW, TANH_SERIES_BELOW, lit, tanhSeries } from '../../float32-math.ts';
 import { COMMON, ENTRY_ARGS, WG, strideLoop } from './common.ts';
 

@@ -4,7 +4,7 @@
  * their 256 values in workgroup memory. The driver folds the per-workgroup results the same way. min/max are
  * common.ts's fmin/fmax: NaN when any input is NaN, and -0 below +0, in any order of the inputs.
  */
-import type { ReduceKernel } from '@tandem/core';
+import type { ReduceKernel } from '@tandem/core/backend';
 import { COMMON, ENTRY_ARGS, WG } from './common.ts';
 
 /** Workgroups of one reduction dispatch at most: its partials then fit one workgroup's second pass. */

@@ -7,14 +7,15 @@
  * re-plan sees which devices are busy. Large data-parallel nodes are split across every device
  * instead: HEFT sees them as tasks that cost nothing anywhere, so their dependants come after them.
  */
-import type { Backend } from '../backend.ts';
+import type { Backend } from '../backend/contract.ts';
 import type { KernelCall } from '../kernel/types.ts';
-import { heft } from '../planner/heft.ts';
-import { CONFIDENT_SAMPLES, type CostModel } from '../planner/cost-model.ts';
+import { heft } from './heft.ts';
+import { CONFIDENT_SAMPLES, type CostModel } from './cost-model.ts';
 import { Tensor } from '../tensor.ts';
-import { kernelKey, specFor } from './kernel-runner.ts';
-import type { Recorder } from './recorder.ts';
-import { eligibleBackends, worthSplitting, type Policy } from './split.ts';
+import { kernelKey, specFor } from '../kernel/key.ts';
+import type { Recorder } from '../trace/recorder.ts';
+import { eligibleBackends, type Policy } from './policy.ts';
+import { worthSplitting } from './split-sizing.ts';
 
 export interface GraphNode {
   readonly id: string;

@@ -1,25 +1,28 @@
 import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
-import type { Backend, BackendName, DeviceDescription } from './backend.ts';
-import { ArgumentError } from './errors.ts';
-import { openBackends, pickBackend, type UnavailableBackend } from './executor/kernel-runner.ts';
-import { explainSpans } from './executor/explain.ts';
-import { makeOps, type OpOptions, type Ops } from './executor/ops.ts';
-import { Recorder } from './executor/recorder.ts';
-import { calibrateTransfers, runGraph, type GraphNode } from './executor/graph.ts';
-import type { Replan } from './executor/replan.ts';
-import { POLICIES, type Policy } from './executor/split.ts';
-import { costCachePath, loadCostModel, saveCostModel } from './planner/cost-cache.ts';
-import { CostModel } from './planner/cost-model.ts';
-import { kernelCall } from './kernel/check.ts';
-import type { KernelArg, KernelCall } from './kernel/types.ts';
-import { userCall, type KernelOutput, type UserKernel, type UserKernelArg } from './kernel/user.ts';
-import { runTasks, streamTasks, type BulkOptions, type Settled } from './pool/bulk.ts';
-import type { ModuleSpecifier } from './pool/module-ref.ts';
-import type { PoolOptions, TaskOptions } from './pool/options.ts';
-import { WorkerPool, type ProgressEvent } from './pool/pool.ts';
-import type { PoolStats } from './pool/stats.ts';
-import { MAX_TENSOR_BYTES, type Tensor } from './tensor.ts';
+import type { Backend, BackendName, DeviceDescription } from '../backend/contract.ts';
+import { ArgumentError } from '../errors.ts';
+import { hostCpuDevice } from '../backend/host-cpu.ts';
+import { openBackends, type UnavailableBackend } from '../backend/open.ts';
+import { pickBackend } from '../executor/pick-backend.ts';
+import { chromeTrace } from '../trace/chrome-trace.ts';
+import { explainSpans } from '../trace/explain.ts';
+import { makeOps, type OpOptions, type Ops } from './ops.ts';
+import { Recorder } from '../trace/recorder.ts';
+import { runGraph, type GraphNode } from '../executor/graph.ts';
+import { calibrateTransfers } from '../planner/calibrate.ts';
+import type { Replan } from '../planner/replan.ts';
+import { POLICIES, type Policy } from '../planner/policy.ts';
+import { costCachePath, loadCostModel, saveCostModel } from '../planner/cost-cache.ts';
+import { CostModel } from '../planner/cost-model.ts';
+import { kernelCall } from '../kernel/check.ts';
+import type { KernelCall } from '../kernel/types.ts';
+import { userCall, type KernelOutput, type UserKernel, type UserKernelArg } from '../kernel/user.ts';
+import { runTasks, streamTasks, type BulkOptions, type Settled } from '../pool/bulk.ts';
+import type { ModuleSpecifier } from '../pool/module-ref.ts';
+import type { PoolOptions, TaskOptions } from '../pool/options.ts';
+import { WorkerPool, type ProgressEvent } from '../pool/pool.ts';
+import type { PoolStats } from '../pool/stats.ts';
+import type { Tensor } from '../tensor.ts';
 
 /** Options of {@link Tandem.create}. */
 export interface TandemOptions extends PoolOptions {
@@ -191,15 +194,9 @@ export class Tandem {
    */
   devices(): DeviceInfo[] {
     const devices = this.backends.map((b) => b.device);
-    if (!this.backends.some((b) => b.name === 'cpu')) {
-      // Without @tandem/backends the pool is still a device: it runs td.run tasks.
-      const { workers, workerKind } = this.pool.options;
-      const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-      devices.unshift({
-        id: 'cpu', backend: 'cpu', kind: 'cpu', software: false, lanes: workers,
-        description: `${cpu} — ${workers} ${workerKind} worker${workers === 1 ? '' : 's'}`,
-        limits: { maxBufferBytes: MAX_TENSOR_BYTES, maxBindingBytes: MAX_TENSOR_BYTES },
-      });
+    if (!devices.some((d) => d.kind === 'cpu')) {
+      // With no backend on the CPU, the workers are still a device: they run td.run tasks.
+      devices.unshift(hostCpuDevice({ backend: 'workers', workers: this.pool.options.workers, workerKind: this.pool.options.workerKind }));
     }
     return devices;
   }
@@ -256,7 +253,7 @@ export class Tandem {
    * ```
    */
   explain(): string {
-    return explainSpans(this.recorder.spans(), this.recorder.lastJob(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities());
+    return explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities());
   }
 
   /**
@@ -272,7 +269,7 @@ export class Tandem {
    * ```
    */
   replans(): readonly Replan[] {
-    return this.recorder.lastJob()?.replans ?? [];
+    return this.recorder.lastGraph()?.replans ?? [];
   }
 
   /**
@@ -289,7 +286,7 @@ export class Tandem {
    */
   async trace(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new ArgumentError('path', 'a file path for the trace JSON', path);
-    await writeFile(path, JSON.stringify(this.recorder.toChromeTrace()));
+    await writeFile(path, JSON.stringify(chromeTrace(this.recorder.spans(), this.recorder.activities())));
   }
 
   /**

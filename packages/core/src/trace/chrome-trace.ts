@@ -6,7 +6,7 @@
  * on one track must not overlap: where they do (two calls in flight on one device, two readbacks
  * waiting at once) the later ones go to an overflow track, `calls (2)`, named after the first.
  */
-import type { Activity, Span } from './recorder.ts';
+import type { Activity, Span } from './types.ts';
 
 export interface ChromeTrace {
   readonly traceEvents: object[];

@@ -1,5 +1,5 @@
-import type { IndexRange, KernelCall, Partial } from './kernel/types.ts';
-import type { Tensor } from './tensor.ts';
+import type { IndexRange, KernelCall, PartialResult } from '../kernel/types.ts';
+import type { Tensor } from '../tensor.ts';
 
 /** A backend's registered name: Tandem's own are `cpu`, `webgpu`, `gpujs` and `tfjs` (registered by `@tandem/backends`). */
 export type BackendName = string;
@@ -94,7 +94,7 @@ export interface Backend {
    * `call.output`'s host memory before the promise resolves. `options.observe`, when given, hears
    * what the run did, piece by piece ({@link RunEvent}); backends that can't tell stay silent.
    */
-  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<Partial | undefined>;
+  run(call: KernelCall, range?: IndexRange, options?: RunOptions): Promise<PartialResult | undefined>;
   /** Makes the device's copy of `t` valid (no-op when it already is). */
   upload(t: Tensor): Promise<void>;
   transfers(): TransferStats;

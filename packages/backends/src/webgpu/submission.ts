@@ -3,10 +3,10 @@
  * readback buffers, one submit, then asynchronous reads (mapAsync). Validation and out-of-memory
  * errors are caught in error scopes around the recording and reported as the run's error.
  *
- * Error scopes are a per-device stack, so a job records synchronously from {@link GpuContext.withJob}
- * to {@link Job.submit}: runs interleave only at awaits, never inside another run's scope.
+ * Error scopes are a per-device stack, so a job records synchronously from {@link withSubmission}
+ * to {@link Submission.submit}: runs interleave only at awaits, never inside another run's scope.
  */
-import type { Tensor, TypedArrayFor, DType } from '@tandem/core';
+import type { Tensor, TypedArrayFor, DType } from '@tandem/core/backend';
 import { isObserved, report } from '../observe.ts';
 import type { BufferKind } from './buffers.ts';
 import type { GpuContext } from './context.ts';
@@ -18,13 +18,13 @@ export class F32 {
 export const f32 = (v: number): F32 => new F32(v);
 export type Param = number | F32;
 
-/** A pending copy to host memory: where the data waits after {@link Job.submit}. */
+/** A pending copy to host memory: where the data waits after {@link Submission.submit}. */
 export interface Readback {
   readonly buffer: GPUBuffer;
   readonly bytes: number;
 }
 
-export class Job {
+export class Submission {
   private readonly encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder | undefined;
   private readonly borrowed: Array<[BufferKind, GPUBuffer]> = [];
@@ -37,7 +37,7 @@ export class Job {
   constructor(private readonly ctx: GpuContext) {
     ctx.device.pushErrorScope('out-of-memory');
     ctx.device.pushErrorScope('validation');
-    this.encoder = ctx.device.createCommandEncoder({ label: 'tandem job' });
+    this.encoder = ctx.device.createCommandEncoder({ label: 'tandem submission' });
   }
 
   /** The device copy of an input tensor (uploaded now unless resident), held until the job ends. */
@@ -231,4 +231,25 @@ export function packParams(params: readonly Param[]): ArrayBuffer {
     else view.setUint32(i * 4, p, true);
   });
   return buf;
+}
+
+/**
+ * Runs `record` with a fresh {@link Submission} on `ctx` and returns its buffers afterwards.
+ * `record` must record synchronously up to `sub.submit()`, so call this only after every await of
+ * the run's setup (pipelines compiled, host-side tables built).
+ */
+export async function withSubmission<T>(ctx: GpuContext, record: (sub: Submission) => Promise<T>): Promise<T> {
+  ctx.assertAlive();
+  const sub = new Submission(ctx);
+  try {
+    const value = await record(sub);
+    // An observed run reports its queue time before it resolves, never after.
+    await sub.queueFinished();
+    return value;
+  } catch (error) {
+    sub.fail();
+    throw error;
+  } finally {
+    sub.end();
+  }
 }

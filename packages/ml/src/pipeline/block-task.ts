@@ -8,7 +8,7 @@ export interface MapStep {
   readonly features: number | undefined;
 }
 
-export interface BlockJob {
+export interface BlockTask {
   /** The whole source, on shared memory. */
   readonly x: Float32Array;
   readonly y: Int32Array;
@@ -29,7 +29,7 @@ export interface BlockJob {
 
 export interface BlockResult {
   readonly features: number;
-  /** Present when the job had no `out`: rows × features, on a SharedArrayBuffer. */
+  /** Present when the task had no `out`: rows × features, on a SharedArrayBuffer. */
   readonly x?: Float32Array;
   readonly y?: Int32Array;
 }

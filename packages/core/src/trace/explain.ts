@@ -1,6 +1,6 @@
 import type { CostModel } from '../planner/cost-model.ts';
-import type { Activity, Job, Span } from './recorder.ts';
-import type { Replan } from './replan.ts';
+import type { Replan } from '../planner/replan.ts';
+import type { Activity, GraphRun, Span } from './types.ts';
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
 const bytes = (v: unknown) => {
@@ -8,10 +8,9 @@ const bytes = (v: unknown) => {
   return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 };
 
-/** The kernel a span ran: its name up to the range, e.g. `matmul[0:4096)` → `matmul`. */
-function kernelOf(span: Span): string {
-  const i = span.name.indexOf('[');
-  return i < 0 ? span.name : span.name.slice(0, i);
+/** What the per-kernel summary groups a span under: its kernel, and what it was for when not the op itself (`matmul (calibration)`). */
+function groupOf(span: Span): string {
+  return typeof span.args.purpose === 'string' ? `${span.kernel} (${span.args.purpose})` : span.kernel;
 }
 
 /** Time covered by at least one span: overlapping pieces on one device count once. */
@@ -32,12 +31,12 @@ function busyTime(spans: ReadonlyArray<{ readonly start: number; readonly durati
  * then a summary per kernel and device), per device busy time and utilisation, and the makespan
  * against the best single device's predicted time for the same ops.
  */
-export function explainSpans(allSpans: readonly Span[], job: Job | undefined, devices: readonly string[], costs: CostModel, last = 24, allActivities: readonly Activity[] = []): string {
-  const spans = job ? allSpans.filter((s) => s.job === job.id) : allSpans;
-  const activities = job ? allActivities.filter((a) => a.job === job.id) : allActivities;
+export function explainSpans(allSpans: readonly Span[], run: GraphRun | undefined, devices: readonly string[], costs: CostModel, last = 24, allActivities: readonly Activity[] = []): string {
+  const spans = run ? allSpans.filter((s) => s.graph === run.id) : allSpans;
+  const activities = run ? allActivities.filter((a) => a.graph === run.id) : allActivities;
   if (spans.length === 0) return 'nothing has run on the devices yet';
   const lines: string[] = [];
-  lines.push(`Last graph: ${job ? job.nodes.length : '?'} op${job?.nodes.length === 1 ? '' : 's'}, ${spans.length} piece${spans.length === 1 ? '' : 's'}${spans.length > last ? ` (the last ${last} shown)` : ''}:`);
+  lines.push(`Last graph: ${run ? run.nodes.length : '?'} op${run?.nodes.length === 1 ? '' : 's'}, ${spans.length} piece${spans.length === 1 ? '' : 's'}${spans.length > last ? ` (the last ${last} shown)` : ''}:`);
   lines.push(`  ${'device'.padEnd(12)} ${'task'.padEnd(36)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'moved'.padStart(10)}`);
   for (const s of spans.slice(-last)) {
     const failed = s.args.error ? `  FAILED: ${String(s.args.error)}` : '';
@@ -45,7 +44,7 @@ export function explainSpans(allSpans: readonly Span[], job: Job | undefined, de
   }
   const byKernel = new Map<string, { pieces: number; elements: number; time: number }>();
   for (const s of spans) {
-    const k = `${kernelOf(s)} on ${s.track}`;
+    const k = `${groupOf(s)} on ${s.track}`;
     const e = byKernel.get(k) ?? { pieces: 0, elements: 0, time: 0 };
     e.pieces++;
     e.elements += typeof s.args.elements === 'number' ? s.args.elements : 0;
@@ -77,7 +76,7 @@ export function explainSpans(allSpans: readonly Span[], job: Job | undefined, de
   let best: { device: string; ms: number } | undefined;
   for (const d of devices) {
     let total = 0;
-    for (const node of job?.nodes ?? []) {
+    for (const node of run?.nodes ?? []) {
       const t = costs.predictKernel(node.key, d, node.elements);
       if (t === undefined) {
         total = Number.NaN;
@@ -85,13 +84,13 @@ export function explainSpans(allSpans: readonly Span[], job: Job | undefined, de
       }
       total += t;
     }
-    if (job && Number.isFinite(total) && (!best || total < best.ms)) best = { device: d, ms: total };
+    if (run && Number.isFinite(total) && (!best || total < best.ms)) best = { device: d, ms: total };
   }
   const versus = best
     ? `; the best single device, ${best.device}, was predicted to take ${ms(best.ms)} (${(best.ms / Math.max(makespan, 1e-9)).toFixed(2)}× the makespan)`
     : '; no single device has a model for all of these ops yet';
   lines.push(`Makespan ${ms(makespan)}${versus}`);
-  if (job && job.replans.length > 0) lines.push(...describeReplans(job.replans));
+  if (run && run.replans.length > 0) lines.push(...describeReplans(run.replans));
   return lines.join('\n');
 }
 

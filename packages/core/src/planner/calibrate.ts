@@ -11,12 +11,13 @@
  * element from the fixed cost of a call, which dominates small slices. The slices compute real
  * elements of the output, which the node's own run then writes again.
  */
-import type { Backend } from '../backend.ts';
+import type { Backend } from '../backend/contract.ts';
 import type { KernelCall } from '../kernel/types.ts';
 import { Tensor } from '../tensor.ts';
-import type { GraphContext, GraphNode, GraphPlanner } from './graph-plan.ts';
-import { kernelKey, specFor } from './kernel-runner.ts';
-import { eligibleBackends } from './split.ts';
+import type { CostModel } from './cost-model.ts';
+import { bytesOf, type GraphContext, type GraphNode, type GraphPlanner } from './graph-plan.ts';
+import { kernelKey, specFor } from '../kernel/key.ts';
+import { eligibleBackends } from './policy.ts';
 
 /** Fraction of the range each pass covers. */
 const PASSES = [1 / 32, 1 / 32, 1 / 16] as const;
@@ -69,16 +70,16 @@ export async function exploreOn(b: Backend, call: KernelCall, ctx: GraphContext)
 async function timeSlices(b: Backend, call: KernelCall, key: string, ranges: ReadonlyArray<{ start: number; end: number }>,
   purpose: 'calibration' | 'exploration', ctx: GraphContext): Promise<boolean> {
   const elements = ranges.reduce((s, r) => s + r.end - r.start, 0);
-  const span = ctx.recorder.begin(b.device.id, `${key} (${purpose})`);
+  const span = ctx.recorder.begin(b.device.id, key, `${key} (${purpose})`);
   const t0 = performance.now();
   try {
     for (const range of ranges) await b.run(call, range);
   } catch (error) {
-    span.end({ elements, error: (error as Error).message });
+    span.end({ elements, purpose, error: (error as Error).message });
     return false;
   }
   const ms = performance.now() - t0;
-  span.end({ elements, calibration: true });
+  span.end({ elements, purpose, calibration: true });
   ctx.costs.recordKernel(key, b.device.id, elements, ms);
   return true;
 }
@@ -98,5 +99,18 @@ function sampleRanges(units: number, align: number, extent: number, fraction: nu
 async function calibrateOn(b: Backend, n: GraphNode, key: string, units: number, align: number, extent: number, ctx: GraphContext): Promise<void> {
   for (const fraction of PASSES) {
     if (!(await timeSlices(b, n.call, key, sampleRanges(units, align, extent, fraction), 'calibration', ctx))) return;
+  }
+}
+
+/** Times real uploads of 1 and 8 MiB to each GPU device that has no transfer model yet. */
+export async function calibrateTransfers(backends: readonly Backend[], costs: CostModel): Promise<void> {
+  for (const b of backends) {
+    if (b.device.kind !== 'gpu' || b.health() !== 'ok' || costs.predictTransfer(b.device.id, 1) !== undefined) continue;
+    for (const mib of [1, 8, 1, 8]) {
+      const t = Tensor.zeros([mib * 262_144]);
+      const t0 = performance.now();
+      await b.upload(t);
+      costs.recordTransfer(b.device.id, bytesOf(t), performance.now() - t0);
+    }
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * How one data-parallel call is cut across devices (Qilin's split, corrected by guided
+ * self-scheduling): each device's share of the index space is proportional to its predicted
+ * throughput, handed out in shrinking chunks so that every device finishes at about the same time
+ * even when the prediction is wrong. The executor (`executor/split.ts`) runs the chunks.
+ */
+import type { Backend } from '../backend/contract.ts';
+import { ArgumentError } from '../errors.ts';
+import type { IndexRange } from '../kernel/types.ts';
+import type { CostModel } from './cost-model.ts';
+import type { Policy } from './policy.ts';
+
+/**
+ * Whether splitting a call of `extent` elements over `able` can pay. Not when a GPU emulated in
+ * software is among them beside the CPU (one set of cores: a split only adds contention), nor
+ * when the slower device is over 4× slower than the faster (it would add at most a fifth of the
+ * throughput, less than the split costs). Unknown or uncertain speeds ({@link CostModel.confidence}):
+ * yes, the split measures them.
+ */
+export function worthSplitting(key: string, extent: number, able: readonly Backend[], model: CostModel, policy: Policy): boolean {
+  if (able.length < 2) return false;
+  if (policy === 'eager') return true;
+  if (able.some((b) => b.device.software) && able.some((b) => b.device.kind === 'cpu')) return false;
+  const times = able.map((b) => model.predictKernel(key, b.device.id, extent));
+  if (times.some((t) => t === undefined)) return true;
+  // A prediction from too few, old or contradicted samples must not keep a device out: the split measures it.
+  if (able.some((b) => model.confidence(key, b.device.id, extent).uncertain)) return true;
+  const [fast, slow] = (times as number[]).sort((a, b) => a - b) as [number, number];
+  return slow <= 4 * fast;
+}
+
+/** How a split is sized: a policy, or a static share per device id. */
+export interface SplitSizing {
+  readonly policy: Policy;
+  /**
+   * A static split: each device id's share of the index space, run as one contiguous chunk per
+   * device with no self-scheduling (an oracle's, or a user's, choice). Shares are normalised.
+   */
+  readonly shares?: Readonly<Record<string, number>>;
+}
+
+/**
+ * Hands out the chunks of one split: {@link ChunkSizer.take} gives a device its next range,
+ * {@link ChunkSizer.measured} corrects that device's rate from a finished chunk, and a failed
+ * device's chunk {@link ChunkSizer.giveBack | goes back} to the others.
+ */
+export class ChunkSizer {
+  private readonly units: number;
+  private next = 0;
+  private remainingUnits: number;
+  private readonly returned: IndexRange[] = [];
+  private readonly rate = new Map<Backend, number>();
+  private readonly alive: Set<Backend>;
+  private readonly staticQueues: Map<Backend, IndexRange[]> | undefined;
+  /** No chunk smaller than this: per-chunk costs (a message, a dispatch) would outweigh its work. */
+  private readonly minUnits: number;
+
+  constructor(
+    key: string,
+    private readonly extent: number,
+    private readonly align: number,
+    backends: readonly Backend[],
+    model: CostModel,
+    private readonly sizing: SplitSizing,
+  ) {
+    this.units = Math.ceil(extent / align);
+    this.remainingUnits = this.units;
+    this.alive = new Set(backends);
+    this.minUnits = Math.max(1, Math.ceil(this.units / (32 * backends.length)));
+    if (sizing.shares) {
+      this.staticQueues = this.staticSplit(backends, sizing.shares);
+      return;
+    }
+    // Throughput (units per ms) of each device: the model's prediction for its whole share, else unknown.
+    if (sizing.policy !== 'eager') {
+      for (const b of backends) {
+        const t = model.predictKernel(key, b.device.id, extent);
+        if (t !== undefined && t > 0) this.rate.set(b, this.units / t);
+      }
+    }
+  }
+
+  /** Whether work is left to hand out (fresh or given back). */
+  get pending(): boolean {
+    return this.returned.length > 0 || this.remainingUnits > 0;
+  }
+
+  /** Next range for `b`, or undefined when it has nothing more to do. */
+  take(b: Backend): IndexRange | undefined {
+    if (!this.alive.has(b)) return undefined;
+    const back = this.returned.shift();
+    if (back) return back;
+    if (this.staticQueues) return this.staticQueues.get(b)?.shift();
+    if (this.remainingUnits <= 0) return undefined;
+    const alive = this.alive.size;
+    let size: number;
+    if (this.sizing.policy === 'eager') {
+      size = Math.max(this.minUnits, Math.ceil(this.units / (8 * alive)));
+    } else if (!this.rate.has(b)) {
+      // No model yet: a probe chunk, small but real work, measures the device.
+      size = Math.max(this.minUnits, Math.ceil(this.units / (16 * alive)));
+    } else {
+      const total = [...this.alive].reduce((s, d) => s + (this.rate.get(d) ?? 0), 0);
+      const share = this.rate.get(b)! / Math.max(total, 1e-12);
+      // Guided self-scheduling: half of this device's share of what remains.
+      size = Math.max(this.minUnits, Math.ceil((this.remainingUnits * share) / 2));
+    }
+    size = Math.min(size, this.remainingUnits);
+    const start = this.next;
+    this.next += size;
+    this.remainingUnits -= size;
+    return { start: start * this.align, end: Math.min(this.extent, (start + size) * this.align) };
+  }
+
+  /** A chunk of `elements` took `ms` on `b`: its rate moves halfway to what it showed. */
+  measured(b: Backend, elements: number, ms: number): void {
+    if (!(ms > 0)) return;
+    const measured = elements / this.align / ms;
+    const old = this.rate.get(b);
+    this.rate.set(b, old === undefined ? measured : 0.5 * old + 0.5 * measured);
+  }
+
+  /** `b` failed on `range`: it gets no more work, and the range goes to the others whole. */
+  giveBack(b: Backend, range: IndexRange): void {
+    this.alive.delete(b);
+    this.returned.push(range);
+  }
+
+  /** Devices still taking work. */
+  live(): ReadonlySet<Backend> {
+    return this.alive;
+  }
+
+  /** Static: one contiguous chunk per device, in device order, sized by its share. */
+  private staticSplit(backends: readonly Backend[], shares: Readonly<Record<string, number>>): Map<Backend, IndexRange[]> {
+    const weights = backends.map((b) => Math.max(0, shares[b.device.id] ?? 0));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    if (!(sum > 0)) throw new ArgumentError('shares', `positive shares for some of ${backends.map((b) => b.device.id).join(', ')}`, shares);
+    let at = 0;
+    const queues = new Map<Backend, IndexRange[]>();
+    backends.forEach((b, i) => {
+      const size = i === backends.length - 1 ? this.units - at : Math.round((this.units * weights[i]!) / sum);
+      if (size > 0) queues.set(b, [{ start: at * this.align, end: Math.min(this.extent, (at + size) * this.align) }]);
+      at += size;
+    });
+    this.next = this.units;
+    this.remainingUnits = 0;
+    return queues;
+  }
+}
