@@ -11,7 +11,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArgumentError, PoolClosedError, Tandem, TaskTimeoutError, Tensor, WorkerCrashedError, kernel, registerErrorClass, type WorkerKind } from '@tandem/core';
+import {
+  ArgumentError, PoolClosedError, Tandem, TaskTimeoutError, Tensor, WorkerCrashedError, kernel, registerErrorClass,
+  type WorkerKind,
+} from '@tandem/core';
 import '@tandem/backends';
 import { datasets, pipeline, sweep, train, type TrainData } from '@tandem/ml';
 import { favourGpu, loseGpuWhenOpStarts } from '../packages/backends/test/fixtures/lose-gpu.ts';

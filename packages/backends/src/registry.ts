@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import {
-  BackendUnavailableError, hostCpuDevice, registerBackend, registeredBackends,
-  type Backend, type BackendName, type DeviceDescription, type WorkerPool,
+  BackendUnavailableError, hostCpuDevice, registerBackend, registeredBackends, type Backend, type BackendName,
+  type DeviceDescription, type WorkerPool,
 } from '@tandem/core/backend';
 
 /** Every backend Tandem ships, in the order a session prefers them when nothing is planned. */

@@ -6,7 +6,10 @@
  * answer; everything else, the sign of zero included, must agree. NUMERICS.md says the same.
  */
 import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
-import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, type Backend, type KernelArg, type PartialResult } from '@tandem/core/backend';
+import {
+  BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, type Backend, type KernelArg,
+  type PartialResult,
+} from '@tandem/core/backend';
 import { Tensor, WorkerPool } from '@tandem/core';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { GpuJsBackend } from '../src/gpujs/index.ts';

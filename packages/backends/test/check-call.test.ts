@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { ArgumentError, Tensor, WorkerPool } from '@tandem/core';
-import { kernelCall, type IndexRange, type KernelCall } from '@tandem/core/backend';
-import { checkCall } from '@tandem/core/backend';
+import { kernelCall, checkCall, type IndexRange, type KernelCall } from '@tandem/core/backend';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { TfjsBackend } from '../src/tfjs/index.ts';
 import { WebGpuBackend } from '../src/webgpu/index.ts';

@@ -5,7 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, HOST, Tensor, WorkerPool, kernel } from '@tandem/core';
-import { BUILTIN_KERNELS, BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, userCall, type IndexRange, type KernelCall, type PartialResult } from '@tandem/core/backend';
+import {
+  BUILTIN_KERNELS, BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, userCall, type IndexRange,
+  type KernelCall, type PartialResult,
+} from '@tandem/core/backend';
 import { userKernelSpec } from '@tandem/core/internal/kernel/user';
 import { CpuBackend } from '../src/cpu/index.ts';
 import { mergeRange } from '../src/cpu/kernels/sort.ts';

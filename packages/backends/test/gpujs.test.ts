@@ -5,7 +5,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArgumentError, BackendUnavailableError, DeviceLostError, HOST, Tensor, kernel } from '@tandem/core';
-import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, userCall, type KernelCall, type PartialResult, type RunEvent } from '@tandem/core/backend';
+import {
+  BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, userCall, type KernelCall,
+  type PartialResult, type RunEvent,
+} from '@tandem/core/backend';
 import { userKernelSpec } from '@tandem/core/internal/kernel/user';
 import { GpuJsBackend, KernelUnsupportedError, notOnWebGpu, offsetSource } from '../src/gpujs/index.ts';
 import { loadGpuJs, type KernelShortcut } from '../src/gpujs/runtime.ts';

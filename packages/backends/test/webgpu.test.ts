@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { ArgumentError, DeviceLostError, HOST, Tensor } from '@tandem/core';
-import { BINARY_KERNELS, BUILTIN_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, type IndexRange, type KernelArg, type KernelCall, type PartialResult, type RunEvent } from '@tandem/core/backend';
+import {
+  BINARY_KERNELS, BUILTIN_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, kernelCall, kernelSpec, splitRange, type IndexRange,
+  type KernelArg, type KernelCall, type PartialResult, type RunEvent,
+} from '@tandem/core/backend';
 import { WebGpuBackend } from '../src/webgpu/index.ts';
 import {
   SIZES, TOLERANCE, expectClose, gpuOrSkip, random, refBinary, refConv2d, refCumsum, refHistogram, refMatmul, refReduce,

@@ -1,4 +1,8 @@
-import { ArgumentError, BUILTIN_KERNELS, BackendUnavailableError, DeviceLostError, HOST, hostCpuDevice, PoolClosedError, WorkerPool, WorkerStartError, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type Tensor, type TransferStats } from '@tandem/core/backend';
+import {
+  ArgumentError, BUILTIN_KERNELS, BackendUnavailableError, DeviceLostError, HOST, hostCpuDevice, PoolClosedError, WorkerPool,
+  WorkerStartError, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall,
+  type PartialResult, type RunOptions, type Tensor, type TransferStats,
+} from '@tandem/core/backend';
 import type { MatmulEngine } from './protocol.ts';
 import { runMap, runReduce, runScan, runSort, type Scheduler } from './schedule.ts';
 import { checkCpuCall } from './validate.ts';

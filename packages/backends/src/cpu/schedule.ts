@@ -4,7 +4,10 @@
  * scan carries by a first summing pass, sorted chunks by merge-path merges shared across workers.
  */
 import { extname } from 'node:path';
-import { REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type PartialResult, type ReduceKernel, type RunObserver, type TaskOptions, type WorkerPool } from '@tandem/core/backend';
+import {
+  REDUCTIONS, Tensor, splitRange, type IndexRange, type KernelCall, type KernelSpec, type PartialResult, type ReduceKernel,
+  type RunObserver, type TaskOptions, type WorkerPool,
+} from '@tandem/core/backend';
 import type { ChunkTask, ChunkResult, MatmulEngine } from './protocol.ts';
 
 // Built, this module is .js and so is its sibling; from source both are .ts.

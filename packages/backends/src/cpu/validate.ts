@@ -1,6 +1,5 @@
 /** The cpu backend's checks of a call: the shared contract (checkCall), then what only this backend needs. */
-import { ArgumentError, Tensor, type IndexRange, type KernelCall } from '@tandem/core/backend';
-import { checkCall, unsupportedKernel, type CheckedCall } from '@tandem/core/backend';
+import { ArgumentError, Tensor, checkCall, unsupportedKernel, type IndexRange, type KernelCall, type CheckedCall } from '@tandem/core/backend';
 import { compileKernel } from './kernels/user.ts';
 
 /**

@@ -1,5 +1,8 @@
-import { ArgumentError, BackendUnavailableError, DeviceLostError, Tensor, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type TransferStats } from '@tandem/core/backend';
-import { checkCall, unsupportedKernel } from '@tandem/core/backend';
+import {
+  ArgumentError, BackendUnavailableError, DeviceLostError, Tensor, checkCall, unsupportedKernel, type Backend,
+  type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions,
+  type TransferStats,
+} from '@tandem/core/backend';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
 import { GPUJS_BUILTINS, builtinPlan, type BuiltinPlan } from './builtin-programs.ts';

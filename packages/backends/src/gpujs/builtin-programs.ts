@@ -9,7 +9,10 @@
  * `Infinity` literal as the largest finite f32, so no kernel starts from ±Infinity either. Equal
  * operands are told apart only when both are zero, where min/max pick -0 below +0 arithmetically.
  */
-import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, type BinaryKernel, type KernelCall, type ReduceKernel, type Tensor, type UnaryKernel } from '@tandem/core/backend';
+import {
+  BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, type BinaryKernel, type KernelCall, type ReduceKernel, type Tensor,
+  type UnaryKernel,
+} from '@tandem/core/backend';
 import { DENORMAL_SCALE, LN_DENORMAL_SCALE, MIN_NORMAL, TANH_IDENTITY_BELOW, TANH_SERIES_BELOW, lit, tanhSeries } from '../float32-math.ts';
 import type { Program } from './kernels.ts';
 import { OFFSET_ARG, OUTER_ARG } from './user-program.ts';

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type Tensor, type TransferStats } from '@tandem/core/backend';
-import { checkCall, unsupportedKernel } from '@tandem/core/backend';
+import {
+  ArgumentError, BackendUnavailableError, BUILTIN_KERNELS, DeviceLostError, HOST, checkCall, unsupportedKernel, type Backend,
+  type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type Tensor,
+  type TransferStats,
+} from '@tandem/core/backend';
 import { observed } from '../observe.ts';
 import { DeviceCopies } from './copies.ts';
 import { TFJS_ENGINES, loadEngine, type EngineInfo, type TfjsEngine } from './engines.ts';

@@ -5,9 +5,11 @@
  * of the contract (builtins.ts header), a small fix-up restores them (see {@link QUIRKS}).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BINARY_KERNELS, REDUCE_KERNELS, REDUCTIONS, UNARY_KERNELS, type BinaryKernel, type IndexRange, type KernelCall, type PartialResult, type ReduceKernel, type Tensor, type UnaryKernel } from '@tandem/core/backend';
+import {
+  BINARY_KERNELS, REDUCE_KERNELS, REDUCTIONS, UNARY_KERNELS, histogramEdges, type BinaryKernel, type IndexRange, type KernelCall,
+  type PartialResult, type ReduceKernel, type Tensor, type UnaryKernel,
+} from '@tandem/core/backend';
 import type { TfjsEngine } from './engines.ts';
-import { histogramEdges } from '@tandem/core/backend';
 
 /** What a kernel needs from the backend during one run. */
 export interface KernelContext {

@@ -1,8 +1,10 @@
 /**
  * The WebGPU backend: Dawn (npm `webgpu`) on whatever adapter it finds, built-in kernels in WGSL.
  */
-import { ArgumentError, BackendUnavailableError, Tensor, type Backend, type BackendHealth, type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type TransferStats } from '@tandem/core/backend';
-import { checkCall, unsupportedKernel } from '@tandem/core/backend';
+import {
+  ArgumentError, BackendUnavailableError, Tensor, checkCall, unsupportedKernel, type Backend, type BackendHealth,
+  type DeviceDescription, type IndexRange, type KernelCall, type PartialResult, type RunOptions, type TransferStats,
+} from '@tandem/core/backend';
 import { describeAdapter, requestAdapter } from '../dawn.ts';
 import { observed } from '../observe.ts';
 import { GpuContext } from './context.ts';

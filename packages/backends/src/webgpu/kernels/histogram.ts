@@ -2,13 +2,12 @@
  * Histogram of a range: atomic counts on the device, accumulated over binding-sized pieces of the
  * input. Resolves to the partial (the bin counts).
  */
-import type { Tensor } from '@tandem/core/backend';
+import { histogramEdges, type Tensor } from '@tandem/core/backend';
 import { f32, withSubmission } from '../submission.ts';
 import { WG } from '../wgsl/common.ts';
 import { HISTOGRAM_GROUPS, histogramShader } from '../wgsl/histogram.ts';
 import { chunks, window, windowElements } from '../window.ts';
 import type { Driver } from './common.ts';
-import { histogramEdges } from '@tandem/core/backend';
 
 /** Most bins a workgroup keeps in workgroup memory (half the 16 KiB every device has, leaving room). */
 const SHARED_BINS = 4096;
