@@ -144,6 +144,15 @@ describe('CostModel.confidence', () => {
     expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ age: 0, uncertain: false });
   });
 
+  it('re-measures a device whose samples keep agreeing ever more rarely: each sample past three doubles the age it may reach', () => {
+    const m = new CostModel();
+    seed(m, 'cpu', 1000, 1, 6); // 5 samples kept (the first run is a warm-up): stale after 32 × 2² others
+    seed(m, 'gpu', 1000, 2, 100);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ samples: 5, age: 99, uncertain: false });
+    seed(m, 'gpu', 1000, 2, 30);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ age: 129, uncertain: true });
+  });
+
   it('is contradicted when another device has since run over 2× faster than when this one was measured', () => {
     const m = new CostModel();
     seed(m, 'gpu', 1000, 10, 4); // a busy machine: every device slow

@@ -21,9 +21,17 @@ export interface ModelEntry {
 export const CONFIDENT_SAMPLES = 3;
 /**
  * A device's newest nearby sample is old once this many samples of the same kernel were taken on
- * other devices since: the machine may have changed (load, clocks), so it is measured again.
+ * other devices since: the machine may have changed (load, clocks), so it is measured again. Each
+ * nearby sample past {@link CONFIDENT_SAMPLES} doubles it (up to 2⁵×): a device whose re-measurements
+ * keep agreeing is re-measured ever more rarely, so exploring it costs a vanishing share of the
+ * work, while a contradiction still re-explores it at once.
  */
 export const STALE_AFTER = 32;
+
+/** The age (samples on other devices) past which a device with `samples` nearby samples is stale. */
+export function staleAfter(samples: number): number {
+  return STALE_AFTER * 2 ** Math.min(5, Math.max(0, samples - CONFIDENT_SAMPLES));
+}
 /**
  * Samples within this factor of a size count as "near" it — the size class of a prediction. A
  * window rather than fixed log₂ buckets, so that a size just past a bucket edge still sees the
@@ -115,7 +123,7 @@ export class CostModel {
    * How far {@link CostModel.predictKernel} for this size can be trusted (StarPU keeps calibrating a
    * model until it has enough samples). Uncertain when the device has fewer than
    * {@link CONFIDENT_SAMPLES} samples near the size, when the newest of them is older than
-   * {@link STALE_AFTER} samples of the kernel on other devices, or when another device's times
+   * {@link staleAfter} samples of the kernel on other devices, or when another device's times
    * since then differ by over {@link CONTRADICTION_FACTOR}× from its times before: the conditions
    * this device was measured in (a busy machine, a cold compile) no longer hold, so its speed
    * relative to the others is in doubt. The planner re-explores an uncertain device.
@@ -131,7 +139,9 @@ export class CostModel {
       newest = Math.max(newest, entry.stamps[i]!);
     });
     if (samples === 0) return { samples, age: Number.POSITIVE_INFINITY, contradicted: false, uncertain: true };
-    let age = 0;
+    // Counted from the kernel's clock, not from the samples kept: those are capped, the age isn't.
+    const laterHere = entry!.stamps.filter((t) => t > newest).length;
+    const age = (this.clock.get(kernel) ?? 0) - newest - laterHere;
     let contradicted = false;
     for (const [other, e] of this.kernels) {
       if (other === key || !other.startsWith(`${kernel}@`) || other.slice(kernel.length + 1).includes('@')) continue;
@@ -140,7 +150,6 @@ export class CostModel {
       const since: number[] = [];
       e.samples.forEach((s, i) => {
         const stamp = e.stamps[i]!;
-        if (stamp > newest) age++;
         // Only samples near the size: far ones compare through the fit, whose error is no evidence.
         if (!isNear(s.n, size)) return;
         const fitted = e.fit ? predictPower(e.fit, s.n) : Number.NaN;
@@ -153,7 +162,7 @@ export class CostModel {
         if (change > CONTRADICTION_FACTOR || change * CONTRADICTION_FACTOR < 1) contradicted = true;
       }
     }
-    return { samples, age, contradicted, uncertain: samples < CONFIDENT_SAMPLES || age > STALE_AFTER || contradicted };
+    return { samples, age, contradicted, uncertain: samples < CONFIDENT_SAMPLES || age > staleAfter(samples) || contradicted };
   }
 
   /** How many measurements back a kernel's model on a device. */
