@@ -1,5 +1,5 @@
 import type { IndexRange, KernelCall, PartialResult } from '../kernel/types.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 /** A backend's registered name: Tandem's own are `cpu`, `webgpu`, `gpujs` and `tfjs` (registered by `@tandem/backends`). */
 export type BackendName = string;

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import type { WorkerKind } from '../pool/worker-handle.ts';
-import { MAX_TENSOR_BYTES } from '../tensor.ts';
+import { MAX_TENSOR_BYTES } from '../tensor/tensor.ts';
 import type { BackendName, DeviceDescription } from './contract.ts';
 
 /**

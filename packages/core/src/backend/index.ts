@@ -23,7 +23,8 @@ export {
 } from '../kernel/builtins.ts';
 export { histogramEdges } from '../kernel/histogram-edges.ts';
 export { userCall } from '../kernel/user.ts';
-export { Tensor, HOST, MAX_TENSOR_BYTES, type DType, type TypedArrayFor } from '../tensor.ts';
+export { Tensor, MAX_TENSOR_BYTES, type DType, type TypedArrayFor } from '../tensor/tensor.ts';
+export { HOST } from '../tensor/residency.ts';
 export { WorkerPool } from '../pool/pool.ts';
 export type { TaskOptions } from '../pool/options.ts';
 export { TandemError, ArgumentError, BackendUnavailableError, DeviceLostError, PoolClosedError, WorkerStartError } from '../errors.ts';

@@ -10,8 +10,10 @@
  */
 import type { Backend } from '../backend/contract.ts';
 import type { KernelCall } from '../kernel/types.ts';
-import { HOST, Tensor } from '../tensor.ts';
-import { GraphPlanner, type GraphContext, type GraphNode, type GraphPlan, type RunningNode } from '../planner/graph-plan.ts';
+import { HOST } from '../tensor/residency.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import type { GraphNode } from '../graph/graph.ts';
+import { GraphPlanner, type GraphContext, type GraphPlan, type RunningNode } from '../planner/graph-plan.ts';
 import { kernelKey, specFor } from '../kernel/key.ts';
 import { runCall } from './run-call.ts';
 import { calibrateKernels, exploreOn } from '../planner/calibrate.ts';
@@ -19,7 +21,8 @@ import { deviation, type Replan } from '../planner/replan.ts';
 import { eligibleBackends } from '../planner/policy.ts';
 import { runSplit } from './split.ts';
 
-export type { GraphContext, GraphNode } from '../planner/graph-plan.ts';
+export type { GraphContext } from '../planner/graph-plan.ts';
+export type { GraphNode } from '../graph/graph.ts';
 
 interface Started {
   readonly device: Backend | undefined;

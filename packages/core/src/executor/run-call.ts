@@ -2,7 +2,7 @@ import type { Backend } from '../backend/contract.ts';
 import { splitRange } from '../kernel/builtins.ts';
 import { kernelKey, specFor } from '../kernel/key.ts';
 import type { KernelCall, PartialResult } from '../kernel/types.ts';
-import { Tensor } from '../tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 import type { Recorder } from '../trace/recorder.ts';
 import { observedRun } from './observed-run.ts';
 

@@ -12,7 +12,7 @@
  * - A reduction over zero elements gives sum 0, mean NaN, min +Infinity, max -Infinity.
  */
 import { ArgumentError } from '../errors.ts';
-import { Tensor, type DType } from '../tensor.ts';
+import { Tensor, type DType } from '../tensor/tensor.ts';
 import { registerKernel } from './registry.ts';
 import type { IndexRange, KernelArg, KernelCall, KernelSpec, PartialResult } from './types.ts';
 

@@ -4,7 +4,7 @@
  * Backends keep only their own limits (a binding size, shared memory) after it.
  */
 import { ArgumentError } from '../errors.ts';
-import { Tensor } from '../tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 // Loaded for their registrations: a call can only be checked against a registry that holds them.
 import './builtins.ts';
 import './user.ts';

@@ -4,7 +4,7 @@
  * backend package may register kernels of its own, which then run through `td.ops.call`.
  */
 import { ArgumentError } from '../errors.ts';
-import { DTYPES } from '../tensor.ts';
+import { DTYPES } from '../tensor/tensor.ts';
 import type { KernelSpec, SplitKind } from './types.ts';
 
 const SPLITS: readonly SplitKind[] = ['map', 'reduce', 'scan', 'sort'];

@@ -1,4 +1,4 @@
-import type { DType, Tensor } from '../tensor.ts';
+import type { DType, Tensor } from '../tensor/tensor.ts';
 
 /** Half-open range of flat indices, `[start, end)`. */
 export interface IndexRange {

@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.ts';
-import { DTYPES, Tensor } from '../tensor.ts';
+import { DTYPES, Tensor } from '../tensor/tensor.ts';
 import { registerKernel } from './registry.ts';
 import { flattenNested } from './nested.ts';
 import type { IndexRange, KernelArg, KernelCall, KernelConstant, KernelSpec, UserKernelSource } from './types.ts';

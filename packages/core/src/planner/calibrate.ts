@@ -13,9 +13,10 @@
  */
 import type { Backend } from '../backend/contract.ts';
 import type { KernelCall } from '../kernel/types.ts';
-import { Tensor } from '../tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 import type { CostModel } from './cost-model.ts';
-import { bytesOf, type GraphContext, type GraphNode, type GraphPlanner } from './graph-plan.ts';
+import type { GraphNode } from '../graph/graph.ts';
+import { bytesOf, type GraphContext, type GraphPlanner } from './graph-plan.ts';
 import { kernelKey, specFor } from '../kernel/key.ts';
 import { eligibleBackends } from './policy.ts';
 

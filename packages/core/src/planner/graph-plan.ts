@@ -8,23 +8,15 @@
  * instead: HEFT sees them as tasks that cost nothing anywhere, so their dependants come after them.
  */
 import type { Backend } from '../backend/contract.ts';
+import { GraphEdges, type GraphNode } from '../graph/graph.ts';
 import type { KernelCall } from '../kernel/types.ts';
 import { heft } from './heft.ts';
 import { CONFIDENT_SAMPLES, type CostModel } from './cost-model.ts';
-import { Tensor } from '../tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 import { kernelKey, specFor } from '../kernel/key.ts';
 import type { Recorder } from '../trace/recorder.ts';
 import { eligibleBackends, type Policy } from './policy.ts';
 import { worthSplitting } from './split-sizing.ts';
-
-export interface GraphNode {
-  readonly id: string;
-  readonly call: KernelCall;
-  /** A device the user named, if any: the node never moves from it. */
-  readonly device: Backend | undefined;
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 export interface GraphContext {
   readonly backends: readonly Backend[];
@@ -77,7 +69,7 @@ export class GraphPlanner {
    * schedule, not two. Each op then goes to its predicted-fastest backend, one at a time.
    */
   readonly oneMachine: boolean;
-  private readonly producer = new Map<Tensor, GraphNode>();
+  private readonly edges: GraphEdges;
   /** Kernels already given to a device never measured on them (once per graph is enough). */
   private readonly explored = new Set<string>();
   /** Per `kernel@device`: measured ÷ predicted, where this graph found the model wrong. */
@@ -86,7 +78,7 @@ export class GraphPlanner {
   private readonly probes = new Map<string, number>();
 
   constructor(private readonly ctx: GraphContext, readonly nodes: readonly GraphNode[]) {
-    for (const n of nodes) this.producer.set(n.call.output, n);
+    this.edges = new GraphEdges(nodes);
     for (const n of nodes) {
       const able = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy);
       const extent = specFor(n.call).extent(n.call);
@@ -98,7 +90,7 @@ export class GraphPlanner {
 
   /** The nodes of this graph whose outputs `n` reads. */
   depsOf(n: GraphNode): GraphNode[] {
-    return n.call.args.filter((a): a is Tensor => a instanceof Tensor && this.producer.has(a) && this.producer.get(a) !== n).map((t) => this.producer.get(t)!);
+    return this.edges.depsOf(n);
   }
 
   /** Predicted ms for `call` on `b`: the model (times this graph's correction), or the spec's flop count at a nominal rate. */
@@ -220,7 +212,7 @@ export class GraphPlanner {
     let ms = 0;
     for (const a of n.call.args) {
       if (!(a instanceof Tensor)) continue;
-      const p = this.producer.get(a);
+      const p = this.edges.producerOf(a);
       if (p && inPlan.has(p)) continue; // an edge's cost, not an upload
       if (!a.residency.isValidOn(b.device.id)) ms += this.moveMs(b, bytesOf(a));
     }

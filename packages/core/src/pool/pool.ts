@@ -11,7 +11,7 @@ import {
   deserializeError,
   type SerializedError,
 } from '../errors.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { watchAbort } from './abort-fanout.ts';
 import { resolveTaskModule, type ModuleSpecifier } from './module-ref.ts';
 import { checkTaskOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TaskOptions } from './options.ts';

@@ -1,5 +1,5 @@
 import type { SerializedError } from '../errors.ts';
-import type { AnyTypedArray } from '../tensor.ts';
+import type { AnyTypedArray } from '../tensor/tensor.ts';
 import type { CursorLocation } from './cursor.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.ts';
-import { Tensor, type AnyTypedArray, type DType } from '../tensor.ts';
+import { Tensor, type AnyTypedArray, type DType } from '../tensor/tensor.ts';
 
 /**
  * How a Tensor travels: structured clone drops the class, so it goes as a branded record and is

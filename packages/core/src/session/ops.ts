@@ -2,7 +2,7 @@ import type { BinaryKernel, ReduceKernel, UnaryKernel } from '../kernel/builtins
 import { ArgumentError } from '../errors.ts';
 import { kernelSpec, registeredKernels } from '../kernel/registry.ts';
 import type { KernelArg } from '../kernel/types.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 /** Options of every op (and of `td.map`). */
 export interface OpOptions {

@@ -8,7 +8,8 @@ import { chromeTrace } from '../trace/chrome-trace.ts';
 import { explainSpans } from '../trace/explain.ts';
 import { makeOps, type OpOptions, type Ops } from './ops.ts';
 import { Recorder } from '../trace/recorder.ts';
-import { runGraph, type GraphNode } from '../executor/graph.ts';
+import { runGraph } from '../executor/graph.ts';
+import type { GraphNode } from '../graph/graph.ts';
 import { calibrateTransfers } from '../planner/calibrate.ts';
 import type { Replan } from '../planner/replan.ts';
 import { POLICIES, type Policy } from '../planner/policy.ts';
@@ -22,7 +23,7 @@ import type { ModuleSpecifier } from '../pool/module-ref.ts';
 import type { PoolOptions, TaskOptions } from '../pool/options.ts';
 import { WorkerPool, type ProgressEvent } from '../pool/pool.ts';
 import type { PoolStats } from '../pool/stats.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 /** Options of {@link Tandem.create}. */
 export interface TandemOptions extends PoolOptions {

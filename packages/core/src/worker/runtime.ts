@@ -8,7 +8,7 @@ import { TaskModuleError, serializeError } from '../errors.ts';
 import { decodeValue, encodeValue } from '../pool/wire.ts';
 import { openCursor } from '../pool/cursor.ts';
 import { START_DATA_ENV, type BatchReply, type BatchRequest, type FatalMessage, type WorkerApi, type WorkerStartData } from '../pool/protocol.ts';
-import type { AnyTypedArray, Tensor } from '../tensor.ts';
+import type { AnyTypedArray, Tensor } from '../tensor/tensor.ts';
 import { ipcEndpoint, threadEndpoint } from './endpoint.ts';
 
 type TaskFn = (...args: unknown[]) => unknown;
