@@ -90,8 +90,9 @@ export class CpuBackend implements Backend {
    */
   health(): BackendHealth {
     if (this.lost) return 'lost';
-    const { workers } = this.scheduler.pool.stats();
-    return workers.length > 0 && workers.every((w) => w.state === 'retired') ? 'lost' : 'ok';
+    const pool = this.scheduler.pool;
+    // Not pool.stats(): that computes percentiles, and the planner asks for health per node.
+    return pool.size > 0 && pool.liveWorkers === 0 ? 'lost' : 'ok';
   }
 
   /**

@@ -147,6 +147,21 @@ export class WorkerPool extends EventEmitter {
   }
 
   /**
+   * Worker slots still in service (not retired after failing to start too often). Cheap, unlike
+   * {@link WorkerPool.stats}: backends ask it before every placement.
+   *
+   * @example
+   * ```ts
+   * if (pool.liveWorkers === 0) console.log('no worker left');
+   * ```
+   */
+  get liveWorkers(): number {
+    let live = 0;
+    for (const s of this.slots) if (s.state !== 'retired') live++;
+    return live;
+  }
+
+  /**
    * Runs `exportName` of the task module in a worker with `args` spread as its arguments.
    * Bad input rejects the returned promise with an error naming the argument.
    */
