@@ -16,9 +16,14 @@
  * - ceiling (after the reps, not a peer): plain threads computing half-batch gradients at once with
  *   no synchronisation, plus an Adam update each: the most this machine gives for this model.
  *
+ * - pytorch ×N / ×1 (when a python with torch is found; see bench/README.md): the same model,
+ *   batch, Adam and data in PyTorch on N intra-op threads (and on one), one warm-up epoch then
+ *   `epochs` timed, each step's loss read back (bench/peers/torch_train.py).
+ *
  * CNN (examples/models/cnn.ts: conv 16 → pool → conv 32 → pool → dense 64 → 10), Adam 1e-3,
  * batch 64, `--cnn-epochs` epochs on the 8,000 training digits, then accuracy on the 2,000 test
- * digits: Tandem with every replica and with one, same seed and data order (one run each).
+ * digits: Tandem with every replica and with one, same seed and data order (one run each); and
+ * PyTorch's samples/s on the same CNN.
  *
  * Options: --reps N (5)  --epochs N (2)  --batches 1024,256  --cpu-steps N (4)  --replicas N (available parallelism)
  *          --cnn-epochs N (12; 0 skips the CNN)
@@ -37,6 +42,7 @@ import { machineInfo, describeMachine } from './lib/machine.ts';
 import { alternate, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { median, summarize } from './lib/stats.ts';
+import { findTorch, type TorchPeer } from './lib/torch-peer.ts';
 import { createModel } from '../examples/models/mlp.ts';
 
 const MODEL = new URL('../examples/models/mlp.ts', import.meta.url);
@@ -49,6 +55,9 @@ const HIDDEN = 128;
 const LR = 1e-3;
 const TARGET_BATCH = 1024;
 const TARGET_RATIO = 1.7;
+/** Issue 11: Tandem with every CPU replica against PyTorch on as many threads. */
+const TORCH_MLP_RATIO = 0.5;
+const TORCH_CNN_RATIO = 1.0;
 
 interface TrainRun {
   readonly samplesPerSec: number;
@@ -175,7 +184,15 @@ export default async function main(args: string[]): Promise<void> {
   const features = data.train.x.shape[1]!;
   const X = data.train.x.data as Float32Array;
   const Y = data.train.y.data as Int32Array;
-  console.log(`MLP 784-${HIDDEN}-10, Adam ${LR}, ${n} training digits, batches ${batches.join(' and ')}, ${epochs} timed epochs, ${reps} reps\n`);
+  console.log(`MLP 784-${HIDDEN}-10, Adam ${LR}, ${n} training digits, batches ${batches.join(' and ')}, ${epochs} timed epochs, ${reps} reps`);
+  const found = findTorch(X, Y);
+  const torch: TorchPeer | undefined = typeof found === 'string' ? undefined : found;
+  console.log(`${torch ? torch.describe : found}\n`);
+  /** PyTorch on `threads` threads; more timed epochs than Tandem's, since each of its epochs takes a fraction of a second. */
+  const torchRun = (model: 'mlp' | 'cnn', batch: number, threads: number, timedEpochs: number): TrainRun => {
+    const r = torch!.run({ model, batch, threads, epochs: timedEpochs });
+    return { samplesPerSec: r.samplesPerSec, samples: n * timedEpochs, ms: r.seconds * 1000 };
+  };
 
   /** Direct tfjs: same model, same loss, same gathered batches; `steps` timed after `warm` steps. */
   async function direct(backend: 'wasm' | 'cpu', batch: number, warm: number, steps: number): Promise<TrainRun> {
@@ -244,6 +261,10 @@ export default async function main(args: string[]): Promise<void> {
       ...(replicas !== 1 ? [{ id: 'tandem ×1', run: () => tandem(batch, 1), warmup: () => tandem(batch, 1) }] : []),
       { id: 'tfjs-wasm direct', run: () => direct('wasm', batch, 2, epochs * stepsPerEpoch) },
       { id: 'tfjs-cpu direct', run: () => direct('cpu', batch, 1, cpuSteps) },
+      ...(torch ? [
+        { id: `pytorch ×${replicas}`, run: async () => torchRun('mlp', batch, replicas, 4 * epochs) },
+        ...(replicas !== 1 ? [{ id: 'pytorch ×1', run: async () => torchRun('mlp', batch, 1, 4 * epochs) }] : []),
+      ] : []),
     ];
     console.log(`batch ${batch}:`);
     const results = await alternate(peers, {
@@ -275,6 +296,15 @@ export default async function main(args: string[]): Promise<void> {
         `ceiling (${Math.min(3, reps)} runs after the reps): ${replicas} plain worker threads each computing the gradient of 1/${replicas} of a batch with tfjs-wasm plus a full Adam update, ${epochs * stepsPerEpoch} steps, all at once with no synchronisation: what this machine allows for this model; Tandem ×${replicas} reaches ${((median(results.get(`tandem ×${replicas}`)!.map((r) => r.samplesPerSec)) / c.median) * 100).toFixed(0)}% of it.`],
     });
     const multi = median(results.get(`tandem ×${replicas}`)!.map((r) => r.samplesPerSec)) / base;
+    if (torch) {
+      const rate = (id: string) => median(results.get(id)!.map((r) => r.samplesPerSec));
+      const vsTorch = rate(`tandem ×${replicas}`) / rate(`pytorch ×${replicas}`);
+      checks.push({ name: `samples/s, ${replicas} CPU replicas vs PyTorch on ${replicas} threads, MLP 784-128-10, batch ${batch}`, target: `≥ ${TORCH_MLP_RATIO}×`, measured: ratio(vsTorch), pass: vsTorch >= TORCH_MLP_RATIO, applies: true });
+      if (replicas !== 1) {
+        const perCore = rate('tandem ×1') / rate('pytorch ×1');
+        checks.push({ name: `samples/s, one replica vs PyTorch on one thread, batch ${batch} (the per-core gap; the scaling gap is the row above over this one)`, target: 'reported, no target', measured: ratio(perCore), pass: false, applies: false });
+      }
+    }
     if (batch === TARGET_BATCH) {
       checks.push({ name: `samples/s, ${replicas} CPU replicas vs one tfjs-wasm thread, MLP 784-128-10, batch ${batch}`, target: `≥ ${TARGET_RATIO}×`, measured: ratio(multi), pass: multi >= TARGET_RATIO, applies: replicas >= 2 });
     } else {
@@ -298,6 +328,16 @@ export default async function main(args: string[]): Promise<void> {
     for (const [id, c] of Object.entries(cnnRaw)) {
       cnnRows.push([`tandem ${id}`, String(cnnEpochs), `${(c.testAccuracy * 100).toFixed(2)}%`, c.loss.toFixed(4), int(c.samplesPerSec), seconds(c.seconds * 1000)]);
     }
+    if (torch) {
+      const t = performance.now();
+      const runs = Array.from({ length: Math.min(3, reps) }, () => torchRun('cnn', CNN_BATCH, replicas, 2));
+      const rate = median(runs.map((r) => r.samplesPerSec));
+      cnnRaw[`pytorch ×${replicas}`] = { testAccuracy: Number.NaN, seconds: (performance.now() - t) / 1000, samplesPerSec: rate, loss: Number.NaN };
+      console.log(`  cnn pytorch ×${replicas}: ${int(rate)} samples/s`);
+      cnnRows.push([`pytorch ×${replicas}`, '1 + 2 timed', '—', '—', int(rate), seconds(performance.now() - t)]);
+      const vs = cnnRaw[`×${replicas}`]!.samplesPerSec / rate;
+      checks.push({ name: `CNN samples/s, ${replicas} replicas vs PyTorch on ${replicas} threads, batch ${CNN_BATCH}`, target: `≥ ${TORCH_CNN_RATIO}×`, measured: ratio(vs), pass: vs >= TORCH_CNN_RATIO, applies: true });
+    }
     tables.push({
       title: `CNN on MNIST (${cnnEpochs} epochs, batch ${CNN_BATCH})`,
       columns: ['Peer', 'epochs', 'test accuracy', 'final loss', 'samples/s', 'wall time'],
@@ -313,14 +353,15 @@ export default async function main(args: string[]): Promise<void> {
       checks.push({ name: `CNN test accuracy, ${replicas} replicas vs 1 (same seed and data order)`, target: `within ${REPLICA_ACCURACY_POINTS} points`, measured: `${(many.testAccuracy * 100).toFixed(2)}% vs ${(one.testAccuracy * 100).toFixed(2)}% (${points.toFixed(2)} points)`, pass: points <= REPLICA_ACCURACY_POINTS, applies: true });
     }
   }
+  torch?.dispose();
   const loadReport = load.stop();
   console.log(describeLoad(loadReport));
   await writeReport({
     bench: 'train',
-    title: 'Data-parallel training: Tandem CPU replicas vs tfjs direct',
+    title: 'Data-parallel training: Tandem CPU replicas vs tfjs direct and PyTorch',
     machine, startedAt, durationMs: performance.now() - t0,
     settings: { model: `MLP 784-${HIDDEN}-10`, optimizer: `adam ${LR}`, samples: n, batches, reps, epochs, cpuSteps, replicas, cnnEpochs,
-      wasmThreadsInMainThread: wasmThreads() },
+      wasmThreadsInMainThread: wasmThreads(), pytorch: torch ? torch.describe : String(found) },
     tables, checks,
     notes: [describeLoad(loadReport),
       'samples/s are steady-state: one pass over the batches after warm-up, timed to the last loss read back. Ratios are medians of the same run.'],

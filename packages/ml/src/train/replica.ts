@@ -16,6 +16,7 @@ import { ArgumentError, DeviceLostError } from '@tandem/core';
 import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { seededRandom } from '../datasets/random.ts';
 import { registerWasmConvGradients } from '../wasm-grads/index.ts';
+import { registerWasmFastMatMul } from '../wasm-kernels/matmul.ts';
 import { arriveAndWait, isAlive, shareOf } from './control.ts';
 import { applyOptimizer, createOptimizerState, type OptimizerState } from './optimizers.ts';
 import type { NonFiniteKind } from './errors.ts';
@@ -64,7 +65,10 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   const info = await loadEngine(init.engine);
   if (!(await tf.setBackend(init.engine))) throw new Error(`tfjs engine '${init.engine}' failed to start in this worker`);
   // override: our matmul-based Conv2DBackpropInput is several times faster than wasm's native loop.
-  if (init.engine === 'wasm') registerWasmConvGradients({ override: true });
+  if (init.engine === 'wasm') {
+    registerWasmConvGradients({ override: true });
+    registerWasmFastMatMul();
+  }
   if (state) {
     state.model.dispose();
     state = undefined;
