@@ -188,3 +188,28 @@ describe('deviation', () => {
     expect(deviation(1, Number.POSITIVE_INFINITY)).toBeUndefined();
   });
 });
+
+describe('device loss after a re-plan', () => {
+  it('runs a node again whose device was lost under it after the plan had changed', async () => {
+    // Both devices predicted at 0.5 ms: the plan alternates them (op0 on the CPU, op1 on the GPU).
+    // The CPU takes 2 ms: a re-plan at 2 ms, while op1 still runs on the GPU, so the new plan's
+    // order leaves op1 out. The GPU is lost at the end of op1, at 10 ms: op1 must run again, on the
+    // CPU, although the plan it returns to never had it. (It was rejected as "could not be
+    // scheduled" before graph.ts re-planned every pending node.)
+    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 9.5 / SIZE, loseOnRun: 1, overlap: true });
+    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1.5 / SIZE, overlap: true });
+    const costs = new CostModel();
+    seed(costs, 'gpu:0', 0.5);
+    seed(costs, 'cpu', 0.5);
+    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const ops = relus(4);
+    const replans = await run(ops, ctx, [gpu, cpu]);
+    expect(gpu.runs).toEqual([{ kernel: 'relu', range: { start: 0, end: SIZE }, ok: false }]);
+    expect(cpu.calls).toHaveLength(4);
+    expect(replans[0]!.reason).toBe('slower than predicted');
+    expect(replans[0]!.after.device).toBe('cpu');
+    expect(replans.at(-1)!.reason).toBe('device lost');
+    expect(replans.at(-1)!.after).toEqual({ node: 'op1', kernel: 'relu', device: 'gpu:0' });
+    expect(where(ops, cpu)).toEqual(['op0', 'op1', 'op2', 'op3']);
+  });
+});

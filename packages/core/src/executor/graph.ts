@@ -58,7 +58,8 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
     const now = performance.now();
     const left = new Map<GraphNode, RunningNode>();
     for (const [n, r] of running) left.set(n, { device: r.device, remainingMs: Math.max(0, r.predictedMs - (now - r.startedAt)) });
-    plan = planner.plan(before.order.filter((n) => pending.has(n)), left);
+    // A node back from a lost device may have been running when `before` was made, so not be in its order.
+    plan = planner.plan([...before.order.filter((n) => pending.has(n)), ...[...pending].filter((n) => !before.order.includes(n))], left);
     const moved: Array<Replan['moved'][number]> = [];
     for (const n of pending) {
       const from = before.device.get(n);
