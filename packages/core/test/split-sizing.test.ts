@@ -167,7 +167,8 @@ describe('ChunkSizer', () => {
 
     it('refuses shares that give no device any work, with an ArgumentError naming the devices', () => {
       const { cpu, gpu } = devices();
-      for (const shares of [{ cpu: 0, 'gpu:0': 0 }, {}, { other: 5 }, { cpu: -2 }]) {
+      const refused: Array<Record<string, number>> = [{ cpu: 0, 'gpu:0': 0 }, {}, { other: 5 }, { cpu: -2 }];
+      for (const shares of refused) {
         let error: unknown;
         try {
           new ChunkSizer('relu', 1000, 1, [cpu, gpu], new CostModel(), { policy: 'auto', shares });
