@@ -9,6 +9,7 @@
  * models, so the next graph starts from what this one measured.
  */
 import type { Backend } from '../backend/contract.ts';
+import { ArgumentError } from '../errors.ts';
 import type { KernelCall } from '../kernel/types.ts';
 import { HOST } from '../tensor/residency.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -47,13 +48,29 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
   const failed = new Map<GraphNode, unknown>();
   /** Lanes running a node now: a device (or, on one machine, the machine) runs one whole node at a time; splits run one at a time. */
   const busy = new Set<string>();
-  let plan: GraphPlan = planner.plan(nodes, new Map());
+  /**
+   * Nodes that no healthy device the policy allows can run fail now, as a split of them would:
+   * planned, every place would be impossible, and HEFT would still put them — and push the nodes
+   * after them — on devices that can't run them or that the policy rules out.
+   */
+  const refuseUnplaceable = (): void => {
+    for (const n of pending) {
+      if (n.device || eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).length > 0) continue;
+      const error = new ArgumentError('policy', `a policy with at least one healthy device that runs kernel '${n.call.kernel}'`, ctx.policy);
+      pending.delete(n);
+      failed.set(n, error);
+      n.reject(error);
+    }
+  };
+  refuseUnplaceable();
+  let plan: GraphPlan = planner.plan(nodes.filter((n) => pending.has(n)), new Map());
   let wake: (() => void) | undefined;
 
   const deviceOf = (n: GraphNode): Backend | undefined => n.device ?? plan.device.get(n) ?? eligibleBackends(ctx.backends, n.call.kernel, 'auto')[0];
   const laneOf = (n: GraphNode, b: Backend | undefined): string => (planner.splitNodes.has(n) ? 'split' : planner.oneMachine ? 'machine' : b?.device.id ?? 'none');
 
   const replan = (after: GraphNode, b: Backend, reason: Replan['reason'], predictedMs: number, measuredMs: number): void => {
+    refuseUnplaceable();
     // Only nodes the planner may move, and somewhere else to move them, are worth a new plan.
     if (![...pending].some((n) => !n.device && !planner.splitNodes.has(n))) return;
     if (reason !== 'device lost' && ctx.backends.filter((d) => d.health() === 'ok').length < 2) return;
@@ -61,7 +78,8 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
     const now = performance.now();
     const left = new Map<GraphNode, RunningNode>();
     for (const [n, r] of running) left.set(n, { device: r.device, remainingMs: Math.max(0, r.predictedMs - (now - r.startedAt)) });
-    plan = planner.plan(before.order.filter((n) => pending.has(n)), left);
+    // A node back from a lost device may have been running when `before` was made, so not be in its order.
+    plan = planner.plan([...before.order.filter((n) => pending.has(n)), ...[...pending].filter((n) => !before.order.includes(n))], left);
     const moved: Array<Replan['moved'][number]> = [];
     for (const n of pending) {
       const from = before.device.get(n);
