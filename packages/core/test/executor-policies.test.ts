@@ -10,7 +10,9 @@ import { ArgumentError, DeviceLostError, Tandem, Tensor } from '../src/index.ts'
 import type { KernelCall } from '../src/backend/index.ts';
 import { registerBackend, unregisterBackend } from '../src/backend/registry.ts';
 import type { Policy } from '../src/planner/policy.ts';
-import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
+import { runGraph } from '../src/executor/graph.ts';
+import type { GraphNode } from '../src/graph/graph.ts';
+import type { GraphContext } from '../src/planner/graph-plan.ts';
 import { FakeDevice, fakeClock, type FakeDeviceOptions } from './fixtures/fake-device.ts';
 
 const SPLIT_MIN = 1 << 15;

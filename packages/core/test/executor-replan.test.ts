@@ -8,7 +8,9 @@ import { CostModel } from '../src/planner/cost-model.ts';
 import { Recorder } from '../src/trace/recorder.ts';
 import { Tensor } from '../src/index.ts';
 import type { KernelCall } from '../src/backend/index.ts';
-import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
+import { runGraph } from '../src/executor/graph.ts';
+import type { GraphNode } from '../src/graph/graph.ts';
+import type { GraphContext } from '../src/planner/graph-plan.ts';
 import { deviation, REPLAN_FACTOR, REPLAN_MIN_MS, type Replan } from '../src/planner/replan.ts';
 import { FakeDevice, fakeClock } from './fixtures/fake-device.ts';
 

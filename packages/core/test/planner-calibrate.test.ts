@@ -10,7 +10,9 @@ import { calibrateKernels, calibrateTransfers } from '../src/planner/calibrate.t
 import { Recorder } from '../src/trace/recorder.ts';
 import { Tensor } from '../src/index.ts';
 import type { KernelCall } from '../src/backend/index.ts';
-import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
+import { runGraph } from '../src/executor/graph.ts';
+import type { GraphNode } from '../src/graph/graph.ts';
+import type { GraphContext } from '../src/planner/graph-plan.ts';
 import { FakeDevice, fakeClock } from './fixtures/fake-device.ts';
 
 const SPLIT_MIN = 1 << 15;

@@ -9,7 +9,9 @@ import type { DeviceDescription } from '../src/index.ts';
 import { CostModel } from '../src/planner/cost-model.ts';
 import { Recorder } from '../src/trace/recorder.ts';
 import { Tensor } from '../src/index.ts';
-import { runGraph, type GraphContext, type GraphNode } from '../src/executor/graph.ts';
+import { runGraph } from '../src/executor/graph.ts';
+import type { GraphNode } from '../src/graph/graph.ts';
+import type { GraphContext } from '../src/planner/graph-plan.ts';
 import { worthSplitting } from '../src/planner/split-sizing.ts';
 
 let clock = 0;

@@ -22,8 +22,6 @@ import { deviation, type Replan } from '../planner/replan.ts';
 import { eligibleBackends } from '../planner/policy.ts';
 import { runSplit } from './split.ts';
 
-export type { GraphContext } from '../planner/graph-plan.ts';
-export type { GraphNode } from '../graph/graph.ts';
 
 interface Started {
   readonly device: Backend | undefined;
