@@ -118,9 +118,11 @@ export function unfitForTraining(device: TrainingDevice): string | undefined {
 }
 
 /**
- * Places training replicas: shares proportional to predicted throughput (unmeasured replicas
- * count as the mean of the measured, or all equal when none is), and under `auto` the devices
- * that would slow the step are left out, with the reason.
+ * Places training replicas: the shares whose predicted step times are equal — the split the
+ * replicas' own rule (share ∝ measured throughput) settles at — with unmeasured replicas counted
+ * at the mean of the measured ones' throughput (all equal when none is measured); and under
+ * `auto` the devices that would slow the step are left out, with the reason. Each placed
+ * replica's `throughput` is what seeds the replicas' rule, so their first split is this one.
  *
  * @example
  * ```ts
