@@ -30,6 +30,17 @@ describe('planTraining', () => {
     expect(a!.predictedStepMs!).toBeCloseTo(b!.predictedStepMs!, 0);
   });
 
+  it('reproduces the split a run settled at, even where a step is mostly fixed cost (a flat fit does not run away)', () => {
+    const costs = new CostModel();
+    // A settled run of batch 200: wasm took ~160 examples, cpu ~40, both steps ~10 ms whatever the size.
+    for (const [engine, sizes] of [['wasm', [150, 150, 160, 170, 155, 165]], ['cpu', [35, 35, 40, 45, 38, 42]]] as const) {
+      for (const n of sizes) costs.recordKernel(trainingKernel(sig, engine), 'cpu', n, 10 + (n % 3) * 0.1);
+    }
+    const plan = planTraining({ costs, signature: sig, batchSize: 200, candidates: [{ engine: 'wasm', device: cpu }, { engine: 'cpu', device: cpu }], auto: false });
+    expect(plan.replicas[0]!.share).toBeGreaterThan(0.78);
+    expect(plan.replicas[0]!.share).toBeLessThan(0.82);
+  });
+
   it("gives an unmeasured replica the mean of the measured ones' throughput", () => {
     const costs = new CostModel();
     learn(costs, 'wasm', 'cpu', 0.1);

@@ -133,8 +133,9 @@ describe('train, sweep and pipeline on a session', () => {
     expect(cold.first).toBe(0.5);
     expect(cold.settled).toBeGreaterThan(0.65);
     // Planned from what the run before learned, step 1 is within 5% of the split it settled at.
-    expect(Math.abs(warm.first - cold.settled)).toBeLessThan(0.05);
-    expect(Math.abs(fresh.first - warm.settled)).toBeLessThan(0.05);
+    const seen = JSON.stringify({ cold, warm, fresh });
+    expect(Math.abs(warm.first - cold.settled), seen).toBeLessThan(0.05);
+    expect(Math.abs(fresh.first - warm.settled), seen).toBeLessThan(0.05);
   });
 
   it("under 'auto' gives the software GPU no replica, and explain() and trace() show the replicas' steps", async () => {

@@ -157,6 +157,11 @@ export class CostModel {
     return { samples, age, contradicted, uncertain: samples < CONFIDENT_SAMPLES || age > STALE_AFTER || contradicted };
   }
 
+  /** The newest `count` measurements of a kernel on a device, oldest first (empty when none). */
+  newest(kernel: string, device: string, count: number): readonly Sample[] {
+    return this.kernels.get(`${kernel}@${device}`)?.samples.slice(-count) ?? [];
+  }
+
   /** How many measurements back a kernel's model on a device. */
   samples(kernel: string, device: string): number {
     return this.kernels.get(`${kernel}@${device}`)?.samples.length ?? 0;

@@ -118,11 +118,12 @@ export function unfitForTraining(device: TrainingDevice): string | undefined {
 }
 
 /**
- * Places training replicas: the shares whose predicted step times are equal — the split the
- * replicas' own rule (share ∝ measured throughput) settles at — with unmeasured replicas counted
- * at the mean of the measured ones' throughput (all equal when none is measured); and under
- * `auto` the devices that would slow the step are left out, with the reason. Each placed
- * replica's `throughput` is what seeds the replicas' rule, so their first split is this one.
+ * Places training replicas: shares proportional to each replica's predicted throughput at the
+ * sizes it ran at lately — the split the replicas' own rule settled at — with unmeasured
+ * replicas counted at the mean of the measured ones' throughput (all equal when none is
+ * measured); and under `auto` the devices that would slow the step are left out, with the
+ * reason. Each placed replica's `throughput` is what seeds the replicas' rule, so their first
+ * split is this one.
  *
  * @example
  * ```ts
@@ -185,39 +186,35 @@ export function planTraining(input: TrainingPlanInput): TrainingPlan {
 }
 
 /**
- * Fractions of the batch for the `kept` candidates: the split whose predicted step times are
- * equal (the step ends when its slowest replica does), found by bisection on that time. Not
- * "share ∝ throughput at the current share" iterated: a replica whose step is mostly fixed cost
- * (tfjs dispatch on a small model) predicts a rate that grows with its share, and that iteration
- * runs away. Unmeasured replicas get the mean of the measured ones' throughput; none measured: equal.
+ * Fractions of the batch for the `kept` candidates: the replicas' own rule (share ∝ throughput)
+ * applied to what was measured last. Each measured replica is predicted at the size it ran at
+ * lately (the median of its newest samples), scaled so those sizes fill this batch — for the
+ * same batch, exactly where the last run settled. Only the fit's local correction is trusted, not
+ * its slope: a step that is mostly fixed cost (tfjs dispatch on a small model) fits nearly flat,
+ * and solving for equal step times on that slope, or iterating "share → rate at that share",
+ * runs away from what was measured. Unmeasured replicas get the mean of the measured ones'
+ * throughput; none measured: equal.
  */
 function share(costs: CostModel, signature: string, batchSize: number, candidates: readonly TrainingCandidate[], kept: readonly number[]): { fractions: number[]; rates: Array<number | undefined> } {
-  const equal = kept.map(() => 1 / Math.max(1, kept.length));
-  const timeOf = (k: number, n: number) => costs.predictKernel(trainingKernel(signature, candidates[kept[k]!]!.engine), candidates[kept[k]!]!.device.id, Math.max(1, n), LOCAL_STEPS);
-  const known = kept.map((_, k) => timeOf(k, batchSize / kept.length) !== undefined);
-  if (!known.some(Boolean)) return { fractions: equal, rates: kept.map(() => undefined) };
-  /** Examples replica k can take within `t` ms (its predicted time is taken as rising with its examples). */
-  const within = (k: number, t: number): number => {
-    let [lo, hi] = [0, batchSize];
-    while (hi - lo > 1e-3 * batchSize) {
-      const mid = (lo + hi) / 2;
-      if (timeOf(k, mid)! <= t) lo = mid;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const measured = kept.map((_, k) => k).filter((k) => known[k]);
-  let [lo, hi] = [0, Math.max(...measured.map((k) => timeOf(k, batchSize)!))];
-  for (let i = 0; i < 50; i++) {
-    const mid = (lo + hi) / 2;
-    if (measured.reduce((sum, k) => sum + within(k, mid), 0) >= batchSize * (measured.length / kept.length)) hi = mid;
-    else lo = mid;
-  }
-  const counts = kept.map((_, k) => (known[k] ? within(k, hi) : 0));
-  const rates: Array<number | undefined> = counts.map((n, k) => (known[k] ? Math.max(n, 1) / timeOf(k, n)! : undefined));
-  const knownRates = rates.filter((r): r is number => r !== undefined);
-  const mean = knownRates.reduce((a, b) => a + b, 0) / knownRates.length;
-  const weights = kept.map((_, k) => (known[k] ? counts[k]! : mean * hi));
+  const keyOf = (k: number) => [trainingKernel(signature, candidates[kept[k]!]!.engine), candidates[kept[k]!]!.device.id] as const;
+  const lately = kept.map((_, k) => {
+    const sizes = costs.newest(...keyOf(k), LOCAL_STEPS).map((s) => s.n).sort((a, b) => a - b);
+    return sizes.length > 0 ? sizes[sizes.length >> 1]! : undefined;
+  });
+  const measuredTotal = lately.reduce<number>((sum, n) => sum + (n ?? 0), 0);
+  const measuredCount = lately.filter((n) => n !== undefined).length;
+  if (measuredCount === 0) return { fractions: kept.map(() => 1 / Math.max(1, kept.length)), rates: kept.map(() => undefined) };
+  // The measured replicas' part of this batch, in the proportions they last ran at.
+  const scale = (batchSize * (measuredCount / kept.length)) / measuredTotal;
+  const rates = lately.map((n, k) => {
+    if (n === undefined) return undefined;
+    const size = Math.max(1, n * scale);
+    const ms = costs.predictKernel(...keyOf(k), size, LOCAL_STEPS);
+    return ms !== undefined && ms > 0 ? size / ms : undefined;
+  });
+  const known = rates.filter((r): r is number => r !== undefined);
+  const mean = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
+  const weights = rates.map((r) => r ?? mean);
   const sum = weights.reduce((a, b) => a + b, 0);
-  return { fractions: weights.map((w) => (sum > 0 ? w / sum : 1 / kept.length)), rates };
+  return { fractions: weights.map((w) => w / sum), rates };
 }
