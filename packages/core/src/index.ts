@@ -15,6 +15,7 @@ export { Residency, HOST } from './tensor/residency.ts';
 export { kernel, type UserKernel, type UserKernelArg, type KernelHelper, type KernelOptions, type KernelThis, type KernelOutput } from './kernel/user.ts';
 export type { UnaryKernel, BinaryKernel, ReduceKernel } from './kernel/builtins.ts';
 export { WorkerPool, type ProgressEvent } from './pool/pool.ts';
+export type { WorkerLease } from './pool/lease.ts';
 export type { PoolOptions, TaskOptions, TaskRun } from './pool/options.ts';
 export type { BulkOptions, Settled } from './pool/bulk.ts';
 export type { ModuleSpecifier } from './pool/module-ref.ts';

@@ -102,15 +102,16 @@ export class CostModel {
    * Predicted ms for `size`, or undefined when nothing was measured for this kernel on this device.
    * The fit over all sizes is scaled by how the samples near `size` (the newest few) sit against
    * it: a fit pulled off by an early outlier elsewhere (a calibration slice timed while the machine
-   * was busy) then still predicts what was measured at this size.
+   * was busy) then still predicts what was measured at this size. `localSamples` is how many of
+   * those newest samples correct it (more: steadier against one noisy run, slower to follow a change).
    */
-  predictKernel(kernel: string, device: string, size: number): number | undefined {
+  predictKernel(kernel: string, device: string, size: number, localSamples = LOCAL_SAMPLES): number | undefined {
     const key = `${kernel}@${device}`;
     const ms = predict(this.kernels, key, size, undefined);
     const entry = this.kernels.get(key);
     if (ms === undefined || !entry?.fit) return ms;
     const ratios: number[] = [];
-    for (let i = entry.samples.length - 1; i >= 0 && ratios.length < LOCAL_SAMPLES; i--) {
+    for (let i = entry.samples.length - 1; i >= 0 && ratios.length < localSamples; i--) {
       const s = entry.samples[i]!;
       if (!isNear(s.n, size)) continue;
       const fitted = predictPower(entry.fit, s.n);
@@ -163,6 +164,11 @@ export class CostModel {
       }
     }
     return { samples, age, contradicted, uncertain: samples < CONFIDENT_SAMPLES || age > staleAfter(samples) || contradicted };
+  }
+
+  /** The newest `count` measurements of a kernel on a device, oldest first (empty when none). */
+  newest(kernel: string, device: string, count: number): readonly Sample[] {
+    return this.kernels.get(`${kernel}@${device}`)?.samples.slice(-count) ?? [];
   }
 
   /** How many measurements back a kernel's model on a device. */

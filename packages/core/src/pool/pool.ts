@@ -13,6 +13,7 @@ import {
 } from '../errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { watchAbort } from './abort-fanout.ts';
+import type { WorkerLease } from './lease.ts';
 import { resolveTaskModule, type ModuleSpecifier } from './module-ref.ts';
 import { checkTaskOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TaskOptions } from './options.ts';
 import type { BatchReply, BatchRequest } from './protocol.ts';
@@ -52,6 +53,8 @@ export interface Task extends Queued {
   onSettle: ((task: Task, ok: boolean, value: unknown) => void) | undefined;
   /** Stops watching the task's signal; set while it watches one. */
   unwatchAbort: (() => void) | undefined;
+  /** The leased slot it must run on; undefined for a task of general scheduling. */
+  readonly pin: Slot | undefined;
 }
 
 interface Batch {
@@ -73,9 +76,15 @@ interface Slot {
   startFailures: number;
   /** Has had a worker ready at least once. */
   started: boolean;
+  /** Lent out by {@link WorkerPool.lease}: it runs only tasks pinned to it, from `pinned`. */
+  leased: boolean;
+  pinned: Task[];
+  /** Called when its next worker is ready (or with the error when the slot retires). */
+  readyWaiters: Array<(error?: Error) => void>;
 }
 
-type KillReason = { kind: 'timeout' | 'abort'; task: Task } | { kind: 'shutdown' };
+/** `recycle`: a lease asked for a fresh worker; like a crash, but not counted as one. */
+type KillReason = { kind: 'timeout' | 'abort'; task: Task } | { kind: 'shutdown' } | { kind: 'recycle' };
 
 const START_ATTEMPTS = 3;
 /** Batch size for a function whose run time is not yet known. */
@@ -122,7 +131,10 @@ export class WorkerPool extends EventEmitter {
     this.options = resolvePoolOptions(options);
     this.mode = this.options.workerKind === 'process' ? 'copy' : 'shared';
     for (let index = 0; index < this.options.workers; index++) {
-      this.slots.push({ index, handle: undefined, state: 'starting', batch: undefined, tasks: 0, busyMs: 0, busySince: 0, restarts: 0, startFailures: 0, started: false });
+      this.slots.push({
+        index, handle: undefined, state: 'starting', batch: undefined, tasks: 0, busyMs: 0, busySince: 0, restarts: 0, startFailures: 0, started: false,
+        leased: false, pinned: [], readyWaiters: [],
+      });
     }
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
@@ -188,12 +200,89 @@ export class WorkerPool extends EventEmitter {
     return task;
   }
 
+  /**
+   * Lends `workers` of the pool's workers to the caller: they leave general scheduling (a batch
+   * they are running finishes first) and run only the lease's tasks, each on the worker it names,
+   * until `release()`. Workers that crash are replaced in their slot and stay leased. Throws
+   * `ArgumentError` when fewer workers are free to lend, `PoolClosedError` once closing.
+   *
+   * @example
+   * ```ts
+   * const lease = pool.lease(2);
+   * try {
+   *   await Promise.all([0, 1].map((k) => lease.run(k, new URL('./replica.ts', import.meta.url), 'init', [k])));
+   * } finally {
+   *   lease.release();
+   * }
+   * ```
+   */
+  lease(workers: number): WorkerLease {
+    if (this.destroyed || this.closing) throw new PoolClosedError('the pool is closing and lends no workers');
+    if (this.broken) throw this.broken;
+    const free = this.slots.filter((s) => !s.leased && s.state !== 'retired');
+    if (!Number.isSafeInteger(workers) || workers < 1 || workers > free.length) {
+      throw new ArgumentError('workers', `an integer from 1 to ${free.length} (the pool's workers not already lent)`, workers);
+    }
+    // Idle workers first: a busy one joins the lease only when its batch ends.
+    const order = { idle: 0, starting: 1, busy: 2, retired: 3 } as const;
+    const taken = [...free].sort((a, b) => order[a.state] - order[b.state] || a.index - b.index).slice(0, workers).sort((a, b) => a.index - b.index);
+    for (const slot of taken) slot.leased = true;
+    let released = false;
+    const slotAt = (k: number): Slot => {
+      if (released) throw new PoolClosedError('the lease was released; its workers are back in the pool');
+      const slot = taken[k];
+      if (!slot || !Number.isInteger(k)) throw new ArgumentError('worker', `a leased worker's index, 0 to ${taken.length - 1}`, k);
+      return slot;
+    };
+    return {
+      size: taken.length,
+      slotOf: (k) => slotAt(k).index,
+      run: <T>(k: number, module: ModuleSpecifier, exportName: string, args: readonly unknown[] = [], options: TaskOptions = {}) => {
+        try {
+          const task = this.createTask(module, exportName, args, options, 'args', slotAt(k));
+          if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+          this.admit(task, true);
+          return task.promise as Promise<T>;
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      restart: (k) => {
+        let slot: Slot;
+        try {
+          slot = slotAt(k);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        const ready = new Promise<void>((resolve, reject) => slot.readyWaiters.push((error) => (error ? reject(error) : resolve())));
+        if (slot.state === 'retired') this.rejectReadyWaiters(slot, this.broken ?? new WorkerStartError('this worker slot could not start a worker'));
+        else slot.handle?.kill({ kind: 'recycle' } satisfies KillReason);
+        return ready;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const slot of taken) {
+          slot.leased = false;
+          for (const task of slot.pinned.splice(0)) {
+            task.queued = false;
+            this.settle(task, false, new PoolClosedError('the lease was released before this task ran'));
+          }
+        }
+        this.schedulePump();
+      },
+    };
+  }
+
   /** Settles a task as aborted with `reason`: leaves the queue, or its worker is terminated and replaced. */
   abort(task: Task, reason: unknown): void {
     if (task.state === 'settled') return;
     if (task.state === 'waiting') {
       const i = this.waiting.indexOf(task);
       if (i >= 0) this.waiting.splice(i, 1);
+    } else if (task.state === 'queued' && task.pin) {
+      const i = task.pin.pinned.indexOf(task);
+      if (i >= 0) task.pin.pinned.splice(i, 1);
     } else if (task.state === 'queued') {
       this.queue.remove(task);
       this.admitWaiting();
@@ -221,6 +310,7 @@ export class WorkerPool extends EventEmitter {
     const error = () => new PoolClosedError('the pool was destroyed before this task finished', 'ERR_TANDEM_POOL_DESTROYED');
     for (const task of this.waiting.splice(0)) this.settle(task, false, error());
     for (const task of this.queue.drain()) this.settle(task, false, error());
+    for (const slot of this.slots) for (const task of slot.pinned.splice(0)) this.settle(task, false, error());
     for (const slot of this.slots) {
       const batch = slot.batch;
       if (!batch) continue;
@@ -255,18 +345,19 @@ export class WorkerPool extends EventEmitter {
         busyMs,
         utilisation: uptimeMs > 0 ? busyMs / uptimeMs : 0,
         restarts: slot.restarts,
+        leased: slot.leased,
       };
     });
     return {
       uptimeMs,
-      tasks: { ...this.counts, queued: this.queue.size + this.waiting.length, running },
+      tasks: { ...this.counts, queued: this.queue.size + this.waiting.length + this.slots.reduce((n, s) => n + s.pinned.length, 0), running },
       waitMs: this.waitHist.snapshot(),
       runMs: this.runHist.snapshot(),
       workers,
     };
   }
 
-  private createTask(module: ModuleSpecifier, exportName: string, args: readonly unknown[], options: TaskOptions, argName: string): Task {
+  private createTask(module: ModuleSpecifier, exportName: string, args: readonly unknown[], options: TaskOptions, argName: string, pin?: Slot): Task {
     if (this.destroyed) throw new PoolClosedError('the pool was destroyed; create a new one', 'ERR_TANDEM_POOL_DESTROYED');
     if (this.closing) throw new PoolClosedError('the pool is closing and takes no new tasks');
     if (this.broken) throw this.broken;
@@ -312,6 +403,7 @@ export class WorkerPool extends EventEmitter {
       reject,
       onSettle: undefined,
       unwatchAbort: undefined,
+      pin,
     };
   }
 
@@ -319,6 +411,10 @@ export class WorkerPool extends EventEmitter {
     this.counts.submitted++;
     const signal = task.options.signal;
     if (signal) task.unwatchAbort = watchAbort(signal, () => this.abort(task, signal.reason));
+    if (task.pin) {
+      this.enqueue(task);
+      return;
+    }
     if (this.queue.size >= this.options.maxQueue || this.waiting.length > 0) {
       if (!waitForRoom) {
         this.counts.submitted--;
@@ -333,7 +429,13 @@ export class WorkerPool extends EventEmitter {
 
   private enqueue(task: Task): void {
     task.state = 'queued';
-    this.queue.push(task);
+    if (task.pin) {
+      // A leased worker's tasks run one at a time, in order: each may depend on the one before.
+      task.queued = true;
+      task.pin.pinned.push(task);
+    } else {
+      this.queue.push(task);
+    }
     this.schedulePump();
   }
 
@@ -351,8 +453,15 @@ export class WorkerPool extends EventEmitter {
   private pump(): void {
     this.pumpScheduled = false;
     for (const slot of this.slots) {
-      if (this.queue.size === 0) break;
-      if (slot.state === 'idle') this.send(slot, this.takeBatch());
+      if (slot.leased) {
+        if (slot.state === 'idle' && slot.pinned.length > 0) {
+          const task = slot.pinned.shift()!;
+          task.queued = false;
+          this.send(slot, [task]);
+        }
+        continue;
+      }
+      if (slot.state === 'idle' && this.queue.size > 0) this.send(slot, this.takeBatch());
     }
     this.admitWaiting();
   }
@@ -361,7 +470,7 @@ export class WorkerPool extends EventEmitter {
     const first = this.queue.shift()!;
     const tasks = [first];
     if (first.solo || first.suspect) return tasks;
-    const active = this.slots.filter((s) => s.state !== 'retired').length || 1;
+    const active = this.slots.filter((s) => s.state !== 'retired' && !s.leased).length || 1;
     // Leave a share for the other workers, and keep a batch near the target run time.
     const share = Math.ceil((this.queue.size + 1) / active);
     const limit = Math.min(this.options.maxBatch, share, this.batchLimitFor(first.fnKey));
@@ -504,6 +613,7 @@ export class WorkerPool extends EventEmitter {
       slot.state = 'idle';
       slot.startFailures = 0;
       handle.setKeepAlive(false);
+      for (const resolve of slot.readyWaiters.splice(0)) resolve();
       if (!slot.started) {
         slot.started = true;
         if (this.slots.every((s) => s.started)) this.initial.resolve();
@@ -526,6 +636,7 @@ export class WorkerPool extends EventEmitter {
     const reason = handle.killReason as KillReason | undefined;
     if (reason?.kind === 'timeout') this.counts.timeouts++;
     else if (reason === undefined) this.counts.crashes++;
+    if (reason?.kind === 'recycle' && wasStarting) slot.startFailures--; // not the worker's fault
     const batch = slot.batch;
     if (batch) {
       this.finishBatch(slot, handle, batch);
@@ -533,6 +644,7 @@ export class WorkerPool extends EventEmitter {
     }
     if (reason?.kind === 'shutdown' || this.destroyed) {
       slot.state = 'retired';
+      this.rejectReadyWaiters(slot, new PoolClosedError('the pool was closed before a fresh worker started'));
       return;
     }
     if (wasStarting && ++slot.startFailures >= START_ATTEMPTS) {
@@ -587,10 +699,16 @@ export class WorkerPool extends EventEmitter {
     const error = new WorkerStartError(
       `a ${this.options.workerKind} worker failed to start ${START_ATTEMPTS} times in a row; the last one ${describeExit(exit)}`, exit.error);
     if (!slot.started) this.initial.reject(error);
+    this.rejectReadyWaiters(slot, error);
+    for (const task of slot.pinned.splice(0)) this.settle(task, false, error);
     if (this.slots.some((s) => s.state !== 'retired')) return;
     this.broken = error;
     for (const task of this.waiting.splice(0)) this.settle(task, false, this.broken);
     for (const task of this.queue.drain()) this.settle(task, false, this.broken);
+  }
+
+  private rejectReadyWaiters(slot: Slot, error: Error): void {
+    for (const reject of slot.readyWaiters.splice(0)) reject(error);
   }
 
   private settle(task: Task, ok: boolean, value: unknown, count = true): void {
@@ -613,7 +731,7 @@ export class WorkerPool extends EventEmitter {
   }
 
   private isDrained(): boolean {
-    return this.queue.size === 0 && this.waiting.length === 0 && this.slots.every((s) => !s.batch);
+    return this.queue.size === 0 && this.waiting.length === 0 && this.slots.every((s) => !s.batch && s.pinned.length === 0);
   }
 
   private whenDrained(): Promise<void> {

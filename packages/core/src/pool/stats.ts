@@ -24,6 +24,8 @@ export interface WorkerStats {
   readonly utilisation: number;
   /** How many times this slot's worker was replaced. */
   readonly restarts: number;
+  /** Lent out of general scheduling (`WorkerPool.lease`): e.g. a training replica runs on it. */
+  readonly leased: boolean;
 }
 
 /** A snapshot of what the pool has done. */

@@ -6,8 +6,10 @@ import { openBackends, type UnavailableBackend } from '../backend/open.ts';
 import { pickBackend } from '../executor/pick-backend.ts';
 import { chromeTrace } from '../trace/chrome-trace.ts';
 import { explainSpans } from '../trace/explain.ts';
+import { explainTraining } from '../trace/explain-training.ts';
 import { makeOps, type OpOptions, type Ops } from './ops.ts';
 import { Recorder } from '../trace/recorder.ts';
+import { registerInternals } from './internals.ts';
 import { runGraph } from '../executor/graph.ts';
 import type { GraphNode } from '../graph/graph.ts';
 import { calibrateTransfers } from '../planner/calibrate.ts';
@@ -86,6 +88,8 @@ export class Tandem {
   private nodeCount = 0;
   /** Graphs run one after another: a later one may read what an earlier one computes. */
   private running: Promise<void> = Promise.resolve();
+  /** Costs were learned outside the graphs (training): save them on close even with no backend. */
+  private costsDirty = false;
 
   private constructor(
     private readonly pool: WorkerPool,
@@ -97,6 +101,9 @@ export class Tandem {
   ) {
     this.costs = costPath ? loadCostModel(costPath) : new CostModel();
     this.ops = makeOps((kernel, args, params, options) => this.launch(kernelCall(kernel, args, params), options?.device));
+    registerInternals(this, {
+      pool, costs: this.costs, recorder: this.recorder, devices: () => this.devices(), costsChanged: () => void (this.costsDirty = true),
+    });
   }
 
   /**
@@ -245,7 +252,10 @@ export class Tandem {
 
   /**
    * For the last planned graph, per task and chunk: device, predicted vs measured time, bytes moved; per device: busy time
-   * and utilisation; and the makespan against the best single device's predicted time.
+   * and utilisation; and the makespan against the best single device's predicted time. After a
+   * `train()` on this session, its replicas too: engine and device, share of the batch, predicted
+   * vs measured step time, time waiting at the barrier and in the all-reduce, and the devices
+   * given no replica, with why.
    *
    * @example
    * ```ts
@@ -254,7 +264,10 @@ export class Tandem {
    * ```
    */
   explain(): string {
-    return explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities());
+    const graph = explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities());
+    const training = this.recorder.lastTraining();
+    if (!training) return graph;
+    return this.recorder.spans().length === 0 ? explainTraining(training) : `${graph}\n${explainTraining(training)}`;
   }
 
   /**
@@ -278,7 +291,9 @@ export class Tandem {
    * https://ui.perfetto.dev. Each device is a process with a track per lane: `calls` (each op or
    * chunk the planner gave it, with predicted and measured time), one per CPU worker (`worker 0`,
    * `worker 1`, …: the sub-ranges it computed) or the GPU's `queue`, and `transfers` (uploads and
-   * readbacks, `cat: 'transfer'`, with their bytes).
+   * readbacks, `cat: 'transfer'`, with their bytes). Training on the session adds a `training`
+   * process with one track per replica: each step's `compute`, `wait` (at the barrier) and
+   * `allreduce` slices; pipeline map blocks run on the session's workers appear on their tracks.
    *
    * @example
    * ```ts
@@ -338,7 +353,8 @@ export class Tandem {
   }
 
   private async disposeBackends(): Promise<void> {
-    if (this.backends.length > 0) this.saveCosts();
+    if (this.backends.length > 0 || this.costsDirty) this.saveCosts();
+    this.costsDirty = false;
     await Promise.all(this.backends.splice(0).map((b) => b.dispose().catch(() => undefined)));
   }
 }

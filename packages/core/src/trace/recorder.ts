@@ -5,7 +5,7 @@
  * worker computed which sub-range, when a GPU queue ran, each upload and readback.
  */
 import type { Replan } from '../planner/replan.ts';
-import type { Activity, GraphRun, OpenSpan, Span } from './types.ts';
+import type { Activity, GraphRun, OpenSpan, Span, TrainingRun } from './types.ts';
 
 /** Most spans (and, separately, activities) kept: a long session keeps its recent history, in bounded memory. */
 const MAX_SPANS = 100_000;
@@ -15,6 +15,7 @@ export class Recorder {
   private readonly list: Span[] = [];
   private readonly activityList: Activity[] = [];
   private readonly graphList: GraphRun[] = [];
+  private readonly trainingList: TrainingRun[] = [];
 
   /** Starts a graph run; spans begun from now on belong to it. */
   beginGraph(nodes: GraphRun['nodes']): number {
@@ -26,6 +27,18 @@ export class Recorder {
 
   lastGraph(): GraphRun | undefined {
     return this.graphList.at(-1);
+  }
+
+  /** Starts a training run's record; the trainer adds to its replicas' totals as steps complete. */
+  beginTraining(run: Omit<TrainingRun, 'id'>): TrainingRun {
+    const record = { ...run, id: (this.trainingList.at(-1)?.id ?? -1) + 1 };
+    this.trainingList.push(record);
+    if (this.trainingList.length > 100) this.trainingList.splice(0, this.trainingList.length - 100);
+    return record;
+  }
+
+  lastTraining(): TrainingRun | undefined {
+    return this.trainingList.at(-1);
   }
 
   /** Records a re-plan of the current graph run. */

@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { ArgumentError, PoolClosedError, WorkerPool, type ModuleSpecifier } from '@tandem/core';
+import { ArgumentError, PoolClosedError, WorkerPool, type ModuleSpecifier, type TaskOptions } from '@tandem/core';
+import { sessionInternals, type SessionInternals } from '@tandem/core/internal/session/internals';
 import type { LabelledSet } from '../datasets/index.ts';
 import { EpochIterator } from './batches.ts';
 import { checkCloneable, checkSource, integerAtLeast, resolveMapModule, safeInteger } from './checks.ts';
@@ -51,6 +52,8 @@ export class Pipeline {
   private readonly retries: number;
   private readonly timeoutMs: number | undefined;
   private pool: WorkerPool | undefined;
+  /** The session whose workers map, when given one; then `pool` is its pool, not the pipeline's to end. */
+  private readonly session: SessionInternals | undefined;
   private readonly active = new Set<Cancellable>();
   /** Materialized epochs, by epoch, from the latest one asked for on. */
   private readonly prepared = new Map<number, Promise<LabelledSet>>();
@@ -59,7 +62,12 @@ export class Pipeline {
   constructor(source: LabelledSet, options: PipelineOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object', options);
     this.source = checkSource(source);
-    this.workers = integerAtLeast(options.workers ?? availableParallelism(), 0, 'workers');
+    if (options.session !== undefined) {
+      this.session = sessionInternals(options.session);
+      if (options.workers !== undefined) throw new ArgumentError('workers', "nothing when a session is given: the maps run on the session's workers", options.workers);
+      this.pool = this.session.pool;
+    }
+    this.workers = this.session ? this.session.pool.size : integerAtLeast(options.workers ?? availableParallelism(), 0, 'workers');
     this.seed = safeInteger(options.seed ?? 0, 'seed');
     this.retries = integerAtLeast(options.retries ?? 2, 0, 'retries');
     const { timeoutMs } = options;
@@ -270,7 +278,8 @@ export class Pipeline {
       for (const task of [...this.active]) task.cancel(error);
       this.active.clear();
       this.prepared.clear();
-      this.closed = this.pool ? this.pool.destroy() : Promise.resolve();
+      // A session's workers are the session's: blocks still running finish there, unheard.
+      this.closed = this.pool && !this.session ? this.pool.destroy() : Promise.resolve();
     }
     return this.closed;
   }
@@ -297,9 +306,26 @@ export class Pipeline {
       features: config.features,
       concurrency: inWorkers ? 2 * this.workers : 1,
       exec: inWorkers
-        ? (span, out) => this.workerPool().run<BlockResult>(WORKER_MODULE, 'mapBlock', [task(span, out)], { retries: this.retries, ...(this.timeoutMs ? { timeoutMs: this.timeoutMs } : {}) })
+        ? (span, out) => this.workerPool().run<BlockResult>(WORKER_MODULE, 'mapBlock', [task(span, out)], this.taskOptions(epoch, span, config.maps))
         : (span, out) => runBlock(task(span, out)),
     };
+  }
+
+  private taskOptions(epoch: number, span: Span, maps: readonly MapStep[]): TaskOptions {
+    const options: TaskOptions = { retries: this.retries, ...(this.timeoutMs ? { timeoutMs: this.timeoutMs } : {}) };
+    const session = this.session;
+    if (!session) return options;
+    const device = session.devices().find((d) => d.kind === 'cpu' && d.backend !== 'tfjs')?.id ?? 'cpu';
+    const name = `map ${maps.map((m) => m.exportName).join(' → ')}: rows ${span.start}–${span.start + span.rows}`;
+    return {
+      ...options,
+      onRun: ({ worker, start, end }) => session.recorder.activity(device, `worker ${worker}`, 'compute', name, start, end, { epoch, rows: span.rows, pipeline: true }),
+    };
+  }
+
+  /** @internal The pool that maps, when it is a session's: a train() on that session must leave it a worker. */
+  sessionPool(): WorkerPool | undefined {
+    return this.session?.pool;
   }
 
   private workerPool(): WorkerPool {

@@ -1,5 +1,5 @@
 /** Public types of the input pipeline. */
-import type { Tensor } from '@tandem/core';
+import type { Tandem, Tensor } from '@tandem/core';
 
 /**
  * What a map function receives: one block of consecutive rows of the epoch, already in the
@@ -64,8 +64,15 @@ export interface BatchOptions {
 /** Options of {@link pipeline}. */
 export interface PipelineOptions {
   /**
-   * Worker threads that run the maps; default: the machine's available parallelism. `0` runs
-   * maps on the main thread (for debugging a map). Without maps no worker is started.
+   * The session whose workers run the maps, beside its other work (its stats count the blocks;
+   * its `trace()` shows each block on its worker's track). Without one the pipeline starts
+   * workers of its own (`workers`).
+   */
+  session?: Tandem;
+  /**
+   * Worker threads that run the maps, when there is no `session`; default: the machine's
+   * available parallelism. `0` runs maps on the main thread (for debugging a map). Without maps
+   * no worker is started.
    */
   workers?: number;
   /** Seeds the shuffle (unless `shuffle({ seed })` says otherwise) and is every map's `block.seed`. Default 0. */

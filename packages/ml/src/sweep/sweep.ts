@@ -14,11 +14,14 @@
  * stopped trials can vary between runs; sampled configs and each trial's training are seeded.
  */
 import { availableParallelism } from 'node:os';
-import { ArgumentError, type ModuleSpecifier } from '@tandem/core';
+import { ArgumentError, Tandem, type ModuleSpecifier } from '@tandem/core';
+import { sessionInternals } from '@tandem/core/internal/session/internals';
 import { seededRandom } from '../datasets/random.ts';
 import { train, type EpochRecord, type TrainData } from '../train/index.ts';
 import type { OptimizerName, OptimizerSpec, ReplicaEngine } from '../train/types.ts';
-import { resolveReplicas } from '../train/devices.ts';
+import { workersFor } from '../train/devices.ts';
+import { requestReplicas } from '../train/placement.ts';
+import { freeWorkers } from '../train/replica-set.ts';
 import { normaliseOptimizer } from '../train/options.ts';
 import { sampleSpace, validateSpace, type SampledConfig, type SearchSpace } from './space.ts';
 
@@ -48,7 +51,13 @@ export interface SweepOptions {
   gracePeriod?: number;
   /** ASHA: η, rungs are η× apart and the top 1/η continue. Default 3. */
   reductionFactor?: number;
-  /** Trials at once, each on its own worker thread (a wasm or `backend` replica). Default: available parallelism. Ignored with `devices`. */
+  /**
+   * The session whose workers run the trials (each trial's replica on one of them, lent for the
+   * trial) and whose devices `devices: 'auto'` means. Without one, the sweep opens a session of
+   * its own and closes it.
+   */
+  session?: Tandem;
+  /** Trials at once, each on its own worker (a wasm or `backend` replica). Default: the session's free workers (available parallelism without a session). Ignored with `devices`. */
   concurrency?: number;
   /**
    * The trial slots, one trial at a time on each: a list of engines (e.g. `['wasm', 'wasm',
@@ -153,12 +162,52 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   }
   const backend = options.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') throw new ArgumentError('backend', "'wasm' or 'cpu'", backend);
+  if (options.devices !== undefined && (typeof options.devices === 'number' || !(options.devices === 'auto' || Array.isArray(options.devices)))) {
+    throw new ArgumentError('devices', "'auto' or a list of engines", options.devices);
+  }
+  if (options.concurrency !== undefined) positiveInteger(options.concurrency, 'concurrency');
+  if (options.session !== undefined) sessionInternals(options.session);
+  const own = options.session === undefined ? await openSession(options) : undefined;
+  try {
+    return await sweepOn(own ?? options.session!, options, { trials, scheduler, metric, mode, maxEpochs, gracePeriod, reductionFactor, backend });
+  } finally {
+    await own?.destroy();
+  }
+}
+
+/** A session of its own for a sweep given none: a worker per trial slot; under `devices: 'auto'` every backend that opens here. */
+async function openSession(options: SweepOptions): Promise<Tandem> {
+  const auto = options.devices === 'auto';
+  if (auto) await import('@tandem/backends');
+  const workers = options.devices !== undefined ? workersFor(options.devices, availableParallelism()) : options.concurrency ?? availableParallelism();
+  return Tandem.create({ workers, ...(auto ? {} : { backends: [] }) });
+}
+
+interface Checked {
+  trials: number;
+  scheduler: 'asha' | 'random';
+  metric: SweepMetric;
+  mode: 'max' | 'min';
+  maxEpochs: number;
+  gracePeriod: number;
+  reductionFactor: number;
+  backend: 'wasm' | 'cpu';
+}
+
+async function sweepOn(td: Tandem, options: SweepOptions, checked: Checked): Promise<SweepResult> {
+  const { trials, scheduler, metric, mode, maxEpochs, gracePeriod, reductionFactor, backend } = checked;
+  const session = sessionInternals(td);
+  const free = freeWorkers(session.pool);
   let slots: ReplicaEngine[];
   if (options.devices !== undefined) {
-    if (typeof options.devices === 'number') throw new ArgumentError('devices', "'auto' or a list of engines", options.devices);
-    slots = await resolveReplicas(options.devices, backend, 'devices');
+    slots = requestReplicas(options.devices, backend, session, 0, 'devices').engines;
+    if (Array.isArray(options.devices) && slots.filter((e) => e !== 'tensorflow').length > free) {
+      throw new ArgumentError('devices', `at most ${free} engines besides a tensorflow one: one per free worker of the session`, options.devices);
+    }
   } else {
-    slots = new Array(positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency')).fill(backend);
+    const concurrency = options.concurrency ?? free;
+    if (concurrency > free) throw new ArgumentError('concurrency', `at most ${free}: one trial per free worker of the session`, concurrency);
+    slots = new Array(concurrency).fill(backend);
   }
   const concurrency = Math.min(trials, slots.length);
   const batchSize = positiveInteger(options.batchSize ?? 128, 'batchSize');
@@ -208,7 +257,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       await train({
         model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs,
         batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize,
-        replicas: [engine], optimizer, seed, ...(options.signal ? { signal: options.signal } : {}),
+        replicas: [engine], optimizer, seed, session: td, ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (record) => {
           history.push(record);
           if (record.epoch < maxEpochs && !continues(record.epoch, record[metric])) throw new StopTrial();

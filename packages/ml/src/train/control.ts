@@ -46,6 +46,14 @@ export function createControl(slots: number, balance: Balance): Control {
   return control;
 }
 
+/**
+ * Starts a slot's throughput estimate (examples/ms) at what the planner predicts, so the first
+ * step is split as a settled run would split it; the replicas' own measurements take over from there.
+ */
+export function seedThroughput(c: Control, slot: number, examplesPerMs: number): void {
+  if (examplesPerMs > 0 && Number.isFinite(examplesPerMs)) c.floats[slot] = examplesPerMs;
+}
+
 export const isAlive = (c: Control, slot: number): boolean => Atomics.load(c.ints, HEADER + slot) === 1;
 export const aliveSlots = (c: Control): number[] => Array.from({ length: c.slots }, (_, s) => s).filter((s) => isAlive(c, s));
 export const markDead = (c: Control, slot: number): void => void Atomics.store(c.ints, HEADER + slot, 0);

@@ -1,5 +1,5 @@
 /** The public shapes of {@link train}: its options, what it reports while it runs, what it returns. */
-import type { ModuleSpecifier } from '@tandem/core';
+import type { ModuleSpecifier, Tandem } from '@tandem/core';
 import type { LabelledSet } from '../datasets/index.ts';
 import type { NonFiniteStep } from './errors.ts';
 import type { Pipeline } from '../pipeline/index.ts';
@@ -82,10 +82,21 @@ export interface TrainOptions<C = unknown> {
   epochs: number;
   batchSize: number;
   /**
-   * The replicas, one worker thread each: a count of CPU replicas (on `backend`), a list of
-   * engines (e.g. `['wasm', 'wasm', 'webgpu']`), or 'auto' (default): one wasm replica per core —
-   * or one tensorflow replica using every core when @tensorflow/tfjs-node loads — plus a webgpu
-   * replica when a hardware GPU adapter is present.
+   * The session whose workers and devices the replicas use: each replica (a tensorflow one
+   * excepted) runs on one of its workers, lent to the run and given back when it ends, so the
+   * session's stats count its steps and no thread is started beside the session's; the replicas'
+   * placement and step times go to its cost model (persisted with its cost cache), `explain()`
+   * and `trace()`. Without one, train() opens a session of its own for the run and closes it.
+   */
+  session?: Tandem;
+  /**
+   * The replicas, one worker each: a count of CPU replicas (on `backend`), a list of engines
+   * (e.g. `['wasm', 'wasm', 'webgpu']`), or 'auto' (default): one wasm replica per free worker of
+   * the session (a session of its own has one per core) — or one tensorflow replica using every
+   * core when @tensorflow/tfjs-node loads — with one of those workers feeding a webgpu replica
+   * when the session has a WebGPU device. Under 'auto' the planner gives no replica to a device
+   * that would slow the step (a software GPU, or one predicted under 1/8 of the fastest other
+   * device's throughput); `td.explain()` says why.
    */
   replicas?: number | 'auto' | ReplicaEngine[];
   /** Default `{ type: 'adam', learningRate: 1e-3 }`. */
@@ -98,7 +109,11 @@ export interface TrainOptions<C = unknown> {
   validationFraction?: number;
   /** tfjs engine of the replicas when `replicas` is a count. Default 'wasm'. */
   backend?: 'wasm' | 'cpu';
-  /** Split each batch by measured throughput (default) or always equally. */
+  /**
+   * Split each batch by throughput (default) or always equally. By throughput, the first step's
+   * split is the planner's, from what the session learned of this model on these engines and
+   * devices (equal the first time); each step's measured times then correct it.
+   */
   balance?: 'throughput' | 'equal';
   /** What to do when a replica fails (its worker crashes, its device is lost): start a new one in its place (default) or go on without it. */
   onReplicaFailure?: 'replace' | 'drop';

@@ -1,13 +1,13 @@
 /**
- * The replicas of one training run: one single-worker pool per replica slot, and what happens
- * when one fails. A failed replica (its worker crashed, its device was lost, its step threw) is
+ * The replicas of one training run: one leased worker of the session's pool per replica slot
+ * (the tensorflow replica excepted: see below), and what happens when one fails. A failed replica (its worker crashed, its device was lost, its step threw) is
  * replaced by a fresh worker given a live replica's exact state, or dropped; either way the
  * steps the run was in the middle of are run again by the replicas left, so no step is lost
  * and none is applied twice.
  */
 import { extname } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { ArgumentError, TaskTimeoutError, WorkerPool } from '@tandem/core';
+import { ArgumentError, TaskTimeoutError, WorkerPool, type WorkerLease } from '@tandem/core';
 import { abort, aliveSlots, lagging, markAlive, markDead, resetBarrier, stepClock } from './control.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaEngine, ReplicaInit, ReplicaState, Segment, SegmentResult } from './types.ts';
 
@@ -17,8 +17,9 @@ const RUN = { retries: 0 } as const;
 
 /**
  * tfjs-node's native addon loads in one thread per process, for the process's life: a second
- * worker thread that imports it fails. So the tensorflow replica's worker is kept for the next
- * train() (idle workers don't keep the process alive), and one run at a time may use it.
+ * worker thread that imports it fails. So the tensorflow replica's worker is the process's own,
+ * outside any session (a session's workers come and go), kept for the next train() (idle
+ * workers don't keep the process alive), and one run at a time may use it.
  */
 let tensorflowPool: WorkerPool | undefined;
 let tensorflowInUse = false;
@@ -57,31 +58,72 @@ export interface RecoveryPolicy {
   nonFinite(at: NonNullable<SegmentResult['nonFinite']>): unknown;
 }
 
+/** Workers of the session's pool not lent out: what a run can lease. */
+export function freeWorkers(pool: WorkerPool): number {
+  return pool.stats().workers.filter((w) => !w.leased && w.state !== 'retired').length;
+}
+
 export class ReplicaSet {
-  private pools: WorkerPool[];
+  private readonly lease: WorkerLease | undefined;
+  /** Per slot: its worker in the lease, or -1 for the tensorflow replica's own pool. */
+  private readonly leased: number[];
+  private readonly tensorflow: WorkerPool | undefined;
   private buffers: ReplicaBuffers | undefined;
 
-  constructor(readonly engines: readonly ReplicaEngine[], private readonly initFor: (slot: number) => ReplicaInit) {
+  /**
+   * Leases one of `pool`'s workers per replica (not the tensorflow one's). Throws ArgumentError
+   * naming `replicas` when the pool has fewer free workers.
+   */
+  constructor(readonly engines: ReplicaEngine[], private readonly initFor: (slot: number) => ReplicaInit, pool: WorkerPool) {
+    const needed = engines.filter((e) => e !== 'tensorflow').length;
+    const free = freeWorkers(pool);
+    if (needed > free) {
+      throw new ArgumentError('replicas', `at most ${free} replica${free === 1 ? '' : 's'} besides a tensorflow one: one per free worker of the session (it has ${pool.size}, ${pool.size - free} lent out)`, engines);
+    }
     const cpuReplicas = engines.filter((e) => e === 'wasm' || e === 'cpu').length;
     if (engines.includes('tensorflow') && process.env.TF_NUM_INTRAOP_THREADS === undefined) {
       // libtensorflow sizes its thread pool from the environment when it loads: give it the cores the other CPU replicas leave.
       process.env.TF_NUM_INTRAOP_THREADS = String(Math.max(1, availableParallelism() - cpuReplicas));
     }
-    this.pools = engines.map((engine) => (engine === 'tensorflow' ? takeTensorflowPool() : new WorkerPool({ workers: 1 })));
+    this.lease = needed > 0 ? pool.lease(needed) : undefined;
+    let k = 0;
+    this.leased = engines.map((e) => (e === 'tensorflow' ? -1 : k++));
+    try {
+      this.tensorflow = engines.includes('tensorflow') ? takeTensorflowPool() : undefined;
+    } catch (error) {
+      this.lease?.release();
+      throw error;
+    }
   }
 
   get slots(): number {
     return this.engines.length;
   }
 
+  /** The session pool worker (slot index) a replica runs on; undefined for the tensorflow replica. */
+  workerOf(slot: number): number | undefined {
+    const k = this.leased[slot]!;
+    return k < 0 ? undefined : this.lease!.slotOf(k);
+  }
+
   call<T>(slot: number, name: string, args: unknown[] = []): Promise<T> {
-    return this.pools[slot]!.run<T>(REPLICA, name, args, RUN);
+    const k = this.leased[slot]!;
+    return k < 0 ? this.tensorflow!.run<T>(REPLICA, name, args, RUN) : this.lease!.run<T>(k, REPLICA, name, args, RUN);
   }
 
   /** Builds every replica's model; any failure here is the model's or the engine's, and fatal. */
   async start(): Promise<ReplicaDescription[]> {
-    await Promise.all(this.pools.map((p) => p.ready()));
+    await this.tensorflow?.ready();
     return Promise.all(this.engines.map((_, slot) => this.call<ReplicaDescription>(slot, 'init', [this.initFor(slot)])));
+  }
+
+  /** Builds slot's replica again on another engine (the planner moved it), before the run's buffers are attached. */
+  async reassign(slot: number, engine: ReplicaEngine): Promise<ReplicaDescription> {
+    if (this.leased[slot]! < 0 || engine === 'tensorflow') throw new Error('the tensorflow replica keeps its engine');
+    this.engines[slot] = engine;
+    // A fresh thread: the old engine (a GPU device) goes with the old one.
+    await this.lease!.restart(this.leased[slot]!);
+    return this.call<ReplicaDescription>(slot, 'init', [this.initFor(slot)]);
   }
 
   /** Attaches the shared buffers to every replica and makes them all `state`. */
@@ -158,11 +200,15 @@ export class ReplicaSet {
     }, Math.max(10, Math.min(1000, timeoutMs / 4)));
   }
 
-  /** Ends a slot's worker now: its running task rejects. */
+  /** Ends a slot's worker now: its running task rejects; a leased worker is replaced in its pool slot. */
   private async end(slot: number): Promise<void> {
-    const pool = this.pools[slot]!;
-    if (pool === tensorflowPool) tensorflowPool = undefined; // its thread is gone; the addon stays loaded in the process, though
-    await pool.destroy();
+    const k = this.leased[slot]!;
+    if (k >= 0) {
+      await this.lease!.restart(k).catch(() => undefined);
+      return;
+    }
+    if (this.tensorflow === tensorflowPool) tensorflowPool = undefined; // its thread is gone; the addon stays loaded in the process, though
+    await this.tensorflow!.destroy();
   }
 
   /**
@@ -171,7 +217,7 @@ export class ReplicaSet {
    * stops it at its next step.
    */
   async endAll(): Promise<void> {
-    await Promise.all(this.pools.map((pool, slot) => (pool === tensorflowPool ? undefined : this.end(slot))));
+    await Promise.all(this.engines.map((_, slot) => (this.leased[slot]! < 0 ? undefined : this.end(slot))));
   }
 
   /**
@@ -211,13 +257,8 @@ export class ReplicaSet {
     if (donor === undefined) return false;
     try {
       const state = await this.call<ReplicaState>(donor, 'exportState');
-      const old = this.pools[slot]!;
-      if (old !== tensorflowPool) {
-        // A fresh thread: the failed one may hold a lost GPU device, which its engine would reuse.
-        this.pools[slot] = new WorkerPool({ workers: 1 });
-        await old.destroy().catch(() => undefined);
-        await this.pools[slot]!.ready();
-      }
+      // A fresh thread: the failed one may hold a lost GPU device, which its engine would reuse.
+      if (this.leased[slot]! >= 0) await this.lease!.restart(this.leased[slot]!);
       await this.call(slot, 'init', [this.initFor(slot)]);
       await this.call(slot, 'attach', [this.buffers!]);
       await this.call(slot, 'importState', [state]);
@@ -228,8 +269,9 @@ export class ReplicaSet {
     }
   }
 
+  /** Gives the leased workers back to the session (their module state is replaced by the next replica's init). */
   async destroy(): Promise<void> {
-    await Promise.all(this.pools.map((p) => (p === tensorflowPool ? undefined : p.destroy())));
-    if (this.engines.includes('tensorflow')) tensorflowInUse = false;
+    this.lease?.release();
+    if (this.tensorflow) tensorflowInUse = false;
   }
 }

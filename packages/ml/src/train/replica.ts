@@ -10,6 +10,7 @@
  * regions never races one already writing step k+1's.
  */
 import { pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
 import { ArgumentError, DeviceLostError } from '@tandem/core';
@@ -120,6 +121,7 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
     weightCount: state.weightCount,
     trainableCount: params.length,
     engine: info.description,
+    threadId,
   };
 }
 
@@ -285,12 +287,18 @@ export async function runSteps(segment: Segment): Promise<SegmentResult> {
   const sizeOf = (k: number) => Math.max(0, Math.min(segment.batchSize, examples - k * segment.batchSize));
   const skipped: SegmentResult['skipped'] = [];
   const keep = segment.onNonFinite === 'skip';
+  const origin = performance.timeOrigin;
   for (let k = segment.from; k < segment.to; k++) {
     const parity = k & 1;
     const region = b.grads.subarray((parity * slots + s.init.slot) * n, (parity * slots + s.init.slot + 1) * n);
+    const at = (k * slots + s.init.slot) * 4;
+    b.stepTimes[at] = origin + performance.now();
     const ms = await computeGradient(s, segment, k, region, sizeOf(k));
+    b.stepTimes[at + 1] = origin + performance.now();
     if (!arriveAndWait(b.control, s.init.slot, ms, sizeOf(k + 1))) return { completed: k, skipped };
+    b.stepTimes[at + 2] = origin + performance.now();
     const kind = applyStep(s, parity, k, keep);
+    b.stepTimes[at + 3] = origin + performance.now();
     if (kind === undefined) continue;
     if (!keep) return { completed: k, skipped, nonFinite: { step: k, kind } };
     skipped.push({ step: k, kind });

@@ -1,26 +1,43 @@
 /**
- * Data-parallel training (issue #5). Each replica is a worker thread with its own tfjs engine,
- * building the same model from the user's `createModel(config)`. The replicas run each epoch's
+ * Data-parallel training (issue #5). Each replica is a worker of the session (lent to the run)
+ * with its own tfjs engine, building the same model from the user's `createModel(config)`; the
+ * session's planner places the replicas and seeds their shares from what it learned before. The replicas run each epoch's
  * steps themselves and meet at a barrier on shared memory every step: each computes the gradient
  * of its share of the global batch (split by measured throughput), and every replica sums all
  * shares' gradients in the same order and applies the identical optimizer step, so replicas stay
  * bit-identical. The main thread only starts runs of steps, watches the step clock for `onStep`,
  * writes checkpoints between runs, and replaces or drops a replica that fails.
  */
-import { ArgumentError, type Tensor } from '@tandem/core';
+import { availableParallelism } from 'node:os';
+import { ArgumentError, Tandem, type Tensor } from '@tandem/core';
+import { sessionInternals, type SessionInternals } from '@tandem/core/internal/session/internals';
 import { seededRandom, shuffleInPlace } from '../datasets/random.ts';
 import type { LabelledSet } from '../datasets/index.ts';
 import { checkCheckpointDirectory, loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts';
-import { abort, createControl, planShares } from './control.ts';
-import { resolveReplicas } from './devices.ts';
+import { abort, createControl, markDead, planShares, seedThroughput } from './control.ts';
+import { tfjsNodeInstalled, workersFor } from './devices.ts';
+import { placeReplicas, requestReplicas } from './placement.ts';
+import { StepTrace } from './step-trace.ts';
 import { NonFiniteError, type NonFiniteKind, type NonFiniteStep } from './errors.ts';
 import { checkLabels, checkOptions, checkResumeFrom, checkSet } from './options.ts';
 import { Pipeline } from '../pipeline/index.ts';
 import type { EpochContext, EpochRecord, ReplicaFailure, TrainOptions, TrainResult } from './records.ts';
-import { ReplicaSet, type RecoveryPolicy } from './replica-set.ts';
+import { ReplicaSet, freeWorkers, type RecoveryPolicy } from './replica-set.ts';
 import { StepLedger } from './step-ledger.ts';
 import { watchSteps } from './step-watch.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaState } from './types.ts';
+
+/**
+ * A session of its own, for a train() given none: as many workers as the replicas need, and under
+ * 'auto' every backend that opens here, so that the devices are the session's to report.
+ */
+async function openSession(replicas: unknown): Promise<Tandem> {
+  const auto = replicas === 'auto' || replicas === undefined;
+  // Registers Tandem's backends, so that the session sees the GPUs.
+  if (auto) await import('@tandem/backends');
+  const workers = auto && tfjsNodeInstalled() ? 1 : workersFor(replicas, availableParallelism());
+  return Tandem.create({ workers, ...(auto ? {} : { backends: [] }) });
+}
 
 /** A slot that failed this many times is dropped instead of replaced: its failure is not transient. */
 const MAX_REPLACEMENTS_PER_SLOT = 3;
@@ -80,15 +97,37 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
   const o = checkOptions(options as TrainOptions<unknown>, firstSet);
   if (options.checkpoint) await checkCheckpointDirectory(options.checkpoint.directory);
   const signal = options.signal;
+  if (options.session !== undefined) sessionInternals(options.session);
   signal?.throwIfAborted();
-  const engines = await resolveReplicas(options.replicas, o.backend);
+  const own = options.session === undefined ? await openSession(options.replicas) : undefined;
+  try {
+    return await trainOn(sessionInternals(own ?? options.session), options, o, resume, source, firstEpoch);
+  } finally {
+    // Nothing of the run is left on its workers: destroy() ends them without waiting.
+    await own?.destroy();
+  }
+}
+
+async function trainOn<C>(session: SessionInternals, options: TrainOptions<C>, o: ReturnType<typeof checkOptions>, resume: Checkpoint | undefined,
+  source: Pipeline | undefined, firstEpoch: number): Promise<TrainResult> {
+  const signal = options.signal;
+  // A pipeline mapping on this session's workers needs one of them while the replicas train, or
+  // the next epoch would wait for workers that wait for it.
+  const reserve = source?.sessionPool() === session.pool ? 1 : 0;
+  const request = requestReplicas(options.replicas, o.backend, session, reserve);
+  const engines = request.engines;
+  const free = freeWorkers(session.pool) - reserve;
+  if (reserve > 0 && engines.filter((e) => e !== 'tensorflow').length > free) {
+    throw new ArgumentError('replicas', `at most ${free} replica${free === 1 ? '' : 's'}: data.train's pipeline maps on this session's workers and needs one of them`, options.replicas);
+  }
   const slots = engines.length;
   let stopListening = () => {};
   const set = new ReplicaSet(engines, (slot) => ({
     slot, modelUrl: o.modelUrl, config: options.config, optimizer: o.optimizer, engine: engines[slot]!, seed: o.seed,
-  }));
+  }), session.pool);
   try {
     const described = await set.start();
+    const { signature, plan, idle } = await placeReplicas(request, set, described, o.backend, o.batchSize, session);
     const d = described[0]!;
     checkModelFits(d, o.features);
     for (const [s, name] of [[o.trainSet, 'data.train'], [o.validation, 'data.validation'], [o.test, 'data.test']] as const) {
@@ -101,7 +140,21 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       grads: shared(Float32Array, 2 * slots * d.trainableCount, 4),
       stepLoss: shared(Float64Array, steps * slots, 8),
       stepCount: shared(Int32Array, steps * slots, 4),
+      stepTimes: shared(Float64Array, steps * slots * 4, 8),
     };
+    for (const s of idle) markDead(buffers.control, s);
+    if (o.balance === 'throughput') for (const r of plan.replicas) seedThroughput(buffers.control, r.candidate, r.throughput ?? 0);
+    const run = session.recorder.beginTraining({
+      signature, batchSize: o.batchSize, excluded: request.excluded,
+      replicas: engines.map((engine, slot) => {
+        const placed = plan.replicas.find((r) => r.candidate === slot);
+        return {
+          slot, engine, device: request.devices[slot]!.id, worker: set.workerOf(slot), plannedShare: placed?.share ?? 0,
+          predictedStepMs: placed?.predictedStepMs, steps: 0, examples: 0, computeMs: 0, waitMs: 0, allreduceMs: 0,
+        };
+      }),
+    });
+    const trace = new StepTrace(session, buffers, run, signature, engines, request.devices.map((dev) => dev.id));
     let start: ReplicaState | undefined;
     if (resume) {
       checkResume(resume, { batchSize: o.batchSize, trainCount: o.trainCount, seed: o.seed, optimizer: o.optimizer.type, weights: d.weightCount });
@@ -167,6 +220,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
       const resumed = resume && epoch === firstEpoch ? resume.progress : undefined;
       let from = resumed?.step ?? 0;
       ledger.clear();
+      trace.clear();
       /** The epoch so far, a resumed checkpoint's part included, and the examples trained in this run. */
       const totals = () => {
         const { processed, lossSum } = ledger.totals();
@@ -191,7 +245,10 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
           signal?.throwIfAborted(); // an abort between runs of steps: the next run would clear it
           planShares(buffers.control, sizeOf(k));
         },
-        rerun: (k) => ledger.clear(k),
+        rerun: (k) => {
+          ledger.clear(k);
+          trace.clear(k);
+        },
         replace: (slot) => o.onFailure === 'replace' && replacements[slot]!++ < MAX_REPLACEMENTS_PER_SLOT,
         failed: (f, completed, action) => {
           const failure: ReplicaFailure = { slot: f.slot, engine: engines[f.slot]!, epoch, step: completed + 1, error: f.error, action };
@@ -206,6 +263,7 @@ export async function train<C = unknown>(options: TrainOptions<C>): Promise<Trai
           const global = (epoch - 1) * steps + from;
           const to = every === undefined ? steps : Math.min(steps, from + every - (global % every));
           const skipped = await set.runRecovering({ from, to, batchSize: o.batchSize, x: x.data, y: y.data, features: o.features, order, onNonFinite: o.onNonFinite }, recovery);
+          trace.record(epoch, steps, from, to);
           for (const { step, kind } of skipped) {
             ledger.forget(step);
             skippedSteps.push(at(step, kind));

@@ -52,6 +52,8 @@ export interface ReplicaDescription {
   trainableCount: number;
   /** The engine's own description (e.g. "wasm (SIMD, 1 thread)"). */
   engine: string;
+  /** The worker thread it runs in (Node's threadId). */
+  threadId: number;
 }
 
 /** Shared memory every replica of a run reads and writes; allocated once the parameter count is known. */
@@ -63,6 +65,12 @@ export interface ReplicaBuffers {
   stepLoss: Float64Array;
   /** [stepsPerEpoch, slots]: examples each replica processed per step of the current epoch. */
   stepCount: Int32Array;
+  /**
+   * [stepsPerEpoch, slots, 4]: when each replica began the step's gradient, arrived at the
+   * barrier, was released, and had applied the step — ms since the epoch (timeOrigin + now()),
+   * the one clock every thread shares. Read by the main thread for the trace and the cost model.
+   */
+  stepTimes: Float64Array;
 }
 
 /** One run of consecutive steps of an epoch, which every live replica executes in lockstep. */
