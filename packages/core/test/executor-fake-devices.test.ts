@@ -3,31 +3,19 @@
  * driven through the real graph executor over FakeDevice test doubles (planner logic only; the
  * real backends are tested on real devices in @tandem/backends).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CostModel } from '../src/planner/cost-model.ts';
 import { Recorder } from '../src/trace/recorder.ts';
 import { Tensor } from '../src/index.ts';
 import type { KernelCall } from '../src/backend/index.ts';
 import { runGraph } from '../src/executor/graph.ts';
-import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
-import { FakeDevice, fakeClock } from './fixtures/fake-device.ts';
+import { FakeDevice } from './fixtures/fake-device.ts';
+import { ramp, node, relu, useFakeClock } from './fixtures/fake-graph.ts';
 
 const SPLIT_MIN = 1 << 15;
 
-function ramp(n: number, seed: number): Tensor {
-  return Tensor.from(Array.from({ length: n }, (_, i) => ((i * 7919 + seed) % 2001) - 1000), [n]);
-}
-
 /** A graph node for `call`; its promise settles with the node. */
-function node(id: string, call: KernelCall): { node: GraphNode; done: Promise<void> } {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  return { node: { id, call, device: undefined, resolve, reject }, done };
-}
-
-const relu = (x: Tensor): KernelCall => ({ kernel: 'relu', args: [x], params: {}, output: Tensor.zeros([x.size]) });
 
 function expectRelu(call: KernelCall): void {
   const x = call.args[0] as Tensor;
@@ -47,11 +35,7 @@ function expectTiled(devices: FakeDevice[], n: number): void {
   expect(at).toBe(n);
 }
 
-beforeEach(() => {
-  fakeClock.now = 0;
-  vi.spyOn(performance, 'now').mockImplementation(() => fakeClock.now);
-});
-afterEach(() => vi.restoreAllMocks());
+useFakeClock();
 
 describe('executor over fake devices', () => {
   it('splits a large op across two devices in proportion to their speed, each element once', async () => {

@@ -3,7 +3,7 @@
  * devices of that kind, `eager` splits without a model, a device the user names pins the op, and
  * a name that is no device of the session is refused at the call.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CostModel } from '../src/planner/cost-model.ts';
 import { Recorder } from '../src/trace/recorder.ts';
 import { ArgumentError, DeviceLostError, Tandem, Tensor } from '../src/index.ts';
@@ -11,28 +11,13 @@ import type { KernelCall } from '../src/backend/index.ts';
 import { registerBackend, unregisterBackend } from '../src/backend/registry.ts';
 import type { Policy } from '../src/planner/policy.ts';
 import { runGraph } from '../src/executor/graph.ts';
-import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
-import { FakeDevice, fakeClock, type FakeDeviceOptions } from './fixtures/fake-device.ts';
+import { FakeDevice, type FakeDeviceOptions } from './fixtures/fake-device.ts';
+import { ramp, node, relu, add, useFakeClock } from './fixtures/fake-graph.ts';
 
 const SPLIT_MIN = 1 << 15;
 const N = 1 << 17;
 const SMALL = 4096;
-
-function ramp(n: number, seed: number): Tensor {
-  return Tensor.from(Array.from({ length: n }, (_, i) => ((i * 7919 + seed) % 2001) - 1000), [n]);
-}
-
-function node(id: string, call: KernelCall, device?: FakeDevice): { node: GraphNode; done: Promise<void> } {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  done.catch(() => undefined);
-  return { node: { id, call, device, resolve, reject }, done };
-}
-
-const relu = (x: Tensor): KernelCall => ({ kernel: 'relu', args: [x], params: {}, output: Tensor.zeros([x.size]) });
-const add = (x: Tensor, y: Tensor | number): KernelCall => ({ kernel: 'add', args: [x, y], params: {}, output: Tensor.zeros([x.size]) });
 
 function reluRight(call: KernelCall): boolean {
   const x = call.args[0] as Tensor;
@@ -63,11 +48,7 @@ async function mixedGraph(ctx: GraphContext): Promise<void> {
 
 const wholeRuns = (d: FakeDevice) => d.runs.filter((r) => r.ok && r.range.start === 0 && (r.range.end === N || r.range.end === SMALL)).length;
 
-beforeEach(() => {
-  fakeClock.now = 0;
-  vi.spyOn(performance, 'now').mockImplementation(() => fakeClock.now);
-});
-afterEach(() => vi.restoreAllMocks());
+useFakeClock();
 
 describe('policies in the executor', () => {
   it("'auto' (the control): the GPU the model prefers gets work", async () => {

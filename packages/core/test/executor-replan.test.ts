@@ -3,7 +3,7 @@
  * measures exactly its own cost): a node far off its prediction re-plans the nodes not yet
  * started, and predictions that hold — or miss by less than the thresholds — change nothing.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CostModel } from '../src/planner/cost-model.ts';
 import { Recorder } from '../src/trace/recorder.ts';
 import { Tensor } from '../src/index.ts';
@@ -12,15 +12,12 @@ import { runGraph } from '../src/executor/graph.ts';
 import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
 import { deviation, REPLAN_FACTOR, REPLAN_MIN_MS, type Replan } from '../src/planner/replan.ts';
-import { FakeDevice, fakeClock } from './fixtures/fake-device.ts';
+import { FakeDevice } from './fixtures/fake-device.ts';
+import { ramp, useFakeClock } from './fixtures/fake-graph.ts';
 
 const SPLIT_MIN = 1 << 15;
 /** Small enough that nothing is split, calibrated or explored: placement alone is under test. */
 const SIZE = 4096;
-
-function ramp(n: number, seed: number): Tensor {
-  return Tensor.from(Array.from({ length: n }, (_, i) => ((i * 7919 + seed) % 2001) - 1000), [n]);
-}
 
 interface Op {
   node: GraphNode;
@@ -61,11 +58,7 @@ async function run(ops: Op[], ctx: GraphContext, devices: FakeDevice[]): Promise
 
 const where = (ops: Op[], d: FakeDevice) => ops.filter((o) => d.calls.includes(o.node.call)).map((o) => o.node.id);
 
-beforeEach(() => {
-  fakeClock.now = 0;
-  vi.spyOn(performance, 'now').mockImplementation(() => fakeClock.now);
-});
-afterEach(() => vi.restoreAllMocks());
+useFakeClock();
 
 describe('re-planning a running graph', () => {
   it('moves the waiting nodes off a device that ran far slower than its model said', async () => {

@@ -4,33 +4,19 @@
  * kernel and size; uploads are timed once per GPU. Nothing real is timed: `performance.now` reads
  * the fake clock the devices advance.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CostModel } from '../src/planner/cost-model.ts';
 import { calibrateKernels, calibrateTransfers } from '../src/planner/calibrate.ts';
 import { Recorder } from '../src/trace/recorder.ts';
 import { Tensor } from '../src/index.ts';
 import type { KernelCall } from '../src/backend/index.ts';
 import { runGraph } from '../src/executor/graph.ts';
-import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
-import { FakeDevice, fakeClock } from './fixtures/fake-device.ts';
+import { FakeDevice } from './fixtures/fake-device.ts';
+import { ramp, node, relu, add, useFakeClock } from './fixtures/fake-graph.ts';
 
 const SPLIT_MIN = 1 << 15;
 const N = 1 << 17;
-
-function ramp(n: number, seed: number): Tensor {
-  return Tensor.from(Array.from({ length: n }, (_, i) => ((i * 7919 + seed) % 2001) - 1000), [n]);
-}
-
-function node(id: string, call: KernelCall, device?: FakeDevice): { node: GraphNode; done: Promise<void> } {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  return { node: { id, call, device, resolve, reject }, done };
-}
-
-const relu = (x: Tensor): KernelCall => ({ kernel: 'relu', args: [x], params: {}, output: Tensor.zeros([x.size]) });
-const add = (x: Tensor, y: Tensor | number): KernelCall => ({ kernel: 'add', args: [x, y], params: {}, output: Tensor.zeros([x.size]) });
 
 function expectRelu(call: KernelCall): void {
   const x = call.args[0] as Tensor;
@@ -56,11 +42,7 @@ function context(backends: FakeDevice[], costs = new CostModel()): GraphContext 
 const calibrationSpans = (ctx: GraphContext, graph?: number) =>
   ctx.recorder.spans().filter((s) => s.args.purpose === 'calibration' && (graph === undefined || s.graph === graph));
 
-beforeEach(() => {
-  fakeClock.now = 0;
-  vi.spyOn(performance, 'now').mockImplementation(() => fakeClock.now);
-});
-afterEach(() => vi.restoreAllMocks());
+useFakeClock();
 
 describe('calibrateKernels', () => {
   it('times three passes of four slices on each eligible device of a cold model, and only those', async () => {

@@ -8,9 +8,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Tandem, Tensor } from '../src/index.ts';
+import { Tandem } from '../src/index.ts';
 import { registerBackend, unregisterBackend } from '../src/backend/registry.ts';
 import { FakeDevice, fakeClock, type FakeDeviceOptions } from './fixtures/fake-device.ts';
+import { ramp } from './fixtures/fake-graph.ts';
 
 const N = 1 << 17;
 const registered: string[] = [];
@@ -25,10 +26,6 @@ function fake(name: string, options: Omit<FakeDeviceOptions, 'overlap'>): { name
 
 async function open(...names: string[]): Promise<Tandem> {
   return Tandem.create({ workers: 1, backends: names, costCache: false });
-}
-
-function ramp(n: number, seed: number): Tensor {
-  return Tensor.from(Array.from({ length: n }, (_, i) => ((i * 7919 + seed) % 2001) - 1000), [n]);
 }
 
 /** explain()'s number format. */
