@@ -94,16 +94,8 @@ function applySum(config: OptimizerConfig, state: OptimizerState, params: Float3
       const [m, v] = state.slots as [Float32Array, Float32Array];
       const c1 = 1 - b1 ** state.step;
       const c2 = 1 - b2 ** state.step;
-      for (let i = 0; i < n; i++) {
-        const g = b ? a[i]! + b[i]! : a[i]!;
-        const mi = (m[i] = b1 * m[i]! + (1 - b1) * g);
-        const vi = (v[i] = b2 * v[i]! + (1 - b2) * g * g);
-        const p = params[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
-        params[i] = p;
-        // v overflowing to Infinity would leave the weight finite but frozen for good.
-        if (!(fitsFloat32(p) && fitsFloat32(vi))) finite = false;
-      }
-      return finite;
+      // One loop per form (one or two gradients) keeps the per-element branch out of the hot loop.
+      return b ? adamSum2(params, m, v, a, b, lr / c1, 1 / c2, b1, b2, eps) : adamSum1(params, m, v, a, lr / c1, 1 / c2, b1, b2, eps);
     }
     case 'rmsprop': {
       const decay = config.decay ?? 0.9;
@@ -124,4 +116,40 @@ function applySum(config: OptimizerConfig, state: OptimizerState, params: Float3
       return finite;
     }
   }
+}
+
+/** Adam over the sum of two gradients; `step` is lr / (1 − β₁ᵗ), `inv2` 1 / (1 − β₂ᵗ). */
+function adamSum2(params: Float32Array, m: Float32Array, v: Float32Array, a: Float32Array | Float64Array, b: Float32Array,
+  step: number, inv2: number, b1: number, b2: number, eps: number): boolean {
+  let finite = true;
+  const n = params.length;
+  const k1 = 1 - b1;
+  const k2 = 1 - b2;
+  for (let i = 0; i < n; i++) {
+    const g = a[i]! + b[i]!;
+    const mi = (m[i] = b1 * m[i]! + k1 * g);
+    const vi = (v[i] = b2 * v[i]! + k2 * g * g);
+    const p = params[i]! - (step * mi) / (Math.sqrt(vi * inv2) + eps);
+    params[i] = p;
+    // v overflowing to Infinity would leave the weight finite but frozen for good.
+    if (!(fitsFloat32(p) && fitsFloat32(vi))) finite = false;
+  }
+  return finite;
+}
+
+function adamSum1(params: Float32Array, m: Float32Array, v: Float32Array, a: Float32Array | Float64Array,
+  step: number, inv2: number, b1: number, b2: number, eps: number): boolean {
+  let finite = true;
+  const n = params.length;
+  const k1 = 1 - b1;
+  const k2 = 1 - b2;
+  for (let i = 0; i < n; i++) {
+    const g = a[i]!;
+    const mi = (m[i] = b1 * m[i]! + k1 * g);
+    const vi = (v[i] = b2 * v[i]! + k2 * g * g);
+    const p = params[i]! - (step * mi) / (Math.sqrt(vi * inv2) + eps);
+    params[i] = p;
+    if (!(fitsFloat32(p) && fitsFloat32(vi))) finite = false;
+  }
+  return finite;
 }
