@@ -14,7 +14,8 @@
  *   gathered from the same arrays; warm-up steps, then `epochs` epochs timed.
  * - tfjs-cpu direct: the same on tfjs-cpu, fewer steps (it is slow).
  * - ceiling (after the reps, not a peer): plain threads computing half-batch gradients at once with
- *   no synchronisation, plus an Adam update each: the most this machine gives for this model.
+ *   no synchronisation (tfjs-wasm with the replicas' own kernels), plus an Adam update each: the
+ *   most this machine gives for this model on tfjs-wasm.
  *
  * - pytorch ×N / ×1 (when a python with torch is found; see bench/README.md): the same model,
  *   batch, Adam and data in PyTorch on N intra-op threads (and on one), one warm-up epoch then
@@ -111,6 +112,9 @@ const req = createRequire(workerData.base);
   wasm.setWasmPaths(path.dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
   const tfl = req('@tensorflow/tfjs-layers');
   await tf.setBackend('wasm'); await tf.ready();
+  // The same wasm kernels Tandem's replicas register (a transposed matmul on the fast path).
+  const { pathToFileURL } = require('node:url');
+  (await import(pathToFileURL(req.resolve('@tandem/ml')).href)).registerWasmFastMatMul();
   const m = tfl.sequential();
   m.add(tfl.layers.dense({ inputShape: [784], units: workerData.hidden, activation: 'relu' }));
   m.add(tfl.layers.dense({ units: 10, activation: 'softmax' }));
@@ -298,8 +302,13 @@ export default async function main(args: string[]): Promise<void> {
     const multi = median(results.get(`tandem ×${replicas}`)!.map((r) => r.samplesPerSec)) / base;
     if (torch) {
       const rate = (id: string) => median(results.get(id)!.map((r) => r.samplesPerSec));
+      // PyTorch's best use of the same cores: on a small machine one intra-op thread can beat two.
+      const torchIds = [`pytorch ×${replicas}`, ...(replicas !== 1 ? ['pytorch ×1'] : [])];
+      const best = torchIds.reduce((a, b) => (rate(b) > rate(a) ? b : a));
+      const vsBest = rate(`tandem ×${replicas}`) / rate(best);
+      checks.push({ name: `samples/s, ${replicas} CPU replicas vs PyTorch on the same ${replicas} cores (its faster setting: ${best}), MLP 784-128-10, batch ${batch}`, target: `≥ ${TORCH_MLP_RATIO}×`, measured: ratio(vsBest), pass: vsBest >= TORCH_MLP_RATIO, applies: true });
       const vsTorch = rate(`tandem ×${replicas}`) / rate(`pytorch ×${replicas}`);
-      checks.push({ name: `samples/s, ${replicas} CPU replicas vs PyTorch on ${replicas} threads, MLP 784-128-10, batch ${batch}`, target: `≥ ${TORCH_MLP_RATIO}×`, measured: ratio(vsTorch), pass: vsTorch >= TORCH_MLP_RATIO, applies: true });
+      checks.push({ name: `samples/s, ${replicas} CPU replicas vs PyTorch on ${replicas} threads, batch ${batch}`, target: 'reported, no target', measured: ratio(vsTorch), pass: false, applies: false });
       if (replicas !== 1) {
         const perCore = rate('tandem ×1') / rate('pytorch ×1');
         checks.push({ name: `samples/s, one replica vs PyTorch on one thread, batch ${batch} (the per-core gap; the scaling gap is the row above over this one)`, target: 'reported, no target', measured: ratio(perCore), pass: false, applies: false });
@@ -329,14 +338,19 @@ export default async function main(args: string[]): Promise<void> {
       cnnRows.push([`tandem ${id}`, String(cnnEpochs), `${(c.testAccuracy * 100).toFixed(2)}%`, c.loss.toFixed(4), int(c.samplesPerSec), seconds(c.seconds * 1000)]);
     }
     if (torch) {
-      const t = performance.now();
-      const runs = Array.from({ length: Math.min(3, reps) }, () => torchRun('cnn', CNN_BATCH, replicas, 2));
-      const rate = median(runs.map((r) => r.samplesPerSec));
-      cnnRaw[`pytorch ×${replicas}`] = { testAccuracy: Number.NaN, seconds: (performance.now() - t) / 1000, samplesPerSec: rate, loss: Number.NaN };
-      console.log(`  cnn pytorch ×${replicas}: ${int(rate)} samples/s`);
-      cnnRows.push([`pytorch ×${replicas}`, '1 + 2 timed', '—', '—', int(rate), seconds(performance.now() - t)]);
+      const rates: Array<[string, number]> = [];
+      for (const threads of replicas === 1 ? [1] : [replicas, 1]) {
+        const t = performance.now();
+        const runs = Array.from({ length: Math.min(3, reps) }, () => torchRun('cnn', CNN_BATCH, threads, 2));
+        const rate = median(runs.map((r) => r.samplesPerSec));
+        cnnRaw[`pytorch ×${threads}`] = { testAccuracy: Number.NaN, seconds: (performance.now() - t) / 1000, samplesPerSec: rate, loss: Number.NaN };
+        console.log(`  cnn pytorch ×${threads}: ${int(rate)} samples/s`);
+        cnnRows.push([`pytorch ×${threads}`, '1 + 2 timed', '—', '—', int(rate), seconds(performance.now() - t)]);
+        rates.push([`pytorch ×${threads}`, rate]);
+      }
+      const [best, rate] = rates.reduce((a, b) => (b[1] > a[1] ? b : a));
       const vs = cnnRaw[`×${replicas}`]!.samplesPerSec / rate;
-      checks.push({ name: `CNN samples/s, ${replicas} replicas vs PyTorch on ${replicas} threads, batch ${CNN_BATCH}`, target: `≥ ${TORCH_CNN_RATIO}×`, measured: ratio(vs), pass: vs >= TORCH_CNN_RATIO, applies: true });
+      checks.push({ name: `CNN samples/s, ${replicas} replicas vs PyTorch on the same cores (its faster setting: ${best}), batch ${CNN_BATCH}`, target: `≥ ${TORCH_CNN_RATIO}×`, measured: ratio(vs), pass: vs >= TORCH_CNN_RATIO, applies: true });
     }
     tables.push({
       title: `CNN on MNIST (${cnnEpochs} epochs, batch ${CNN_BATCH})`,
