@@ -114,7 +114,7 @@ const req = createRequire(workerData.base);
   await tf.setBackend('wasm'); await tf.ready();
   // The same wasm kernels Tandem's replicas register (a transposed matmul on the fast path).
   const { pathToFileURL } = require('node:url');
-  (await import(pathToFileURL(req.resolve('@tandem/ml')).href)).registerWasmFastMatMul();
+  (await import(pathToFileURL(req.resolve('@tandem/ml')).href)).registerWasmTrainingKernels();
   const m = tfl.sequential();
   m.add(tfl.layers.dense({ inputShape: [784], units: workerData.hidden, activation: 'relu' }));
   m.add(tfl.layers.dense({ units: 10, activation: 'softmax' }));

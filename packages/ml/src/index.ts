@@ -11,7 +11,7 @@ export type {
   OptimizerSpec, OptimizerName, ReplicaEngine, NonFiniteKind, NonFiniteStep,
 } from './train/index.ts';
 export { registerWasmConvGradients, unregisterWasmConvGradients, WASM_CONV_GRADIENT_KERNELS } from './wasm-grads/index.ts';
-export { registerWasmFastMatMul, unregisterWasmFastMatMul } from './wasm-kernels/matmul.ts';
+export { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './wasm-kernels/index.ts';
 export type { RegisterWasmConvGradientsOptions, WasmConvGradientKernel } from './wasm-grads/index.ts';
 export { sweep, ashaRungs, formatSweep, sampleSpace, validateSpace } from './sweep/index.ts';
 export type { SweepOptions, SweepResult, TrialResult, SweepMetric, SearchSpace, SpaceEntry, SampledConfig, Choice } from './sweep/index.ts';

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmFastMatMul, unregisterWasmFastMatMul } from '../src/wasm-kernels/matmul.ts';
+import { registerWasmMaxPoolGrad, unregisterWasmMaxPoolGrad } from '../src/wasm-kernels/max-pool-grad.ts';
 
 const require = createRequire(import.meta.url);
 const wasmDist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
@@ -58,7 +59,10 @@ beforeAll(async () => {
   expect(await tf.setBackend('wasm')).toBe(true);
 });
 
-afterAll(() => unregisterWasmFastMatMul());
+afterAll(() => {
+  unregisterWasmFastMatMul();
+  unregisterWasmMaxPoolGrad();
+});
 
 describe('wasm BatchMatMul with transposed operands', () => {
   it('replaces the native kernel once, and unregistering puts the native one back', () => {
@@ -107,4 +111,48 @@ describe('wasm BatchMatMul with transposed operands', () => {
     expect(relErr(got[0]!, want[0]!)).toBeLessThan(1e-5);
     expect(relErr(got[1]!, want[1]!)).toBeLessThan(1e-5);
   });
+});
+
+interface PoolCase { shape: [number, number, number, number]; size: number | [number, number]; stride: number; pad: 'valid' | 'same' }
+const poolCases: PoolCase[] = [
+  { shape: [2, 24, 24, 16], size: 2, stride: 2, pad: 'valid' },   // the CNN's first pool
+  { shape: [1, 9, 7, 3], size: 2, stride: 2, pad: 'valid' },      // ragged edges left out
+  { shape: [2, 9, 7, 3], size: 3, stride: 2, pad: 'same' },       // overlapping windows, padding
+  { shape: [1, 5, 6, 1], size: [2, 3], stride: 1, pad: 'valid' }, // overlapping, non-square
+  { shape: [3, 4, 4, 5], size: 4, stride: 4, pad: 'same' },       // one window per image
+];
+
+function poolGrad(c: PoolCase, seed: number, ties: boolean): Float32Array {
+  return tf.tidy(() => {
+    const n = c.shape.reduce((a, b) => a * b, 1);
+    // With ties: small integers and zeros, as after a ReLU, so windows often hold equal maxima.
+    const values = ties ? randomValues(n, seed).map((v) => Math.max(0, Math.round(v * 2))) : randomValues(n, seed);
+    const x = tf.tensor4d(values, c.shape);
+    const outShape = tf.maxPool(x, c.size, c.stride, c.pad).shape;
+    const g = tf.tensor(randomValues(outShape.reduce((a, b) => a * b, 1), seed + 1), outShape);
+    return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.size, c.stride, c.pad), g)))(x).dataSync() as Float32Array;
+  });
+}
+
+describe('wasm MaxPoolGrad', () => {
+  it('replaces the native kernel once, and unregistering puts the native one back', async () => {
+    await tf.setBackend('wasm');
+    const native = tf.getKernel('MaxPoolGrad', 'wasm');
+    expect(registerWasmMaxPoolGrad()).toBe(true);
+    const ours = tf.getKernel('MaxPoolGrad', 'wasm');
+    expect(ours).not.toBe(native);
+    unregisterWasmMaxPoolGrad();
+    expect(tf.getKernel('MaxPoolGrad', 'wasm')).toBe(native);
+  });
+
+  for (const ties of [false, true]) {
+    it.each(poolCases)(`matches tfjs-backend-cpu exactly${ties ? ', with tied maxima' : ''}: %o`, async (c) => {
+      await tf.setBackend('cpu');
+      const want = poolGrad(c, 21, ties);
+      await tf.setBackend('wasm');
+      registerWasmMaxPoolGrad();
+      const got = poolGrad(c, 21, ties);
+      expect(got).toEqual(want);
+    });
+  }
 });

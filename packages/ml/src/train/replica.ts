@@ -17,7 +17,7 @@ import { ArgumentError, DeviceLostError } from '@tandem/core';
 import { loadEngine } from '@tandem/backends/tfjs-engines';
 import { seededRandom } from '../datasets/random.ts';
 import { registerWasmConvGradients } from '../wasm-grads/index.ts';
-import { registerWasmFastMatMul } from '../wasm-kernels/matmul.ts';
+import { registerWasmTrainingKernels } from '../wasm-kernels/index.ts';
 import { arriveAndWait, isAlive, shareOf } from './control.ts';
 import { applyOptimizer, createOptimizerState, type OptimizerState } from './optimizers.ts';
 import type { NonFiniteKind } from './errors.ts';
@@ -68,7 +68,7 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
   // override: our matmul-based Conv2DBackpropInput is several times faster than wasm's native loop.
   if (init.engine === 'wasm') {
     registerWasmConvGradients({ override: true });
-    registerWasmFastMatMul();
+    registerWasmTrainingKernels();
   }
   if (state) {
     state.model.dispose();
