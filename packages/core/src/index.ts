@@ -10,6 +10,7 @@ export type { UnavailableBackend } from './backend/open.ts';
 export type { BackendName, DeviceDescription } from './backend/contract.ts';
 export { POLICIES, type Policy } from './planner/policy.ts';
 export type { Replan } from './planner/replan.ts';
+export type { CostModel } from './planner/cost-model.ts';
 export { Tensor, DTYPES, MAX_TENSOR_BYTES, typedArrayFor, type DType, type TypedArrayFor, type AnyTypedArray } from './tensor/tensor.ts';
 export { Residency, HOST } from './tensor/residency.ts';
 export { kernel, type UserKernel, type UserKernelArg, type KernelHelper, type KernelOptions, type KernelThis, type KernelOutput } from './kernel/user.ts';
