@@ -56,6 +56,24 @@ function current(): State {
   return state;
 }
 
+/** tfjs-backend-wasm's view of a tensor's data on its heap (no copy; valid until the heap grows or the tensor is disposed). */
+interface HeapViews {
+  typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array;
+}
+
+/**
+ * Copies `t` into `into` at `at`. On wasm straight from the heap: dataSync() would allocate a fresh
+ * copy of every gradient every step (400 KB for the MLP), and the garbage collections that follow
+ * stall one replica while the others wait for it at the barrier.
+ */
+async function readInto(t: tf.Tensor, into: Float32Array, at: number, s: State): Promise<void> {
+  if (s.init.engine === 'wasm') {
+    into.set((tf.backend() as unknown as HeapViews).typedArrayFromHeap(t), at);
+    return;
+  }
+  into.set(await read(t, s.asyncReads, s.lost), at);
+}
+
 async function read(t: tf.Tensor, asyncReads: boolean, lost?: Promise<never>): Promise<Float32Array> {
   if (!asyncReads) return t.dataSync() as Float32Array;
   return (await (lost ? Promise.race([t.data(), lost]) : t.data())) as Float32Array;
@@ -220,7 +238,7 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
   let at = 0;
   for (let i = 0; i < vars.length; i++) {
     const g = grads[vars[i]!.name];
-    if (g) region.set(await read(g, s.asyncReads, s.lost), at);
+    if (g) await readInto(g, region, at, s);
     else region.fill(0, at, at + s.sizes[i]!);
     at += s.sizes[i]!;
   }
