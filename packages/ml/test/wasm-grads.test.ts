@@ -1,25 +1,10 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerWasmConvGradients, unregisterWasmConvGradients } from '../src/wasm-grads/index.ts';
-
-const require = createRequire(import.meta.url);
-const wasmDist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
-
-/** Deterministic uniform(-1, 1) values. */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = (s / 0x1_0000_0000) * 2 - 1;
-  }
-  return out;
-}
+import { randomValues, relErr, wasmDist } from './fixtures/wasm-compare.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { batch: number; h: number; w: number; inC: number; outC: number; k: number; stride: number; pad: Pad }
@@ -34,18 +19,6 @@ function convGrads(c: Case, seed: number): { dx: Float32Array; df: Float32Array 
     const [dx, df] = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(tf.conv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, c.stride, c.pad), g)))([x, f]);
     return { dx: dx!.dataSync() as Float32Array, df: df!.dataSync() as Float32Array };
   });
-}
-
-/** max |a − b| / max(1e-6, max |b|): error relative to the reference's scale. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return err / scale;
 }
 
 const cases: Case[] = [];

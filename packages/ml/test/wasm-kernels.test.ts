@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -7,32 +5,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmFastMatMul, unregisterWasmFastMatMul } from '../src/wasm-kernels/matmul.ts';
 import { registerWasmMaxPoolGrad, unregisterWasmMaxPoolGrad } from '../src/wasm-kernels/max-pool-grad.ts';
-
-const require = createRequire(import.meta.url);
-const wasmDist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
-
-/** Deterministic uniform(-1, 1) values. */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = (s / 0x1_0000_0000) * 2 - 1;
-  }
-  return out;
-}
-
-/** max |a − b| / max(1e-6, max |b|). */
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return err / scale;
-}
+import { randomValues, relErr, wasmDist } from './fixtures/wasm-compare.ts';
 
 interface Case { batch?: number; m: number; k: number; n: number; ta: boolean; tb: boolean }
 const cases: Case[] = [];
