@@ -12,7 +12,7 @@ import { runGraph } from '../src/executor/graph.ts';
 import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
 import { deviation, REPLAN_FACTOR, REPLAN_MIN_MS, type Replan } from '../src/planner/replan.ts';
-import { FakeDevice } from './fixtures/fake-device.ts';
+import { FakeDevice, type FakeDeviceOptions } from './fixtures/fake-device.ts';
 import { ramp, useFakeClock } from './fixtures/fake-graph.ts';
 
 const SPLIT_MIN = 1 << 15;
@@ -41,6 +41,20 @@ function seed(costs: CostModel, device: string, ms: number): void {
 }
 
 /** Runs the graph; checks every node settled, computed right, and ran exactly once on one device. */
+/**
+ * A GPU and a CPU in overlapped fake time, and their graph context under 'auto'. Each one's relu
+ * model is seeded with `models` (ms per node), or with its true cost where none is given.
+ */
+function gpuAndCpu(gpuOptions: Omit<FakeDeviceOptions, 'kind' | 'overlap'>, cpuMsPerElement: number, models: { gpu?: number; cpu?: number } = {}) {
+  const gpu = new FakeDevice('gpu:0', { kind: 'gpu', ...gpuOptions, overlap: true });
+  const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: cpuMsPerElement, overlap: true });
+  const costs = new CostModel();
+  seed(costs, 'gpu:0', models.gpu ?? gpu.cost('relu', SIZE));
+  seed(costs, 'cpu', models.cpu ?? cpu.cost('relu', SIZE));
+  const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+  return { gpu, cpu, ctx };
+}
+
 async function run(ops: Op[], ctx: GraphContext, devices: FakeDevice[]): Promise<readonly Replan[]> {
   await runGraph(ops.map((o) => o.node), ctx);
   await Promise.all(ops.map((o) => o.done));
@@ -63,12 +77,7 @@ useFakeClock();
 describe('re-planning a running graph', () => {
   it('moves the waiting nodes off a device that ran far slower than its model said', async () => {
     // The model says the GPU takes 0.1 ms; it really takes 4.6 ms, five times the CPU.
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 1e-3, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', 0.1);
-    seed(costs, 'cpu', cpu.cost('relu', SIZE));
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 1e-3 }, 1e-4, { gpu: 0.1 });
     const ops = relus(6);
     const replans = await run(ops, ctx, [gpu, cpu]);
 
@@ -88,12 +97,7 @@ describe('re-planning a running graph', () => {
 
   it('re-plans when a device that was measured right slows down mid-graph', async () => {
     // Equal devices, a correct model: the plan spreads the nodes. The GPU throttles from its second run.
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 1e-4, slowFrom: { run: 2, factor: 20 }, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', gpu.cost('relu', SIZE));
-    seed(costs, 'cpu', cpu.cost('relu', SIZE));
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 1e-4, slowFrom: { run: 2, factor: 20 } }, 1e-4);
     const ops = relus(8);
     const replans = await run(ops, ctx, [gpu, cpu]);
 
@@ -110,12 +114,7 @@ describe('re-planning a running graph', () => {
 
   it('moves waiting nodes onto a device that ran far faster than its model said', async () => {
     // The model says the GPU takes 10 ms; it really takes what the CPU does (0.91 ms).
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 1e-4, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', 10);
-    seed(costs, 'cpu', cpu.cost('relu', SIZE));
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 1e-4 }, 1e-4, { gpu: 10 });
     const ops = relus(12);
     const replans = await run(ops, ctx, [gpu, cpu]);
 
@@ -128,12 +127,7 @@ describe('re-planning a running graph', () => {
   });
 
   it('does not re-plan when the predictions hold', async () => {
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 3e-5, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', gpu.cost('relu', SIZE));
-    seed(costs, 'cpu', cpu.cost('relu', SIZE));
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 3e-5 }, 1e-4);
     const ops = relus(8);
     expect(await run(ops, ctx, [gpu, cpu])).toEqual([]);
     // HEFT still used both devices, the faster more.
@@ -143,12 +137,7 @@ describe('re-planning a running graph', () => {
 
   it(`does not re-plan for a miss under ${REPLAN_MIN_MS} ms, however large the ratio`, async () => {
     // Predicted 0.3 ms, takes 0.91 ms: three times over, but 0.61 ms is noise.
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 1e-4, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', 0.3);
-    seed(costs, 'cpu', cpu.cost('relu', SIZE));
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 1e-4 }, 1e-4, { gpu: 0.3 });
     const ops = relus(6);
     expect(gpu.cost('relu', SIZE) / 0.3).toBeGreaterThan(REPLAN_FACTOR);
     expect(await run(ops, ctx, [gpu, cpu])).toEqual([]);
@@ -157,12 +146,7 @@ describe('re-planning a running graph', () => {
 
   it(`does not re-plan for a miss under ${REPLAN_FACTOR}×, however many ms`, async () => {
     // Predicted 3 ms, takes 5 ms: 2 ms off, but within the factor.
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 4.5 / SIZE, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 2.5 / SIZE, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', 3);
-    seed(costs, 'cpu', cpu.cost('relu', SIZE));
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 4.5 / SIZE }, 2.5 / SIZE, { gpu: 3 });
     const ops = relus(6);
     expect(gpu.cost('relu', SIZE) - 3).toBeGreaterThan(REPLAN_MIN_MS);
     expect(await run(ops, ctx, [gpu, cpu])).toEqual([]);
@@ -191,12 +175,7 @@ describe('device loss after a re-plan', () => {
     // order leaves op1 out. The GPU is lost at the end of op1, at 10 ms: op1 must run again, on the
     // CPU, although the plan it returns to never had it. (It was rejected as "could not be
     // scheduled" before graph.ts re-planned every pending node.)
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 9.5 / SIZE, loseOnRun: 1, overlap: true });
-    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1.5 / SIZE, overlap: true });
-    const costs = new CostModel();
-    seed(costs, 'gpu:0', 0.5);
-    seed(costs, 'cpu', 0.5);
-    const ctx: GraphContext = { backends: [gpu, cpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const { gpu, cpu, ctx } = gpuAndCpu({ msPerElement: 9.5 / SIZE, loseOnRun: 1 }, 1.5 / SIZE, { gpu: 0.5, cpu: 0.5 });
     const ops = relus(4);
     const replans = await run(ops, ctx, [gpu, cpu]);
     expect(gpu.runs).toEqual([{ kernel: 'relu', range: { start: 0, end: SIZE }, ok: false }]);
