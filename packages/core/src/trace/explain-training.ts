@@ -1,7 +1,7 @@
 /** The training part of `explain()`: per replica where it ran, its share, and where its step time went. */
+import { ms } from './format.ts';
 import type { TrainingRun } from './types.ts';
 
-const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
 /**

@@ -1,8 +1,8 @@
 import type { CostModel } from '../planner/cost-model.ts';
 import type { Replan } from '../planner/replan.ts';
+import { ms } from './format.ts';
 import type { Activity, GraphRun, Span } from './types.ts';
 
-const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
 const bytes = (v: unknown) => {
   const n = typeof v === 'number' ? v : 0;
   return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
