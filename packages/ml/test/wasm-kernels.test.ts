@@ -3,8 +3,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmFastMatMul, unregisterWasmFastMatMul } from '../src/wasm-kernels/matmul.ts';
+import { registerWasmFastMatMul, transposeCosts, unregisterWasmFastMatMul } from '../src/wasm-kernels/matmul.ts';
 import { registerWasmMaxPoolGrad, unregisterWasmMaxPoolGrad } from '../src/wasm-kernels/max-pool-grad.ts';
+import { leadingAxes, registerWasmLeadingSum, unregisterWasmLeadingSum } from '../src/wasm-kernels/sum.ts';
+import { transposeBatches } from '../src/wasm-kernels/transpose.ts';
 import { randomValues, relErr, wasmDist } from './fixtures/wasm-compare.ts';
 
 interface Case { batch?: number; m: number; k: number; n: number; ta: boolean; tb: boolean }
@@ -34,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   unregisterWasmFastMatMul();
+  unregisterWasmLeadingSum();
   unregisterWasmMaxPoolGrad();
 });
 
@@ -56,6 +59,18 @@ describe('wasm BatchMatMul with transposed operands', () => {
     registerWasmFastMatMul();
     const got = product(c, 11);
     expect(relErr(got, want), label(c)).toBeLessThan(1e-5);
+  });
+
+  it('copies the smaller side: a batch of inputs stays where it is, a small operand or result is copied instead', () => {
+    // dW = xᵀ·dy at batch 1024 of MNIST rows: copying x (800k) beats putting it on the right, where XNNPACK packs it.
+    const dw = transposeCosts([1024, 784], [1024, 128], true, false);
+    expect(dw.operands).toBeLessThan(dw.swapped);
+    // A row times a big transposed matrix: (b·aᵀ)ᵀ copies only the row and the result.
+    const row = transposeCosts([1, 784], [4096, 784], false, true);
+    expect(row.swapped).toBeLessThan(row.operands);
+    // Both transposed: (b·a)ᵀ copies just the result.
+    const both = transposeCosts([64, 32], [16, 64], true, true);
+    expect(both).toEqual({ operands: 64 * 32 + 16 * 64 + 3 * 16 * 64, swapped: 32 * 16 + 3 * 64 * 32 });
   });
 
   it('frees the transposed copies it makes: no data is left behind on the wasm heap', async () => {
@@ -83,6 +98,74 @@ describe('wasm BatchMatMul with transposed operands', () => {
     const got = grads();
     expect(relErr(got[0]!, want[0]!)).toBeLessThan(1e-5);
     expect(relErr(got[1]!, want[1]!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('tiled transpose', () => {
+  it.each([[1, 1, 1], [1, 5, 3], [2, 9, 17], [3, 8, 8], [1, 33, 1]])('batch %i of [%i × %i] matches the element-wise definition', (batch, rows, cols) => {
+    const src = randomValues(batch * rows * cols, 7);
+    const dst = new Float32Array(src.length);
+    transposeBatches(src, dst, batch, rows, cols);
+    for (let b = 0; b < batch; b++) {
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(dst[b * rows * cols + c * rows + r]).toBe(src[b * rows * cols + r * cols + c]);
+    }
+  });
+});
+
+describe('wasm Sum over leading axes', () => {
+  it('recognises only a prefix of the axes that leaves some axis', () => {
+    expect(leadingAxes([0], 2)).toBe(1);
+    expect(leadingAxes([1, 0], 3)).toBe(2);
+    expect(leadingAxes([0, 1], 2)).toBe(0); // every axis: the native kernel's innermost case
+    expect(leadingAxes([1], 2)).toBe(0);
+    expect(leadingAxes([0, 2], 3)).toBe(0);
+    expect(leadingAxes([], 2)).toBe(0);
+  });
+
+  const sums: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+    { shape: [1024, 128], axis: 0, keepDims: false }, // a bias gradient
+    { shape: [1, 7], axis: 0, keepDims: false },
+    { shape: [5, 3, 9], axis: [0, 1], keepDims: true },
+    { shape: [4, 6, 2], axis: 0, keepDims: false },
+    { shape: [33, 5], axis: -1, keepDims: false }, // innermost: native
+    { shape: [6, 4, 3], axis: [0, 2], keepDims: false }, // not a prefix: native
+    { shape: [0, 3], axis: 0, keepDims: false }, // no rows: zeros
+  ];
+
+  it.each(sums)('matches tfjs-backend-cpu within 1e-6 of the result scale: %o', async ({ shape, axis, keepDims }) => {
+    const run = () => tf.tidy(() => {
+      const x = tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), 9), shape);
+      const y = tf.sum(x, axis, keepDims);
+      return { shape: y.shape, values: y.dataSync() as Float32Array };
+    });
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('wasm');
+    expect(registerWasmLeadingSum()).toBe(true);
+    const got = run();
+    expect(got.shape).toEqual(want.shape);
+    expect(relErr(got.values, want.values)).toBeLessThan(1e-6);
+  });
+
+  it('leaves integer sums to the native kernel', async () => {
+    await tf.setBackend('wasm');
+    registerWasmLeadingSum();
+    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+    const y = tf.sum(x, 0);
+    expect(y.dtype).toBe('int32');
+    expect(Array.from(y.dataSync())).toEqual([9, 12]);
+    tf.dispose([x, y]);
+  });
+
+  it('replaces the native kernel once, and unregistering puts the native one back', async () => {
+    await tf.setBackend('wasm');
+    unregisterWasmLeadingSum();
+    const native = tf.getKernel('Sum', 'wasm');
+    expect(registerWasmLeadingSum()).toBe(true);
+    expect(registerWasmLeadingSum()).toBe(true);
+    expect(tf.getKernel('Sum', 'wasm')).not.toBe(native);
+    unregisterWasmLeadingSum();
+    expect(tf.getKernel('Sum', 'wasm')).toBe(native);
   });
 });
 

@@ -1,11 +1,12 @@
 /**
  * Kernels that make training on tfjs-backend-wasm (4.22) faster, registered in every wasm replica:
- * a `BatchMatMul` that takes transposed operands on the fast path, and a `MaxPoolGrad` that scans
- * each window once. (The conv gradients the wasm backend lacks are in `../wasm-grads/`.)
+ * a `BatchMatMul` that takes transposed operands on the fast path, a `Sum` over leading axes
+ * without a transpose, and a `MaxPoolGrad` that scans each window once. (The conv gradients the wasm backend lacks are in `../wasm-grads/`.)
  * @packageDocumentation
  */
 import { registerWasmFastMatMul, unregisterWasmFastMatMul } from './matmul.ts';
 import { registerWasmMaxPoolGrad, unregisterWasmMaxPoolGrad } from './max-pool-grad.ts';
+import { registerWasmLeadingSum, unregisterWasmLeadingSum } from './sum.ts';
 
 /**
  * Registers Tandem's faster wasm training kernels (idempotent); returns the kernels in place.
@@ -14,12 +15,13 @@ import { registerWasmMaxPoolGrad, unregisterWasmMaxPoolGrad } from './max-pool-g
  * @example
  * ```ts
  * await tf.setBackend('wasm');
- * registerWasmTrainingKernels(); // ['BatchMatMul', 'MaxPoolGrad']
+ * registerWasmTrainingKernels(); // ['BatchMatMul', 'Sum', 'MaxPoolGrad']
  * ```
  */
 export function registerWasmTrainingKernels(): string[] {
   const kernels: string[] = [];
   if (registerWasmFastMatMul()) kernels.push('BatchMatMul');
+  if (registerWasmLeadingSum()) kernels.push('Sum');
   if (registerWasmMaxPoolGrad()) kernels.push('MaxPoolGrad');
   return kernels;
 }
@@ -34,5 +36,6 @@ export function registerWasmTrainingKernels(): string[] {
  */
 export function unregisterWasmTrainingKernels(): void {
   unregisterWasmFastMatMul();
+  unregisterWasmLeadingSum();
   unregisterWasmMaxPoolGrad();
 }
