@@ -14,14 +14,21 @@ function formatBytes(n: number): string {
 
 async function devices(): Promise<number> {
   const rows = await listDevices();
+  // webgpu and gpujs share one Dawn adapter, so a missing driver fails both with the same fix: say it once.
+  const fixesShown = new Set<string>();
   for (const row of rows) {
     if (row.status === 'available') {
       const d = row.device;
       const flags = [d.kind, d.software ? 'software' : '', `max buffer ${formatBytes(d.limits.maxBufferBytes)}`].filter(Boolean).join(', ');
       console.log(`✓ ${row.backend.padEnd(7)} ${d.id.padEnd(12)} ${d.description}  [${flags}]`);
     } else {
-      console.log(`✗ ${row.backend.padEnd(7)} unavailable: ${row.reason}`);
-      if (row.fix && !row.reason.includes(row.fix)) console.log(`  fix: ${row.fix}`);
+      const reason = row.fix ? row.reason.replace(` — ${row.fix}`, '') : row.reason;
+      const shown = row.fix !== undefined && fixesShown.has(row.fix);
+      console.log(`✗ ${row.backend.padEnd(7)} unavailable: ${reason}${shown ? ' (fix above)' : ''}`);
+      if (row.fix && !shown) {
+        fixesShown.add(row.fix);
+        console.log(`  fix: ${row.fix}`);
+      }
     }
   }
   return 0;

@@ -5,6 +5,7 @@
  * threads.
  */
 import { BackendUnavailableError } from '@tandem/core/backend';
+import { dawnMessages, GPU_LOG_ENV, quietDawn } from './dawn-log.ts';
 
 let instance: GPU | undefined;
 let loadError: unknown;
@@ -18,7 +19,7 @@ export async function dawn(): Promise<GPU> {
     process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
-    instance = create([]);
+    instance = quietRequestAdapter(create([]));
     const nav = ((globalThis as { navigator?: { gpu?: GPU } }).navigator ??= {} as { gpu?: GPU });
     Object.defineProperty(nav, 'gpu', { value: instance, configurable: true, writable: true });
     return instance;
@@ -34,9 +35,26 @@ export async function requestAdapter(backend: string): Promise<GPUAdapter> {
   const gpu = await dawn();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    throw new BackendUnavailableError(backend, 'no WebGPU adapter: no Vulkan driver found', 'run `npm run setup:gpu` (installs Mesa lavapipe, a software Vulkan driver) or install your GPU vendor\'s Vulkan driver');
+    // Dawn's own account (e.g. "vkCreateInstance: Found no drivers!") stays off the terminal but rides along as the cause.
+    const log = dawnMessages().join('\n');
+    const cause = new Error(log ? `Dawn said:\n${log}` : `Dawn logged nothing; set ${GPU_LOG_ENV}=1 to see the driver's output`);
+    throw new BackendUnavailableError(backend, 'no WebGPU adapter: no Vulkan driver found', 'run `npm run setup:gpu` (installs Mesa lavapipe, a software Vulkan driver) or install your GPU vendor\'s Vulkan driver', cause);
   }
   return adapter;
+}
+
+/**
+ * Makes every `requestAdapter` on this instance — ours, gpu.js's, tfjs-backend-webgpu's — run
+ * through {@link quietDawn}: Dawn prints its adapter-discovery log synchronously inside that call.
+ */
+function quietRequestAdapter(gpu: GPU): GPU {
+  const request = gpu.requestAdapter.bind(gpu);
+  Object.defineProperty(gpu, 'requestAdapter', {
+    value: (options?: GPURequestAdapterOptions) => quietDawn(() => request(options)),
+    configurable: true,
+    writable: true,
+  });
+  return gpu;
 }
 
 /** The adapter's own words, and whether it is a software rasteriser (lavapipe/llvmpipe, SwiftShader). */
