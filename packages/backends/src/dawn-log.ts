@@ -12,6 +12,8 @@
  *   without libvulkan at all, `Couldn't load Vulkan: …`.
  * None of it is actionable for a user: the first is expected, and the rest becomes the
  * BackendUnavailableError that says how to get a driver. `TANDEM_GPU_LOG=1` lets it all through.
+ * Held back on the main thread only, where Tandem opens its GPU backends (see native-stderr.ts
+ * for why a worker thread's Dawn still prints).
  */
 import { captureStderr } from './native-stderr.ts';
 

@@ -8,25 +8,25 @@
  * but open(2) always returns the lowest free descriptor: closing 2 and opening a file makes that
  * file descriptor 2, and reopening `/proc/self/fd/N` brings the original back.
  *
- * Only where that is safe: Linux, and fd 2 a terminal, pipe or character device. A regular file
- * is left alone (a reopened file gets its own offset, which would overwrite a `> log 2>&1`
- * sibling's output) and so is a socket (it can't be reopened through /proc).
+ * Only where that is safe: Linux, the main thread, and fd 2 a terminal, pipe or character device.
+ * A worker thread is left alone: Node tracks the descriptors a worker opens and closes them when
+ * it exits, so a worker restoring fd 2 would take stderr away from the whole process (seen: the
+ * main thread's later output vanished, with "File descriptor 2 closed but not opened in unmanaged
+ * mode"). A regular file is left alone (a reopened file gets its own offset, which would overwrite
+ * a `> log 2>&1` sibling's output) and so is a socket — what Node's `spawn` gives a child for
+ * 'pipe' — since a socket can't be reopened through /proc.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
 
 const STDERR = 2;
-/** How long a thread waits for another thread's capture to end before it just lets output through. */
-const LOCK_WAIT_MS = 5_000;
-/** A lock file older than this was left by a dead process whose pid was reused. */
-const STALE_LOCK_MS = 60_000;
 
 /**
  * Runs `fn` with fd 2 pointed at a temporary file and returns what landed there. Every thread of
- * the process shares fd 2, so captures are serialised by a per-process lock file; whatever other
- * threads wrote meanwhile is in `captured` too, for the caller to pass on.
+ * the process shares fd 2, so whatever other threads wrote meanwhile is in `captured` too, for the
+ * caller to pass on (worker threads' `console` goes through the main thread, busy in `fn`).
  * When capture isn't possible (see the module comment) `fn` runs as is and `captured` is ''.
  *
  * @example
@@ -35,18 +35,11 @@ const STALE_LOCK_MS = 60_000;
  * ```
  */
 export function captureStderr<T>(fn: () => T): { result: T; captured: string } {
-  if (!capturable()) return { result: fn(), captured: '' };
-  const release = lock();
-  if (!release) return { result: fn(), captured: '' };
-  try {
-    return redirected(fn);
-  } finally {
-    release();
-  }
+  return capturable() ? redirected(fn) : { result: fn(), captured: '' };
 }
 
 function capturable(): boolean {
-  if (process.platform !== 'linux') return false;
+  if (process.platform !== 'linux' || !isMainThread) return false;
   try {
     const s = fstatSync(STDERR);
     return s.isFIFO() || s.isCharacterDevice();
@@ -64,7 +57,7 @@ function redirected<T>(fn: () => T): { result: T; captured: string } {
   } catch {
     return { result: fn(), captured: '' };
   }
-  const path = join(tmpdir(), `tandem-stderr-${process.pid}-${threadId}-${Date.now()}.log`);
+  const path = join(tmpdir(), `tandem-stderr-${process.pid}-${Date.now()}.log`);
   const sink = openSync(path, 'w+');
   unlinkSync(path);
   try {
@@ -91,26 +84,4 @@ function readAll(fd: number): string {
   const buf = Buffer.alloc(64 * 1024);
   for (let pos = 0, n: number; (n = readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) chunks.push(Buffer.from(buf.subarray(0, n)));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Takes the process-wide capture lock (worker threads share no memory by default, but share the file system). */
-function lock(): (() => void) | undefined {
-  const path = join(tmpdir(), `tandem-stderr-${process.pid}.lock`);
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    try {
-      closeSync(openSync(path, 'wx'));
-      return () => {
-        try { unlinkSync(path); } catch { /* taken for stale by a thread that waited 60 s */ }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
-    }
-    try {
-      if (Date.now() - statSync(path).mtimeMs > STALE_LOCK_MS) unlinkSync(path);
-    } catch { /* released meanwhile */ }
-    if (Date.now() > deadline) return undefined;
-    Atomics.wait(nap, 0, 0, 5);
-  }
 }
