@@ -95,6 +95,30 @@ export class DeviceLostError extends TandemError {
   }
 }
 
+/**
+ * A data file that can't be read as what it claims to be: missing, truncated, corrupt, or a row
+ * that doesn't parse. Names the file and, where known, the row (1-based, as an editor shows it)
+ * and the column.
+ *
+ * @example
+ * ```ts
+ * try { await td.read('flights.csv').then((t) => t.toArrow()); }
+ * catch (e) { if (e instanceof DataFormatError) console.log(e.file, e.row, e.column); }
+ * ```
+ */
+export class DataFormatError extends TandemError {
+  readonly file: string;
+  readonly row: number | undefined;
+  readonly column: string | undefined;
+  constructor(file: string, problem: string, where: { row?: number; column?: string } = {}, cause?: unknown) {
+    const at = [where.row !== undefined ? `row ${where.row}` : '', where.column !== undefined ? `column '${where.column}'` : ''].filter(Boolean).join(', ');
+    super('ERR_TANDEM_DATA_FORMAT', `${file}${at ? ` (${at})` : ''}: ${problem}`, { cause });
+    this.file = file;
+    this.row = where.row;
+    this.column = where.column;
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
@@ -164,7 +188,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 const builtinErrors: Record<string, ErrorClass> = {
   Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError,
   TandemError, ArgumentError, TaskModuleError, WorkerCrashedError, TaskTimeoutError, QueueFullError, PoolClosedError, WorkerStartError,
-  BackendUnavailableError, DeviceLostError,
+  BackendUnavailableError, DeviceLostError, DataFormatError,
 };
 const registeredErrors = new Map<string, ErrorClass>();
 

@@ -11,6 +11,7 @@ export type { BackendName, DeviceDescription } from './backend/contract.ts';
 export { POLICIES, type Policy } from './planner/policy.ts';
 export type { Replan } from './planner/replan.ts';
 export type { CostModel } from './planner/cost-model.ts';
+export { Table, Dictionary, COLUMN_TYPES, type Batch, type Schema, type Column, type ColumnType, type ReadOptions, type RunOptions, type Aggregation, type AggSpec, type Comparison, type JoinOptions, type PlainBatch, type PlainColumn, type PlainColumns, type PipelineRun, type StageStats, type TrainData, type TrainDataOptions, type LabelledRows, type WriteFormat } from './data/index.ts';
 export { Tensor, DTYPES, MAX_TENSOR_BYTES, typedArrayFor, type DType, type TypedArrayFor, type AnyTypedArray } from './tensor/tensor.ts';
 export { Residency, HOST } from './tensor/residency.ts';
 export { kernel, type UserKernel, type UserKernelArg, type KernelHelper, type KernelOptions, type KernelThis, type KernelOutput } from './kernel/user.ts';
@@ -33,5 +34,6 @@ export {
   WorkerStartError,
   BackendUnavailableError,
   DeviceLostError,
+  DataFormatError,
   registerErrorClass,
 } from './errors.ts';

@@ -7,6 +7,11 @@ import { pickBackend } from '../executor/pick-backend.ts';
 import { chromeTrace } from '../trace/chrome-trace.ts';
 import { explainSpans } from '../trace/explain.ts';
 import { explainTraining } from '../trace/explain-training.ts';
+import { explainPipeline } from '../trace/explain-pipeline.ts';
+import type * as arrow from 'apache-arrow';
+import { Table } from '../data/table.ts';
+import type { ReadOptions } from '../data/read/source.ts';
+import type { DataSession, PipelineRun } from '../data/stages/stage.ts';
 import { makeOps, type OpOptions, type Ops } from './ops.ts';
 import { Recorder } from '../trace/recorder.ts';
 import { registerInternals } from './internals.ts';
@@ -264,11 +269,54 @@ export class Tandem {
    * ```
    */
   explain(): string {
-    const graph = explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities());
+    const parts: string[] = [];
+    if (this.recorder.spans().length > 0 || (!this.recorder.lastTraining() && !this.lastPipeline)) {
+      parts.push(explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities()));
+    }
+    if (this.lastPipeline) parts.push(explainPipeline(this.lastPipeline));
     const training = this.recorder.lastTraining();
-    if (!training) return graph;
-    return this.recorder.spans().length === 0 ? explainTraining(training) : `${graph}\n${explainTraining(training)}`;
+    if (training) parts.push(explainTraining(training));
+    return parts.join('\n');
   }
+
+  /**
+   * Opens a data file — Parquet, Arrow IPC (file or stream), CSV or JSON lines, by extension or
+   * `options.format` — at a path or URL, as a lazy {@link Table}: the schema is read now (a
+   * missing or unreadable file fails here), the rows when a terminal operation runs the table.
+   *
+   * @example
+   * ```ts
+   * const flights = await td.read('node_modules/vega-datasets/data/flights-3m.parquet');
+   * console.log(flights.schema); // Map { 'date' => 'timestamp', 'delay' => 'float64', … }
+   * ```
+   */
+  async read(pathOrUrl: string | URL, options: ReadOptions = {}): Promise<Table> {
+    const { openSource } = await import('../data/read/open.ts');
+    return new Table(this.dataSession, await openSource(pathOrUrl, options));
+  }
+
+  /**
+   * An Apache Arrow table in memory (from DuckDB, Polars, Arquero, …) as a {@link Table}; numeric
+   * columns on shared memory are wrapped, others copied once.
+   *
+   * @example
+   * ```ts
+   * const t = td.fromArrow(await duckdbResult.toArrow());
+   * ```
+   */
+  async fromArrow(table: arrow.Table, name?: string): Promise<Table> {
+    const { arrowTableSource } = await import('../data/read/from-table.ts');
+    return new Table(this.dataSession, arrowTableSource(table, name));
+  }
+
+  private lastPipeline: PipelineRun | undefined;
+
+  /** What tables ask of this session: kernels through the planner, tasks on the workers. */
+  private readonly dataSession: DataSession = {
+    map: (k, args, options) => this.map(k, args, options),
+    run: (module, exportName, args) => this.run(module, exportName, args),
+    recordPipeline: (run) => void (this.lastPipeline = run),
+  };
 
   /**
    * How the last planned graph's plan changed while it ran: each time a node took far longer (or

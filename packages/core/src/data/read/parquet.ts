@@ -1,0 +1,60 @@
+/**
+ * Parquet through parquet-wasm (Rust's parquet crate compiled to WebAssembly: every codec,
+ * ZSTD included). Measured on flights-3m.parquet: 0.42 s for all 3M rows, against 1.45 s for three
+ * of its five columns with hyparquet. Local files are opened as a Blob (`fs.openAsBlob`), so only
+ * the row group being decoded is read from disk: a file larger than memory streams.
+ */
+import { openAsBlob } from 'node:fs';
+import * as arrow from 'apache-arrow';
+import { DataFormatError } from '../../errors.ts';
+import type { Batch } from '../batch.ts';
+import type { Dictionary } from '../column.ts';
+import { fromArrowBatch, schemaOfArrow } from '../arrow/from-arrow.ts';
+import { sharedCopy } from './shared-bytes.ts';
+import type { Source, SourceOptions } from './source.ts';
+
+type ParquetWasm = typeof import('parquet-wasm/node');
+
+let wasm: Promise<ParquetWasm> | undefined;
+const parquetWasm = () => (wasm ??= import('parquet-wasm/node'));
+
+/** Opens a Parquet file or URL: reads its footer (schema, row groups) now, its rows when asked. */
+export async function openParquet(location: string, isUrl: boolean): Promise<Source> {
+  const pw = await parquetWasm();
+  let file: import('parquet-wasm/node').ParquetFile;
+  try {
+    file = isUrl ? await pw.ParquetFile.fromUrl(location) : await pw.ParquetFile.fromFile(await openAsBlob(location));
+  } catch (error) {
+    throw new DataFormatError(location, `not a readable Parquet file: ${messageOf(error)}`, {}, error);
+  }
+  const metadata = file.metadata();
+  const groups = metadata.rowGroups().map((g: { numRows(): number }) => g.numRows());
+  const empty = arrow.tableFromIPC(file.schema().intoIPCStream());
+  const { schema, unsupported } = schemaOfArrow(empty.schema);
+  if (unsupported) throw new DataFormatError(location, unsupported.why, { column: unsupported.column });
+  return {
+    name: location,
+    schema,
+    rows: metadata.fileMetadata().numRows(),
+    async *batches(options: SourceOptions): AsyncGenerator<Batch> {
+      const dictionaries = new Map<string, Dictionary>();
+      let firstRow = 0;
+      for (let g = 0; g < groups.length; g++) {
+        options.signal?.throwIfAborted();
+        let table: arrow.Table;
+        try {
+          const decoded = await file.read({ rowGroups: [g], batchSize: Math.max(1, groups[g]!), ...(options.columns ? { columns: [...options.columns] } : {}) });
+          table = arrow.tableFromIPC(sharedCopy(decoded.intoIPCStream()));
+        } catch (error) {
+          throw new DataFormatError(location, `row group ${g} can't be decoded (truncated or corrupt?): ${messageOf(error)}`, { row: firstRow + 1 }, error);
+        }
+        for (const b of table.batches) yield fromArrowBatch(b, dictionaries);
+        firstRow += groups[g]!;
+      }
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

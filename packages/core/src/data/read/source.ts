@@ -1,0 +1,37 @@
+/**
+ * What a reader gives a table: the schema up front (so a stage naming a missing column fails where
+ * it is written) and its batches on demand.
+ */
+import type { Batch, Schema } from '../batch.ts';
+
+/** Where rows come from: a file, a URL or an Arrow table in memory. */
+export interface Source {
+  /** The path or URL, for messages. */
+  readonly name: string;
+  readonly schema: Schema;
+  /** Row count when the format says it up front (Parquet, Arrow files, tables in memory). */
+  readonly rows?: number;
+  /** The rows, as batches; `columns` limits what is decoded where the format allows. */
+  batches(options: SourceOptions): AsyncIterable<Batch>;
+}
+
+export interface SourceOptions {
+  readonly columns?: readonly string[];
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `td.read`. */
+export interface ReadOptions {
+  /** The file's format; by default from its extension (.parquet, .arrow/.feather/.ipc, .arrows, .csv, .jsonl/.ndjson). */
+  readonly format?: 'parquet' | 'arrow' | 'csv' | 'jsonl';
+  /** Rows per batch for formats that don't fix it (CSV, JSON lines). Default 65,536. */
+  readonly batchRows?: number;
+  /** CSV/JSON lines: skip rows that don't parse (counted in the table's `skippedRows`) instead of failing. Default false. */
+  readonly skipBadRows?: boolean;
+  /** CSV: the field delimiter. Default ','. */
+  readonly delimiter?: string;
+  /** CSV/JSON lines: rows read to decide each column's type. Default 1,000. */
+  readonly inferRows?: number;
+}
+
+export const DEFAULT_BATCH_ROWS = 65_536;

@@ -1,0 +1,77 @@
+/**
+ * Runs a table's pipeline: the source and every stage as concurrent steps, joined by bounded pipes
+ * ({@link readAhead}), so batches stream through, stages overlap, and at most `maxQueuedBytes` of
+ * batches wait between stages at any time. Records the run for `td.explain()`.
+ */
+import { ArgumentError } from '../errors.ts';
+import type { Batch } from './batch.ts';
+import type { Source } from './read/source.ts';
+import type { DataSession, PipelineRun, Stage, StageStats } from './stages/stage.ts';
+import { QueueMeter, readAhead } from './stream/read-ahead.ts';
+
+/** Options of a table's terminal operations (`batches`, `toArrow`, `write`, …). */
+export interface RunOptions {
+  /** Called after each batch read from the source: rows read so far and, when the format says, the total. */
+  readonly onProgress?: (progress: { readonly rows: number; readonly totalRows?: number }) => void;
+  /** Stops the run: the terminal operation rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Most bytes of batches held between stages at once (split evenly between the pipes). Default 256 MiB. */
+  readonly maxQueuedBytes?: number;
+}
+
+export const DEFAULT_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
+
+export function checkRunOptions(options: unknown): RunOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object of run options', options);
+  const o = options as RunOptions;
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new ArgumentError('options.onProgress', 'a function', o.onProgress);
+  if (o.maxQueuedBytes !== undefined && (!Number.isSafeInteger(o.maxQueuedBytes) || o.maxQueuedBytes < 1)) throw new ArgumentError('options.maxQueuedBytes', 'a positive integer', o.maxQueuedBytes);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ArgumentError('options.signal', 'an AbortSignal', o.signal);
+  return o;
+}
+
+/** The batches out of the last stage, streamed. */
+export async function* runPipeline(source: Source, stages: readonly Stage[], session: DataSession, options: RunOptions): AsyncGenerator<Batch> {
+  const meter = new QueueMeter();
+  const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const perPipe = Math.max(1, Math.floor(maxQueuedBytes / (stages.length + 1)));
+  const signal = options.signal;
+  const readStats: StageStats = { stage: `read ${source.name}`, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
+  const all: StageStats[] = [readStats];
+  const t0 = performance.now();
+  async function* read(): AsyncGenerator<Batch> {
+    const it = source.batches({ ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const t = performance.now();
+        const next = await it.next();
+        readStats.busyMs += performance.now() - t;
+        if (next.done) return;
+        readStats.rowsIn += next.value.rows;
+        readStats.rowsOut += next.value.rows;
+        readStats.batches++;
+        options.onProgress?.({ rows: readStats.rowsOut, ...(source.rows !== undefined ? { totalRows: source.rows } : {}) });
+        yield next.value;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+  let stream: AsyncIterable<Batch> = readAhead(read(), perPipe, meter);
+  for (const stage of stages) {
+    const stats: StageStats = { stage: stage.label, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
+    all.push(stats);
+    stream = readAhead(stage.run(stream, { session, stats, ...(signal ? { signal } : {}) }), perPipe, meter);
+  }
+  try {
+    for await (const b of stream) {
+      signal?.throwIfAborted();
+      yield b;
+    }
+    signal?.throwIfAborted();
+  } finally {
+    const run: PipelineRun = { source: source.name, stages: all, wallMs: performance.now() - t0, peakQueuedBytes: meter.peak, maxQueuedBytes };
+    session.recordPipeline(run);
+  }
+}

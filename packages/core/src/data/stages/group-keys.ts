@@ -1,0 +1,69 @@
+/**
+ * Group ids of rows by their key columns. Each key column gives a dense id per distinct value —
+ * a string column its dictionary code as it is (already dense), a number column an id from a map —
+ * and the ids of several columns are packed into one number (52 bits shared between them), looked
+ * up in one map. The first row of each group is remembered, to write the keys out at the end.
+ */
+import type { Batch } from '../batch.ts';
+import type { Column } from '../column.ts';
+
+/** Null keys form their own group, as in SQL's GROUP BY. */
+const NULL_ID = 0;
+
+export class GroupKeys {
+  /** Per key column: number value → dense id (ids start at 1; 0 is null). Unused for strings. */
+  private readonly ids: (Map<number, number> | undefined)[];
+  private readonly groups = new Map<number, number>();
+  /** Per group, its key columns' values (for strings the code) and whether each is null. */
+  readonly keyValues: number[][];
+  readonly keyNull: boolean[][];
+  private readonly bits: number;
+
+  constructor(private readonly keys: readonly string[], private readonly stringKeys: readonly boolean[]) {
+    this.ids = keys.map((_, i) => (stringKeys[i] ? undefined : new Map()));
+    this.keyValues = keys.map(() => []);
+    this.keyNull = keys.map(() => []);
+    this.bits = Math.floor(52 / keys.length);
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** Writes each row's group index into `out`. */
+  assign(batch: Batch, out: Int32Array): void {
+    const cols = this.keys.map((k) => batch.columns.get(k)!);
+    const scale = 2 ** this.bits;
+    const limit = scale - 1;
+    for (let r = 0; r < batch.rows; r++) {
+      let key = 0;
+      for (let k = 0; k < cols.length; k++) {
+        const id = this.idOf(k, cols[k]!, r);
+        if (id > limit) throw new RangeError(`groupBy: more than ${limit} distinct values in key '${this.keys[k]}'`);
+        key = key * scale + id;
+      }
+      let g = this.groups.get(key);
+      if (g === undefined) {
+        g = this.groups.size;
+        this.groups.set(key, g);
+        for (let k = 0; k < cols.length; k++) {
+          const c = cols[k]!;
+          const isNull = c.validity !== undefined && c.validity[r] === 0;
+          this.keyNull[k]!.push(isNull);
+          this.keyValues[k]!.push(isNull ? 0 : c.values.data[r]!);
+        }
+      }
+      out[r] = g;
+    }
+  }
+
+  private idOf(k: number, c: Column, r: number): number {
+    if (c.validity && c.validity[r] === 0) return NULL_ID;
+    const v = c.values.data[r]!;
+    const map = this.ids[k];
+    if (!map) return v + 1;
+    let id = map.get(v);
+    if (id === undefined) map.set(v, (id = map.size + 1));
+    return id;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `join`: a hash join of the streamed (left) table with a right table that fits in memory — a
+ * lookup such as airports by IATA code. The right side is read whole first and indexed by its key;
+ * the left side streams through. String keys are matched by their strings (each side has its own
+ * dictionary); a left code is looked up once and remembered. Inner joins drop unmatched left rows,
+ * left joins keep them with nulls in the right's columns; a key matching several right rows gives
+ * a row per match.
+ */
+import { ArgumentError } from '../../errors.ts';
+import type { Batch, Schema } from '../batch.ts';
+import { concatColumns, gatherColumn, makeColumn, type Column, type Dictionary } from '../column.ts';
+import { requireColumns } from './columns.ts';
+import { perBatch, type Stage } from './stage.ts';
+
+export interface JoinOptions {
+  /** The left table's key column. */
+  readonly on: string;
+  /** The right table's key column. Default: the same name as `on`. */
+  readonly right?: string;
+  /** 'inner' (default) or 'left'. */
+  readonly how?: 'inner' | 'left';
+  /** Added to the right's column names that the left already has. Default '_right'. */
+  readonly suffix?: string;
+}
+
+/** The right side, read whole: its columns and, per key, the rows holding it. */
+export interface JoinIndex {
+  readonly rows: number;
+  readonly columns: ReadonlyMap<string, Column>;
+  /** First row of each key id, then the next row of the same key (-1 ends). */
+  readonly first: Map<number, number>;
+  readonly next: Int32Array;
+  /** For a string key: the right's dictionary. */
+  readonly dictionary?: Dictionary;
+}
+
+/** Builds the index of the right side from its batches. */
+export function buildJoinIndex(batches: readonly Batch[], rightSchema: Schema, key: string): JoinIndex {
+  const columns = new Map<string, Column>();
+  for (const [name, type] of rightSchema) columns.set(name, concatColumns(batches.map((b) => b.columns.get(name)!), type));
+  const k = columns.get(key)!;
+  const rows = k.values.size;
+  const first = new Map<number, number>();
+  const next = new Int32Array(rows).fill(-1);
+  // Walk backwards so that each chain lists rows in their order.
+  for (let r = rows - 1; r >= 0; r--) {
+    if (k.validity && k.validity[r] === 0) continue; // a null key matches nothing
+    const v = k.values.data[r]!;
+    const at = first.get(v);
+    if (at !== undefined) next[r] = at;
+    first.set(v, r);
+  }
+  return { rows, columns, first, next, ...(k.dictionary ? { dictionary: k.dictionary } : {}) };
+}
+
+export function joinStage(schema: Schema, rightSchema: Schema, options: unknown, index: () => Promise<JoinIndex>): Stage {
+  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', "{ on: 'column', right?: 'column', how?: 'inner' | 'left' }", options);
+  const o = options as JoinOptions;
+  requireColumns(schema, o.on, 'options.on');
+  const rightKey = o.right ?? o.on;
+  requireColumns(rightSchema, rightKey, 'options.right');
+  const how = o.how ?? 'inner';
+  if (how !== 'inner' && how !== 'left') throw new ArgumentError('options.how', "'inner' or 'left'", how);
+  const suffix = o.suffix ?? '_right';
+  if (typeof suffix !== 'string' || suffix === '') throw new ArgumentError('options.suffix', 'a non-empty string', suffix);
+  const leftType = schema.get(o.on)!;
+  const rightType = rightSchema.get(rightKey)!;
+  if ((leftType === 'string') !== (rightType === 'string')) {
+    throw new ArgumentError('options.right', `a key of the same kind as '${o.on}' (${leftType})`, `'${rightKey}' of type ${rightType}`);
+  }
+  const out = new Map(schema);
+  const rename = new Map<string, string>();
+  for (const [name, type] of rightSchema) {
+    if (name === rightKey) continue;
+    const as = out.has(name) ? `${name}${suffix}` : name;
+    if (out.has(as)) throw new ArgumentError('options.suffix', `a suffix that makes '${name}' unique`, suffix);
+    rename.set(name, as);
+    out.set(as, type);
+  }
+  return {
+    label: `join ${how} on ${o.on} = ${rightKey} (+ ${[...rename.values()].join(', ')})`,
+    schema: out,
+    run: (input, { stats }) => {
+      let ready: Promise<JoinIndex> | undefined;
+      let codeMap = new Int32Array(0);
+      let mapped = 0;
+      return perBatch(input, stats, async (b) => {
+        const idx = await (ready ??= index());
+        const key = b.columns.get(o.on)!;
+        // Left string codes → right key codes, extended as the left dictionary grows.
+        const lookup = (v: number): number => {
+          if (!idx.dictionary) return v;
+          const dict = key.dictionary!;
+          if (dict.size > mapped) {
+            const grown = new Int32Array(Math.max(dict.size, codeMap.length * 2));
+            grown.set(codeMap.subarray(0, mapped));
+            for (let c = mapped; c < dict.size; c++) grown[c] = idx.dictionary.find(dict.values[c]!);
+            codeMap = grown;
+            mapped = dict.size;
+          }
+          return codeMap[v]!;
+        };
+        const left: number[] = [];
+        const right: number[] = [];
+        for (let r = 0; r < b.rows; r++) {
+          const valid = !key.validity || key.validity[r] === 1;
+          let m = valid ? idx.first.get(lookup(key.values.data[r]!)) ?? -1 : -1;
+          if (m < 0 && how === 'left') {
+            left.push(r);
+            right.push(-1);
+          }
+          for (; m >= 0; m = idx.next[m]!) {
+            left.push(r);
+            right.push(m);
+          }
+        }
+        const leftRows = Int32Array.from(left);
+        const columns = new Map<string, Column>();
+        for (const [name, c] of b.columns) columns.set(name, leftRows.length === b.rows && left.every((v, i) => v === i) ? c : gatherColumn(c, leftRows));
+        const rightRows = Int32Array.from(right, (v) => Math.max(0, v));
+        const missing = how === 'left' && right.includes(-1) ? Uint8Array.from(right, (v) => (v < 0 ? 0 : 1)) : undefined;
+        for (const [name, as] of rename) {
+          const g = gatherColumn(idx.columns.get(name)!, rightRows);
+          let validity = g.validity;
+          if (missing) {
+            validity = validity ? validity.map((v, i) => v & missing[i]!) : missing;
+          }
+          columns.set(as, makeColumn(g.type, g.values, validity, g.dictionary));
+        }
+        return { rows: leftRows.length, columns };
+      });
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * A stage of a table's pipeline: it knows its output schema when the table is built (so a
+ * missing column fails at the call that names it) and transforms batches when the table runs.
+ */
+import type { Tensor } from '../../tensor/tensor.ts';
+import type { UserKernel, UserKernelArg } from '../../kernel/user.ts';
+import type { ModuleSpecifier } from '../../pool/module-ref.ts';
+import type { Batch, Schema } from '../batch.ts';
+
+/** What stages ask of the session: kernels placed by its planner, tasks on its workers. */
+export interface DataSession {
+  map(kernel: UserKernel, args: readonly UserKernelArg[], options: { output: [number] }): Promise<Tensor>;
+  run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[]): Promise<T>;
+  /** Records a finished pipeline run for `td.explain()`. */
+  recordPipeline(run: PipelineRun): void;
+}
+
+/** What one run of a stage did, for explain() and progress. */
+export interface StageStats {
+  readonly stage: string;
+  rowsIn: number;
+  rowsOut: number;
+  batches: number;
+  /** Milliseconds this stage spent working on batches (not waiting for input). */
+  busyMs: number;
+}
+
+/** One run of a table's pipeline. */
+export interface PipelineRun {
+  readonly source: string;
+  readonly stages: readonly StageStats[];
+  readonly wallMs: number;
+  /** Most bytes of batches held between stages at once. */
+  readonly peakQueuedBytes: number;
+  readonly maxQueuedBytes: number;
+}
+
+export interface StageContext {
+  readonly session: DataSession;
+  readonly signal?: AbortSignal;
+  readonly stats: StageStats;
+}
+
+export interface Stage {
+  /** One line for explain(): `withColumn km = greatCircle(lat1, lon1, lat2, lon2)`. */
+  readonly label: string;
+  /** The schema after this stage. */
+  readonly schema: Schema;
+  run(input: AsyncIterable<Batch>, context: StageContext): AsyncIterable<Batch>;
+}
+
+/**
+ * Runs `each` on every batch, up to `concurrency` batches at once (results stay in input order),
+ * counting rows and busy time in `stats`. A failure stops the stage; batches still in flight are
+ * awaited (and their results dropped) before the error is thrown, so none is left running.
+ */
+export async function* perBatch(
+  input: AsyncIterable<Batch>, stats: StageStats, each: (b: Batch) => Promise<Batch | undefined> | Batch | undefined, concurrency = 1,
+): AsyncGenerator<Batch> {
+  const inFlight: Promise<Batch | undefined>[] = [];
+  let busySince: number | undefined;
+  const start = (b: Batch) => {
+    stats.rowsIn += b.rows;
+    busySince ??= performance.now();
+    const p = Promise.resolve().then(() => each(b));
+    p.catch(() => {}); // observed when its turn comes
+    inFlight.push(p);
+  };
+  const finishOne = async (): Promise<Batch | undefined> => {
+    const out = await inFlight.shift()!;
+    if (inFlight.length === 0 && busySince !== undefined) {
+      stats.busyMs += performance.now() - busySince;
+      busySince = undefined;
+    }
+    if (!out || out.rows === 0) return undefined;
+    stats.rowsOut += out.rows;
+    stats.batches++;
+    return out;
+  };
+  try {
+    for await (const b of input) {
+      start(b);
+      if (inFlight.length < concurrency) continue;
+      const out = await finishOne();
+      if (out) yield out;
+    }
+    while (inFlight.length > 0) {
+      const out = await finishOne();
+      if (out) yield out;
+    }
+  } finally {
+    await Promise.allSettled(inFlight.splice(0));
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * `withColumn`: a user kernel over rows, one thread per row, given the named columns as its array
+ * arguments in order. Each batch is one `td.map`: the planner splits it over CPU workers and GPUs
+ * from learned costs, as any call. GPUs compute in float32 (gpu.js and WGSL have no float64), so
+ * every device is given the columns as float32 — the same inputs everywhere, so that where a row
+ * runs does not change its result beyond float32 rounding of the arithmetic. Columns that need
+ * more than float32's 24 bits (timestamps in milliseconds) belong in `mapBatches`. A row with a
+ * null input is null in the new column.
+ */
+import type { UserKernel } from '../../kernel/user.ts';
+import { Tensor } from '../../tensor/tensor.ts';
+import { ArgumentError } from '../../errors.ts';
+import type { Schema } from '../batch.ts';
+import { makeColumn, type Column } from '../column.ts';
+import { requireColumns, requireNewName, NUMERIC } from './columns.ts';
+import { perBatch, type Stage } from './stage.ts';
+
+export function withColumnStage(schema: Schema, name: string, k: UserKernel, columns: unknown): Stage {
+  requireNewName(name, 'name');
+  if (!k || (k as { __tandemKernel?: boolean }).__tandemKernel !== true) throw new ArgumentError('kernel', 'a kernel made with kernel(name, function (...) { ... })', k);
+  const names = requireColumns(schema, columns, 'columns', NUMERIC.filter((t) => t !== 'timestamp').concat('string'));
+  const out = new Map(schema);
+  out.set(name, 'float32');
+  return {
+    label: `withColumn ${name} = ${k.name}(${names.join(', ')})`,
+    schema: out,
+    run: (input, { stats, session }) => perBatch(input, stats, async (b) => {
+      const inputs = names.map((n) => b.columns.get(n)!);
+      const values = await session.map(k, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] });
+      const columns = new Map<string, Column>(b.columns);
+      columns.set(name, makeColumn('float32', values, combinedValidity(inputs, b.rows)));
+      return { rows: b.rows, columns };
+    }),
+  };
+}
+
+/** The values as float32 (a copy on shared memory unless they are float32 already). */
+export function asFloat32(t: Tensor): Tensor {
+  if (t.dtype === 'float32') return t;
+  const out = Tensor.zeros([t.size], 'float32');
+  out.data.set(t.data as never);
+  return out;
+}
+
+/** Valid where every input is (absent when no input has a null). */
+function combinedValidity(inputs: readonly Column[], rows: number): Uint8Array | undefined {
+  const masks = inputs.map((c) => c.validity).filter((v): v is Uint8Array => v !== undefined);
+  if (masks.length === 0) return undefined;
+  const out = new Uint8Array(rows).fill(1);
+  for (const m of masks) for (let i = 0; i < rows; i++) out[i]! &= m[i]!;
+  return out;
+}
