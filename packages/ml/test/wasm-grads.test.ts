@@ -4,6 +4,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerWasmConvGradients, unregisterWasmConvGradients } from '../src/wasm-grads/index.ts';
+import { col2im, windowTaps } from '../src/wasm-grads/col2im.ts';
 import { im2colTransposed, insideRange } from '../src/wasm-grads/im2col.ts';
 import { randomValues, relErr, wasmDist } from './fixtures/wasm-compare.ts';
 
@@ -33,6 +34,7 @@ cases.push({ batch: 2, h: 11, w: 11, inC: 3, outC: 2, k: 5, stride: 3, pad: 'val
 for (const stride of [1, 2]) for (const pad of ['same', 'valid'] as const) cases.push({ batch: 2, h: 9, w: 7, inC: 6, outC: 5, k: 3, stride, pad });
 cases.push({ batch: 1, h: 10, w: 9, inC: 8, outC: 3, k: 5, stride: 2, pad: 'same' });
 cases.push({ batch: 1, h: 5, w: 1, inC: 5, outC: 3, k: 3, stride: 1, pad: 'same' }); // a one-pixel-wide input: some taps miss every output
+cases.push({ batch: 2, h: 8, w: 7, inC: 4, outC: 3, k: 2, stride: 3, pad: 'valid' }); // stride above the kernel: inputs no window covers
 
 const label = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.inC} → ${c.outC}, k${c.k} s${c.stride} ${typeof c.pad === 'string' ? c.pad : 'explicit'}`;
 
@@ -191,6 +193,42 @@ describe('im2col helpers', () => {
         im2colTransposed(x.slice(), xs, apart, info);
         expect(shared.subarray(0, size), `${label(c)} ${channelsLast ? 'NHWC' : 'NCHW'}`).toEqual(apart);
         expect(apart.some(Number.isNaN)).toBe(false);
+      }
+    }
+  });
+});
+
+describe('col2im', () => {
+  it('windowTaps: the taps that reach an input index, stride apart', () => {
+    expect(windowTaps(5, 2, 4, 4)).toEqual({ first: 1, count: 2 }); // 5 = 2·2 + 1 = 1·2 + 3
+    expect(windowTaps(5, 2, 4, 3)).toEqual({ first: 1, count: 1 }); // a 3-tap filter has no tap 3
+    expect(windowTaps(0, 1, 8, 5)).toEqual({ first: 0, count: 1 }); // the first input: only tap 0
+    expect(windowTaps(11, 1, 8, 5)).toEqual({ first: 4, count: 1 }); // the last input of a valid 5-wide conv
+    expect(windowTaps(6, 3, 2, 2).count).toBe(0); // stride 3 > size 2: a gap no window covers
+    expect(windowTaps(7, 3, 3, 2)).toEqual({ first: 1, count: 1 });
+  });
+
+  it('writes every element of dx: the sum over the windows covering it (against a plain scatter)', () => {
+    for (const c of cases.filter((c) => typeof c.pad === 'string')) {
+      for (const channelsLast of [true, false]) {
+        const inShape: [number, number, number, number] = channelsLast ? [c.batch, c.h, c.w, c.inC] : [c.batch, c.inC, c.h, c.w];
+        const info = tf.backend_util.computeConv2DInfo(inShape, [c.k, c.k, c.inC, c.outC], c.stride, 1, c.pad as 'same' | 'valid', undefined, false, channelsLast ? 'channelsLast' : 'channelsFirst');
+        const s = tf.util.computeStrides(inShape);
+        const [xB, xR, xC, xD] = (channelsLast ? [s[0], s[1], s[2], 1] : [s[0], s[2], 1, s[1]]) as [number, number, number, number];
+        const K = c.k * c.k * c.inC;
+        const P = info.batchSize * info.outHeight * info.outWidth;
+        const dcols = randomValues(P * K, 13);
+        const want = new Float64Array(c.batch * c.h * c.w * c.inC);
+        for (let b = 0, p = 0; b < c.batch; ++b) for (let r = 0; r < info.outHeight; ++r) for (let oc = 0; oc < info.outWidth; ++oc, ++p) {
+          for (let wR = 0; wR < c.k; ++wR) for (let wC = 0; wC < c.k; ++wC) for (let d = 0; d < c.inC; ++d) {
+            const xr = r * c.stride - info.padInfo.top + wR;
+            const xc = oc * c.stride - info.padInfo.left + wC;
+            if (xr >= 0 && xr < c.h && xc >= 0 && xc < c.w) want[b * xB + xr * xR + xc * xC + d * xD]! += dcols[p * K + (wR * c.k + wC) * c.inC + d]!;
+          }
+        }
+        const dx = new Float32Array(want.length).fill(Number.NaN);
+        col2im(dcols, dx, [xB, xR, xC, xD], info);
+        expect(relErr(dx, Float32Array.from(want)), `${label(c)} ${channelsLast ? 'NHWC' : 'NCHW'}`).toBeLessThan(1e-6);
       }
     }
   });

@@ -16,7 +16,9 @@
 import { backend_util, getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
+import { col2im } from './col2im.ts';
 import { im2colTransposed } from './im2col.ts';
+import { transposeLastTwo } from '../wasm-kernels/transpose.ts';
 
 /** The kernels this module can provide for the wasm backend. */
 export const WASM_CONV_GRADIENT_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const;
@@ -103,21 +105,16 @@ function wasmMatMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): Ten
 
 /**
  * dx[b, xr, xc, d1] = Σ_{wR, wC, d2} dy[b, (xr + top − wR)/sH, (xc + left − wC)/sW, d2] · W[wR, wC, d1, d2],
- * as dcols[P, K] = dy[P, out] · Wᵀ[out, K] on the wasm BatchMatMul, then each column window added
- * back where it came from (col2im). tfjs-backend-wasm's native Conv2DBackpropInput is a direct
- * loop, several times slower.
+ * as dcols[P, K] = dy[P, out] · Wᵀ[out, K] on the wasm BatchMatMul, then each input position
+ * summed from the windows that cover it (col2im). tfjs-backend-wasm's native Conv2DBackpropInput
+ * is a direct loop, several times slower.
  */
 function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const P = batchSize * outHeight * outWidth;
+  const { inChannels, outChannels, filterHeight, filterWidth } = info;
   const K = filterHeight * filterWidth * inChannels;
   // W is small: transpose it here, since the wasm BatchMatMul's transposed-B path is slow too.
-  const w = asFloat32(backend, filter, 'Conv2DBackpropInput filter');
-  const wT = new Float32Array(outChannels * K);
-  for (let k = 0; k < K; ++k) for (let o = 0; o < outChannels; ++o) wT[o * K + k] = w[k * outChannels + o]!;
-  const wTensor = backend.makeOutput([1, outChannels, K], 'float32', undefined, wT);
+  asFloat32(backend, filter, 'Conv2DBackpropInput filter');
+  const wTensor = transposeLastTwo(backend, { dataId: filter.dataId, shape: [1, K, outChannels], dtype: 'float32' });
   const rows = dyMatrix(backend, dy, info, 'Conv2DBackpropInput dy');
   let product: TensorInfo;
   try {
@@ -126,30 +123,12 @@ function conv2DBackpropInputIm2col(backend: WasmBackendLike, dy: TensorInfo, fil
     backend.disposeData(wTensor.dataId);
     rows.dispose();
   }
-  const [xB, xR, xC, xD] = strides4(info.inShape, info.dataFormat === 'channelsLast');
   try {
+    const out = backend.makeOutput(info.inShape.slice(), 'float32');
+    // Views taken after makeOutput: it may grow the heap, which detaches views taken before.
     const dcols = asFloat32(backend, product, 'Conv2DBackpropInput dcols');
-    const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
-    for (let b = 0, p = 0; b < batchSize; ++b) {
-      for (let r = 0; r < outHeight; ++r) {
-        const xr0 = r * strideHeight - top;
-        for (let c = 0; c < outWidth; ++c, ++p) {
-          const xc0 = c * strideWidth - left;
-          for (let wR = 0; wR < filterHeight; ++wR) {
-            const xr = xr0 + wR;
-            if (xr < 0 || xr >= inHeight) continue;
-            for (let wC = 0; wC < filterWidth; ++wC) {
-              const xc = xc0 + wC;
-              if (xc < 0 || xc >= inWidth) continue;
-              const to = b * xB + xr * xR + xc * xC;
-              const from = p * K + (wR * filterWidth + wC) * inChannels;
-              for (let d1 = 0; d1 < inChannels; ++d1) dx[to + d1 * xD]! += dcols[from + d1]!;
-            }
-          }
-        }
-      }
-    }
-    return backend.makeOutput(info.inShape.slice(), 'float32', undefined, dx);
+    col2im(dcols, backend.typedArrayFromHeap(out) as Float32Array, strides4(info.inShape, info.dataFormat === 'channelsLast'), info);
+    return out;
   } finally {
     backend.disposeData(product.dataId);
   }
