@@ -124,6 +124,7 @@ describe('wasm Sum over leading axes', () => {
 
   const sums: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
     { shape: [1024, 128], axis: 0, keepDims: false }, // a bias gradient
+    { shape: [4, 6, 6, 6], axis: [0, 1, 2], keepDims: false }, // a conv bias gradient: columns in fours and two more
     { shape: [1, 7], axis: 0, keepDims: false },
     { shape: [5, 3, 9], axis: [0, 1], keepDims: true },
     { shape: [4, 6, 2], axis: 0, keepDims: false },

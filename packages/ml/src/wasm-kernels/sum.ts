@@ -3,7 +3,7 @@
  * the output gradient over the batch. The native kernel reduces only innermost axes, so it first
  * transposes the whole input with the backend's slow `Transpose` (1 ms of a 21 ms MLP step at
  * batch 1024 for a [1024, 128] sum). Summing rows into per-column accumulators reads the input
- * once, in order. The accumulators are float64, as tfjs-backend-cpu's are.
+ * once. The accumulators are float64, as tfjs-backend-cpu's are.
  */
 import { getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -31,8 +31,28 @@ function leadingSum(nativeSum: KernelFunc): KernelFunc {
     const values = wasm.typedArrayFromHeap(x) as Float32Array;
     const rows = inner === 0 ? 0 : values.length / inner;
     const acc = new Float64Array(inner);
-    for (let r = 0, at = 0; r < rows; r++, at += inner) {
-      for (let j = 0; j < inner; j++) acc[j]! += values[at + j]!;
+    // Four columns at a time, summed in locals down the rows: adding each row into the
+    // accumulator array loads and stores it per element (conv1's bias gradient, a [18432, 16]
+    // sum: 0.45 -> 0.14 ms; an MLP's [1024, 128]: 0.19 -> 0.06 ms). Each column is still summed
+    // in row order, so the result is the same to the bit.
+    let j = 0;
+    for (; j + 4 <= inner; j += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let r = 0, at = j; r < rows; r++, at += inner) {
+        s0 += values[at]!;
+        s1 += values[at + 1]!;
+        s2 += values[at + 2]!;
+        s3 += values[at + 3]!;
+      }
+      acc[j] = s0;
+      acc[j + 1] = s1;
+      acc[j + 2] = s2;
+      acc[j + 3] = s3;
+    }
+    for (; j < inner; j++) {
+      let s = 0;
+      for (let r = 0, at = j; r < rows; r++, at += inner) s += values[at]!;
+      acc[j] = s;
     }
     const shape = keepDims ? [...new Array<number>(lead).fill(1), ...rest] : rest;
     return wasm.makeOutput(shape, 'float32', undefined, Float32Array.from(acc));
