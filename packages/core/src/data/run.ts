@@ -41,7 +41,7 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
   const all: StageStats[] = [readStats];
   const t0 = performance.now();
   async function* read(): AsyncGenerator<Batch> {
-    const it = source.batches({ ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
+    const it = source.batches({ ...(signal ? { signal } : {}), runTask: (m, e, a) => session.run(m, e, a), parallelism: session.workers() })[Symbol.asyncIterator]();
     try {
       for (;;) {
         const t = performance.now();

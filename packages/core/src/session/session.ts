@@ -315,6 +315,7 @@ export class Tandem {
   private readonly dataSession: DataSession = {
     map: (k, args, options) => this.map(k, args, options),
     run: (module, exportName, args) => this.run(module, exportName, args),
+    workers: () => this.pool.liveWorkers,
     recordPipeline: (run) => void (this.lastPipeline = run),
   };
 

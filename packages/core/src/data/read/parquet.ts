@@ -2,15 +2,20 @@
  * Parquet through parquet-wasm (Rust's parquet crate compiled to WebAssembly: every codec,
  * ZSTD included). Measured on flights-3m.parquet: 0.42 s for all 3M rows, against 1.45 s for three
  * of its five columns with hyparquet. Local files are opened as a Blob (`fs.openAsBlob`), so only
- * the row group being decoded is read from disk: a file larger than memory streams.
+ * the row group being decoded is read from disk: a file larger than memory streams. Given the
+ * session's workers, row groups decode there in parallel (parquet-decode.ts), as many at once as
+ * there are workers, in file order.
  */
 import { openAsBlob } from 'node:fs';
+import { extname } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { DataFormatError } from '../../errors.ts';
 import type { Batch } from '../batch.ts';
 import type { Dictionary } from '../column.ts';
 import { fromArrowBatch, schemaOfArrow } from '../arrow/from-arrow.ts';
 import { sharedCopy } from './shared-bytes.ts';
+import { fromPlainBatch } from './plain.ts';
+import type { PlainBatch } from '../stages/map-batches.ts';
 import type { Source, SourceOptions } from './source.ts';
 
 type ParquetWasm = typeof import('parquet-wasm/node');
@@ -38,6 +43,10 @@ export async function openParquet(location: string, isUrl: boolean): Promise<Sou
     rows: metadata.fileMetadata().numRows(),
     async *batches(options: SourceOptions): AsyncGenerator<Batch> {
       const dictionaries = new Map<string, Dictionary>();
+      if (options.runTask && options.parallelism && options.parallelism > 1 && groups.length > 1) {
+        yield* inWorkers(location, isUrl, groups, options, dictionaries);
+        return;
+      }
       let firstRow = 0;
       for (let g = 0; g < groups.length; g++) {
         options.signal?.throwIfAborted();
@@ -53,6 +62,38 @@ export async function openParquet(location: string, isUrl: boolean): Promise<Sou
       }
     },
   };
+}
+
+const DECODE_MODULE = new URL(`./parquet-decode${extname(import.meta.url)}`, import.meta.url);
+
+/** Row groups decoded by the session's workers, `parallelism` at a time, yielded in file order. */
+async function* inWorkers(location: string, isUrl: boolean, groups: readonly number[], options: SourceOptions, dictionaries: Map<string, Dictionary>): AsyncGenerator<Batch> {
+  const pending: Promise<PlainBatch[]>[] = [];
+  let next = 0;
+  let firstRow = 0;
+  const start = () => {
+    const g = next++;
+    const p = options.runTask!<PlainBatch[]>(DECODE_MODULE, 'decodeRowGroup', [location, isUrl, g, groups[g]!, options.columns]);
+    p.catch(() => {}); // observed in turn below
+    pending.push(p);
+  };
+  try {
+    while (next < groups.length && pending.length < options.parallelism!) start();
+    for (let g = 0; g < groups.length; g++) {
+      options.signal?.throwIfAborted();
+      let plain: PlainBatch[];
+      try {
+        plain = await pending.shift()!;
+      } catch (error) {
+        throw new DataFormatError(location, `row group ${g} can't be decoded (truncated or corrupt?): ${messageOf(error)}`, { row: firstRow + 1 }, error);
+      }
+      if (next < groups.length) start();
+      for (const p of plain) yield fromPlainBatch(p, dictionaries);
+      firstRow += groups[g]!;
+    }
+  } finally {
+    await Promise.allSettled(pending.splice(0));
+  }
 }
 
 function messageOf(error: unknown): string {

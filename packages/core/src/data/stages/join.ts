@@ -34,6 +34,12 @@ export interface JoinIndex {
   readonly dictionary?: Dictionary;
 }
 
+function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2 || 16);
+  b.set(a);
+  return b;
+}
+
 /** Builds the index of the right side from its batches. */
 export function buildJoinIndex(batches: readonly Batch[], rightSchema: Schema, key: string): JoinIndex {
   const columns = new Map<string, Column>();
@@ -82,52 +88,66 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
     schema: out,
     run: (input, { stats }) => {
       let ready: Promise<JoinIndex> | undefined;
-      let codeMap = new Int32Array(0);
+      // A string key: each left code's first right row, found by its string once and kept.
+      let firstByCode = new Int32Array(0);
       let mapped = 0;
       return perBatch(input, stats, async (b) => {
         const idx = await (ready ??= index());
         const key = b.columns.get(o.on)!;
-        // Left string codes → right key codes, extended as the left dictionary grows.
-        const lookup = (v: number): number => {
-          if (!idx.dictionary) return v;
+        if (idx.dictionary) {
           const dict = key.dictionary!;
           if (dict.size > mapped) {
-            const grown = new Int32Array(Math.max(dict.size, codeMap.length * 2));
-            grown.set(codeMap.subarray(0, mapped));
-            for (let c = mapped; c < dict.size; c++) grown[c] = idx.dictionary.find(dict.values[c]!);
-            codeMap = grown;
+            const grown = new Int32Array(Math.max(dict.size, firstByCode.length * 2));
+            grown.set(firstByCode.subarray(0, mapped));
+            for (let c = mapped; c < dict.size; c++) grown[c] = idx.first.get(idx.dictionary.find(dict.values[c]!)) ?? -1;
+            firstByCode = grown;
             mapped = dict.size;
           }
-          return codeMap[v]!;
-        };
-        const left: number[] = [];
-        const right: number[] = [];
-        for (let r = 0; r < b.rows; r++) {
-          const valid = !key.validity || key.validity[r] === 1;
-          let m = valid ? idx.first.get(lookup(key.values.data[r]!)) ?? -1 : -1;
-          if (m < 0 && how === 'left') {
-            left.push(r);
-            right.push(-1);
-          }
-          for (; m >= 0; m = idx.next[m]!) {
-            left.push(r);
-            right.push(m);
-          }
         }
-        const leftRows = Int32Array.from(left);
+        const keys = key.values.data;
+        const firstOf = (r: number): number => {
+          if (key.validity && key.validity[r] === 0) return -1;
+          return idx.dictionary ? firstByCode[keys[r]!]! : idx.first.get(keys[r]!) ?? -1;
+        };
+        // Pairs (left row, right row); a right row of -1 is a left join's miss.
+        let left: Int32Array = new Int32Array(b.rows);
+        let right: Int32Array = new Int32Array(b.rows);
+        let n = 0;
+        let aligned = true; // left[i] === i so far: the left columns can be passed as they are
+        const push = (l: number, r: number) => {
+          if (n === left.length) {
+            left = grow(left);
+            right = grow(right);
+          }
+          if (l !== n) aligned = false;
+          left[n] = l;
+          right[n++] = r;
+        };
+        for (let r = 0; r < b.rows; r++) {
+          let m = firstOf(r);
+          if (m < 0) {
+            if (how === 'left') push(r, -1);
+            continue;
+          }
+          for (; m >= 0; m = idx.next[m]!) push(r, m);
+        }
+        aligned &&= n === b.rows;
+        const leftRows = left.subarray(0, n);
+        const rightRows = right.subarray(0, n);
         const columns = new Map<string, Column>();
-        for (const [name, c] of b.columns) columns.set(name, leftRows.length === b.rows && left.every((v, i) => v === i) ? c : gatherColumn(c, leftRows));
-        const rightRows = Int32Array.from(right, (v) => Math.max(0, v));
-        const missing = how === 'left' && right.includes(-1) ? Uint8Array.from(right, (v) => (v < 0 ? 0 : 1)) : undefined;
+        for (const [name, c] of b.columns) columns.set(name, aligned ? c : gatherColumn(c, leftRows));
+        let missing: Uint8Array | undefined;
+        if (how === 'left' && rightRows.includes(-1)) {
+          missing = Uint8Array.from(rightRows, (v) => (v < 0 ? 0 : 1));
+          for (let i = 0; i < n; i++) if (rightRows[i]! < 0) rightRows[i] = 0;
+        }
         for (const [name, as] of rename) {
           const g = gatherColumn(idx.columns.get(name)!, rightRows);
           let validity = g.validity;
-          if (missing) {
-            validity = validity ? validity.map((v, i) => v & missing[i]!) : missing;
-          }
+          if (missing) validity = validity ? validity.map((v, i) => v & missing[i]!) : missing;
           columns.set(as, makeColumn(g.type, g.values, validity, g.dictionary));
         }
-        return { rows: leftRows.length, columns };
+        return { rows: n, columns };
       });
     },
   };

@@ -11,6 +11,8 @@ import type { Batch, Schema } from '../batch.ts';
 export interface DataSession {
   map(kernel: UserKernel, args: readonly UserKernelArg[], options: { output: [number] }): Promise<Tensor>;
   run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[]): Promise<T>;
+  /** How many CPU workers the session has (readers decode on them in parallel). */
+  workers(): number;
   /** Records a finished pipeline run for `td.explain()`. */
   recordPipeline(run: PipelineRun): void;
 }
