@@ -31,8 +31,23 @@ export function checkRunOptions(options: unknown): RunOptions {
   return o;
 }
 
+/**
+ * The source columns a run needs for `output` (the columns its consumer reads): walked back
+ * through the stages; undefined when every column is needed.
+ */
+export function sourceColumns(source: Source, stages: readonly Stage[], output: ReadonlySet<string>): string[] | undefined {
+  let needed: ReadonlySet<string> | 'all' = output;
+  for (let i = stages.length - 1; i >= 0 && needed !== 'all'; i--) needed = stages[i]!.needs(needed);
+  if (needed === 'all') return undefined;
+  const wanted = needed;
+  const columns = [...source.schema.keys()].filter((n) => wanted.has(n));
+  // At least one column, so that rows still come through to count.
+  if (columns.length === 0) columns.push(source.schema.keys().next().value!);
+  return columns.length === source.schema.size ? undefined : columns;
+}
+
 /** The batches out of the last stage, streamed. */
-export async function* runPipeline(source: Source, stages: readonly Stage[], session: DataSession, options: RunOptions): AsyncGenerator<Batch> {
+export async function* runPipeline(source: Source, stages: readonly Stage[], session: DataSession, options: RunOptions, output?: ReadonlySet<string>): AsyncGenerator<Batch> {
   const meter = new QueueMeter();
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   const perPipe = Math.max(1, Math.floor(maxQueuedBytes / (stages.length + 1)));
@@ -41,7 +56,8 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
   const all: StageStats[] = [readStats];
   const t0 = performance.now();
   async function* read(): AsyncGenerator<Batch> {
-    const it = source.batches({ ...(signal ? { signal } : {}), runTask: (m, e, a) => session.run(m, e, a), parallelism: session.workers() })[Symbol.asyncIterator]();
+    const columns = sourceColumns(source, stages, output ?? new Set((stages.at(-1)?.schema ?? source.schema).keys()));
+    const it = source.batches({ ...(signal ? { signal } : {}), ...(columns ? { columns } : {}), runTask: (m, e, a) => session.run(m, e, a), parallelism: session.workers() })[Symbol.asyncIterator]();
     try {
       for (;;) {
         const t = performance.now();

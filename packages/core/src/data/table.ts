@@ -217,6 +217,11 @@ export class Table {
     return runPipeline(this.source, this.stages, this.session, checkRunOptions(options));
   }
 
+  /** Runs the pipeline reading only the source columns `output` needs. */
+  private run(options: RunOptions | undefined, output: ReadonlySet<string>): AsyncGenerator<Batch> {
+    return runPipeline(this.source, this.stages, this.session, checkRunOptions(options), output);
+  }
+
   /**
    * Runs the pipeline and returns its rows as one batch (columns on shared memory).
    *
@@ -277,7 +282,7 @@ export class Table {
    */
   async count(options?: RunOptions): Promise<number> {
     let n = 0;
-    for await (const b of this.batches(options)) n += b.rows;
+    for await (const b of this.run(options, new Set())) n += b.rows;
     return n;
   }
 
@@ -307,7 +312,7 @@ export class Table {
    */
   async toTrainData(options: TrainDataOptions & RunOptions): Promise<TrainData> {
     const checked = checkTrainDataOptions(this.schema, options);
-    return buildTrainData(this.batches(options), checked);
+    return buildTrainData(this.run(options, new Set([...checked.features, checked.label])), checked);
   }
 }
 

@@ -8,7 +8,7 @@ import type { UserKernel } from '../../kernel/user.ts';
 import type { Batch, Schema } from '../batch.ts';
 import { gatherColumn, type Column } from '../column.ts';
 import { requireColumns, NUMERIC } from './columns.ts';
-import { perBatch, type Stage } from './stage.ts';
+import { neededBefore, perBatch, type Stage } from './stage.ts';
 import { asFloat32 } from './with-column.ts';
 
 /** Comparisons `filter(column, op, value)` takes. */
@@ -27,6 +27,7 @@ export function compareStage(schema: Schema, column: string, op: unknown, value:
   }
   const test = comparator(op as Comparison);
   return {
+    needs: (output) => neededBefore(output, [column]),
     label: `filter ${column} ${op} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
     schema,
     run: (input, { stats }) => perBatch(input, stats, (b) => {
@@ -55,6 +56,7 @@ function comparator(op: Comparison): (a: number, b: number) => boolean {
 export function kernelFilterStage(schema: Schema, predicate: UserKernel, columns: unknown): Stage {
   const names = requireColumns(schema, columns, 'columns', NUMERIC.filter((t) => t !== 'timestamp').concat('string'));
   return {
+    needs: (output) => neededBefore(output, names),
     label: `filter ${predicate.name}(${names.join(', ')})`,
     schema,
     run: (input, { stats, session }) => perBatch(input, stats, async (b) => {

@@ -35,6 +35,7 @@ export function groupByStage(schema: Schema, keys: readonly string[], spec: unkn
   return {
     label: `groupBy ${keys.join(', ')} → ${wanted.map(({ column, aggs }) => aggs.map((a) => `${a}(${column})`).join(', ')).join(', ')}`,
     schema: out,
+    needs: () => new Set([...keys, ...wanted.map((w) => w.column)]),
     async *run(input, { stats }) {
       const groups = new GroupKeys(keys, keys.map((k) => schema.get(k) === 'string'));
       const accs = wanted.map(({ aggs }) => new Accumulator(aggs.includes('std')));

@@ -10,7 +10,7 @@ import { ArgumentError } from '../../errors.ts';
 import type { Batch, Schema } from '../batch.ts';
 import { concatColumns, gatherColumn, makeColumn, type Column, type Dictionary } from '../column.ts';
 import { requireColumns } from './columns.ts';
-import { perBatch, type Stage } from './stage.ts';
+import { neededBefore, perBatch, type Stage } from './stage.ts';
 
 export interface JoinOptions {
   /** The left table's key column. */
@@ -86,6 +86,7 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
   return {
     label: `join ${how} on ${o.on} = ${rightKey} (+ ${[...rename.values()].join(', ')})`,
     schema: out,
+    needs: (output) => neededBefore(output, [o.on], [...rename.values()]),
     run: (input, { stats }) => {
       let ready: Promise<JoinIndex> | undefined;
       // A string key: each left code's first right row, found by its string once and kept.

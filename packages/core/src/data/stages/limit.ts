@@ -9,6 +9,7 @@ export function limitStage(schema: Schema, n: unknown): Stage {
   return {
     label: `limit ${max}`,
     schema,
+    needs: (output) => output,
     async *run(input, { stats }) {
       if (max === 0) return;
       let left = max;

@@ -47,6 +47,7 @@ export function mapBatchesStage(schema: Schema, module: ModuleSpecifier, exportN
   return {
     label: `mapBatches ${exportName}(${String(module).split('/').pop()}) → ${declared.map(([n]) => n).join(', ')}`,
     schema: out,
+    needs: () => 'all',
     run: (input, { stats, session }) => perBatch(input, stats, async (b) => {
       const plain: PlainBatch = {
         rows: b.rows,

@@ -10,6 +10,7 @@ export function selectStage(schema: Schema, columns: unknown): Stage {
   return {
     label: `select ${names.join(', ')}`,
     schema: new Map(names.map((n) => [n, schema.get(n)!])),
+    needs: (output) => new Set([...output].filter((n) => names.includes(n))),
     run: (input, { stats }) => perBatch(input, stats, (b) => ({ rows: b.rows, columns: new Map(names.map((n) => [n, b.columns.get(n)!])) })),
   };
 }
@@ -27,6 +28,10 @@ export function renameStage(schema: Schema, mapping: unknown): Stage {
   return {
     label: `rename ${entries.map(([a, b]) => `${a} → ${b}`).join(', ')}`,
     schema: out,
+    needs: (output) => {
+      const back = new Map([...rename].map(([a, b]) => [b, a]));
+      return new Set([...output].map((n) => back.get(n) ?? n));
+    },
     run: (input, { stats }) => perBatch(input, stats, (b: Batch) => ({ rows: b.rows, columns: new Map([...b.columns].map(([n, c]): [string, Column] => [rename.get(n) ?? n, c])) })),
   };
 }

@@ -6,13 +6,14 @@ import type { Batch, Schema } from '../batch.ts';
 import { concatColumns, gatherColumn, type Column } from '../column.ts';
 import { DEFAULT_BATCH_ROWS } from '../read/source.ts';
 import { requireColumns } from './columns.ts';
-import type { Stage } from './stage.ts';
+import { neededBefore, type Stage } from './stage.ts';
 
 export function sortStage(schema: Schema, column: string, descending: boolean): Stage {
   requireColumns(schema, column, 'column');
   return {
     label: `sort ${column}${descending ? ' descending' : ''}`,
     schema,
+    needs: (output) => neededBefore(output, [column]),
     async *run(input, { stats }) {
       const batches: Batch[] = [];
       for await (const b of input) {
@@ -20,9 +21,12 @@ export function sortStage(schema: Schema, column: string, descending: boolean): 
         batches.push(b);
       }
       const t0 = performance.now();
-      const all = new Map<string, Column>([...schema].map(([n, t]) => [n, concatColumns(batches.map((b) => b.columns.get(n)!), t)]));
+      // Only the columns the batches carry: the reader may have left out ones no later stage uses.
+      const present = [...schema].filter(([n]) => batches.length === 0 || batches[0]!.columns.has(n));
+      const all = new Map<string, Column>(present.map(([n, t]) => [n, concatColumns(batches.map((b) => b.columns.get(n)!), t)]));
       batches.length = 0;
-      const c = all.get(column)!;
+      const c = all.get(column);
+      if (!c) return;
       const rows = c.values.size;
       let sortKey: ArrayLike<number> = c.values.data;
       if (c.type === 'string') {

@@ -48,7 +48,19 @@ export interface Stage {
   readonly label: string;
   /** The schema after this stage. */
   readonly schema: Schema;
+  /**
+   * The input columns this stage needs to produce `output` (a subset of its schema's columns),
+   * or 'all'. Lets the reader decode only the columns a pipeline uses.
+   */
+  needs(output: ReadonlySet<string>): ReadonlySet<string> | 'all';
   run(input: AsyncIterable<Batch>, context: StageContext): AsyncIterable<Batch>;
+}
+
+/** Columns needed before a stage that reads `reads` and makes `makes` out of them. */
+export function neededBefore(output: ReadonlySet<string>, reads: readonly string[], makes: readonly string[] = []): Set<string> {
+  const out = new Set([...output].filter((c) => !makes.includes(c)));
+  for (const r of reads) out.add(r);
+  return out;
 }
 
 /**

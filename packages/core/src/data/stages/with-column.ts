@@ -13,7 +13,7 @@ import { ArgumentError } from '../../errors.ts';
 import type { Schema } from '../batch.ts';
 import { makeColumn, type Column } from '../column.ts';
 import { requireColumns, requireNewName, NUMERIC } from './columns.ts';
-import { perBatch, type Stage } from './stage.ts';
+import { neededBefore, perBatch, type Stage } from './stage.ts';
 
 export function withColumnStage(schema: Schema, name: string, k: UserKernel, columns: unknown): Stage {
   requireNewName(name, 'name');
@@ -24,6 +24,7 @@ export function withColumnStage(schema: Schema, name: string, k: UserKernel, col
   return {
     label: `withColumn ${name} = ${k.name}(${names.join(', ')})`,
     schema: out,
+    needs: (output) => neededBefore(output, names, [name]),
     run: (input, { stats, session }) => perBatch(input, stats, async (b) => {
       const inputs = names.map((n) => b.columns.get(n)!);
       const values = await session.map(k, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] });
