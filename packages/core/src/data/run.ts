@@ -62,8 +62,10 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
       for (;;) {
         const t = performance.now();
         const next = await it.next();
-        readStats.busyMs += performance.now() - t;
+        const t1 = performance.now();
+        readStats.busyMs += t1 - t;
         if (next.done) return;
+        session.activity(readStats.stage, `batch ${readStats.batches}`, t, t1, { rows: next.value.rows });
         readStats.rowsIn += next.value.rows;
         readStats.rowsOut += next.value.rows;
         readStats.batches++;
@@ -78,7 +80,8 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
   for (const stage of stages) {
     const stats: StageStats = { stage: stage.label, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
     all.push(stats);
-    stream = readAhead(stage.run(stream, { session, stats, ...(signal ? { signal } : {}) }), perPipe, meter);
+    const trace = (name: string, start: number, end: number, args: Record<string, unknown>) => session.activity(stage.label, name, start, end, args);
+    stream = readAhead(stage.run(stream, { session, stats, trace, ...(signal ? { signal } : {}) }), perPipe, meter);
   }
   try {
     for await (const b of stream) {

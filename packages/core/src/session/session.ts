@@ -50,6 +50,9 @@ export interface TandemOptions extends PoolOptions {
   costCache?: string | false;
 }
 
+/** The trace's process for table pipelines: a track per stage, a slice per batch. */
+const DATA_TRACK = 'data pipeline';
+
 /** Calls smaller than this (elements) run on one device: splitting would cost more than it saves. */
 export const SPLIT_MIN_ELEMENTS = 1 << 15;
 
@@ -316,6 +319,7 @@ export class Tandem {
     map: (k, args, options) => this.map(k, args, options),
     run: (module, exportName, args) => this.run(module, exportName, args),
     workers: () => this.pool.liveWorkers,
+    activity: (stage, name, start, end, args) => this.recorder.activity(DATA_TRACK, stage, 'compute', name, start, end, args),
     recordPipeline: (run) => void (this.lastPipeline = run),
   };
 

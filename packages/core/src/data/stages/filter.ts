@@ -30,7 +30,7 @@ export function compareStage(schema: Schema, column: string, op: unknown, value:
     needs: (output) => neededBefore(output, [column]),
     label: `filter ${column} ${op} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
     schema,
-    run: (input, { stats }) => perBatch(input, stats, (b) => {
+    run: (input, context) => perBatch(input, context, (b) => {
       const c = b.columns.get(column)!;
       const target = type === 'string' ? c.dictionary!.find(value as string) : Number(value instanceof Date ? value.getTime() : value);
       const v = c.values.data;
@@ -59,9 +59,9 @@ export function kernelFilterStage(schema: Schema, predicate: UserKernel, columns
     needs: (output) => neededBefore(output, names),
     label: `filter ${predicate.name}(${names.join(', ')})`,
     schema,
-    run: (input, { stats, session }) => perBatch(input, stats, async (b) => {
+    run: (input, context) => perBatch(input, context, async (b) => {
       const inputs = names.map((n) => b.columns.get(n)!);
-      const mask = (await session.map(predicate, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] })).data;
+      const mask = (await context.session.map(predicate, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] })).data;
       const keep = new Int32Array(b.rows);
       let n = 0;
       for (let i = 0; i < b.rows; i++) if (mask[i] !== 0 && !Number.isNaN(mask[i]) && inputs.every((c) => !c.validity || c.validity[i])) keep[n++] = i;

@@ -87,12 +87,12 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
     label: `join ${how} on ${o.on} = ${rightKey} (+ ${[...rename.values()].join(', ')})`,
     schema: out,
     needs: (output) => neededBefore(output, [o.on], [...rename.values()]),
-    run: (input, { stats }) => {
+    run: (input, context) => {
       let ready: Promise<JoinIndex> | undefined;
       // A string key: each left code's first right row, found by its string once and kept.
       let firstByCode = new Int32Array(0);
       let mapped = 0;
-      return perBatch(input, stats, async (b) => {
+      return perBatch(input, context, async (b) => {
         const idx = await (ready ??= index());
         const key = b.columns.get(o.on)!;
         if (idx.dictionary) {

@@ -48,14 +48,14 @@ export function mapBatchesStage(schema: Schema, module: ModuleSpecifier, exportN
     label: `mapBatches ${exportName}(${String(module).split('/').pop()}) → ${declared.map(([n]) => n).join(', ')}`,
     schema: out,
     needs: () => 'all',
-    run: (input, { stats, session }) => perBatch(input, stats, async (b) => {
+    run: (input, context) => perBatch(input, context, async (b) => {
       const plain: PlainBatch = {
         rows: b.rows,
         columns: Object.fromEntries([...b.columns].map(([n, c]) => [n, {
           type: c.type, values: c.values.data as PlainColumn['values'], ...(c.validity ? { validity: c.validity } : {}), ...(c.dictionary ? { dictionary: c.dictionary.values } : {}),
         }])),
       };
-      const result = await session.run<PlainColumns>(module, exportName, [plain]);
+      const result = await context.session.run<PlainColumns>(module, exportName, [plain]);
       if (typeof result !== 'object' || result === null) throw new ArgumentError(`${exportName}'s result`, 'an object of the declared columns', result);
       const columns = new Map<string, Column>(b.columns);
       for (const [name, type] of declared) {

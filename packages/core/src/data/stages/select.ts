@@ -11,7 +11,7 @@ export function selectStage(schema: Schema, columns: unknown): Stage {
     label: `select ${names.join(', ')}`,
     schema: new Map(names.map((n) => [n, schema.get(n)!])),
     needs: (output) => new Set([...output].filter((n) => names.includes(n))),
-    run: (input, { stats }) => perBatch(input, stats, (b) => ({ rows: b.rows, columns: new Map(names.map((n) => [n, b.columns.get(n)!])) })),
+    run: (input, context) => perBatch(input, context, (b) => ({ rows: b.rows, columns: new Map(names.map((n) => [n, b.columns.get(n)!])) })),
   };
 }
 
@@ -32,6 +32,6 @@ export function renameStage(schema: Schema, mapping: unknown): Stage {
       const back = new Map([...rename].map(([a, b]) => [b, a]));
       return new Set([...output].map((n) => back.get(n) ?? n));
     },
-    run: (input, { stats }) => perBatch(input, stats, (b: Batch) => ({ rows: b.rows, columns: new Map([...b.columns].map(([n, c]): [string, Column] => [rename.get(n) ?? n, c])) })),
+    run: (input, context) => perBatch(input, context, (b: Batch) => ({ rows: b.rows, columns: new Map([...b.columns].map(([n, c]): [string, Column] => [rename.get(n) ?? n, c])) })),
   };
 }

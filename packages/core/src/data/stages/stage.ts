@@ -13,6 +13,8 @@ export interface DataSession {
   run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[]): Promise<T>;
   /** How many CPU workers the session has (readers decode on them in parallel). */
   workers(): number;
+  /** Records what a stage did with one batch, for the trace (`performance.now()` ms). */
+  activity(stage: string, name: string, start: number, end: number, args: Record<string, unknown>): void;
   /** Records a finished pipeline run for `td.explain()`. */
   recordPipeline(run: PipelineRun): void;
 }
@@ -41,6 +43,8 @@ export interface StageContext {
   readonly session: DataSession;
   readonly signal?: AbortSignal;
   readonly stats: StageStats;
+  /** Puts one batch's work on the stage's track of the trace. */
+  readonly trace: (name: string, start: number, end: number, args: Record<string, unknown>) => void;
 }
 
 export interface Stage {
@@ -65,18 +69,24 @@ export function neededBefore(output: ReadonlySet<string>, reads: readonly string
 
 /**
  * Runs `each` on every batch, up to `concurrency` batches at once (results stay in input order),
- * counting rows and busy time in `stats`. A failure stops the stage; batches still in flight are
+ * counting rows and busy time in the context's stats and putting each batch on the trace. A failure stops the stage; batches still in flight are
  * awaited (and their results dropped) before the error is thrown, so none is left running.
  */
 export async function* perBatch(
-  input: AsyncIterable<Batch>, stats: StageStats, each: (b: Batch) => Promise<Batch | undefined> | Batch | undefined, concurrency = 1,
+  input: AsyncIterable<Batch>, { stats, trace }: StageContext, each: (b: Batch) => Promise<Batch | undefined> | Batch | undefined, concurrency = 1,
 ): AsyncGenerator<Batch> {
   const inFlight: Promise<Batch | undefined>[] = [];
   let busySince: number | undefined;
+  let index = 0;
   const start = (b: Batch) => {
     stats.rowsIn += b.rows;
-    busySince ??= performance.now();
-    const p = Promise.resolve().then(() => each(b));
+    const t0 = performance.now();
+    busySince ??= t0;
+    const k = index++;
+    const p = Promise.resolve().then(() => each(b)).then((out) => {
+      trace(`batch ${k}`, t0, performance.now(), { rowsIn: b.rows, rowsOut: out?.rows ?? 0 });
+      return out;
+    });
     p.catch(() => {}); // observed when its turn comes
     inFlight.push(p);
   };

@@ -25,9 +25,9 @@ export function withColumnStage(schema: Schema, name: string, k: UserKernel, col
     label: `withColumn ${name} = ${k.name}(${names.join(', ')})`,
     schema: out,
     needs: (output) => neededBefore(output, names, [name]),
-    run: (input, { stats, session }) => perBatch(input, stats, async (b) => {
+    run: (input, context) => perBatch(input, context, async (b) => {
       const inputs = names.map((n) => b.columns.get(n)!);
-      const values = await session.map(k, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] });
+      const values = await context.session.map(k, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] });
       const columns = new Map<string, Column>(b.columns);
       columns.set(name, makeColumn('float32', values, combinedValidity(inputs, b.rows)));
       return { rows: b.rows, columns };
