@@ -10,6 +10,7 @@ export type { ReadOptions } from './read/source.ts';
 export type { RunOptions } from './run.ts';
 export type { Aggregation } from './stages/aggregates.ts';
 export type { AggSpec } from './stages/group-by.ts';
+export type { HistogramSpec } from './stages/histogram.ts';
 export type { Comparison } from './stages/filter.ts';
 export type { JoinOptions } from './stages/join.ts';
 export type { PlainBatch, PlainColumn, PlainColumns } from './stages/map-batches.ts';
