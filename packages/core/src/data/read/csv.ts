@@ -1,7 +1,11 @@
-/** CSV through csv-parse (streaming, RFC 4180 quoting); the first record is the header. */
+/**
+ * CSV through csv-parse (streaming, RFC 4180 quoting); the first record is the header. A record's
+ * row is its position in the file counting the header as row 1 — its line number unless a quoted
+ * field spans lines (csv-parse's per-record `info`, which would say, took a third of the read).
+ */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { parse, type Info } from 'csv-parse';
+import { parse } from 'csv-parse';
 import { DataFormatError } from '../../errors.ts';
 import type { ReadOptions, Source } from './source.ts';
 import { openTextRows, type TextPass, type TextRecord } from './text-rows.ts';
@@ -17,16 +21,19 @@ function csvPass(location: string, isUrl: boolean, options: ReadOptions): TextPa
   names.catch(() => {});
   async function* records(): AsyncGenerator<TextRecord> {
     const input = isUrl ? await fetchStream(location) : createReadStream(location);
-    const parser = input.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, info: true, bom: true, skip_empty_lines: true }));
+    const parser = input.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, bom: true, skip_empty_lines: true }));
     let header = true;
+    let row = 1;
     try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-        if (header) {
-          header = false;
-          resolveNames(record.map((s) => s.trim()));
-          continue;
+      for await (const records of drained<string[]>(parser)) {
+        for (const record of records) {
+          if (header) {
+            header = false;
+            resolveNames(record.map((s) => s.trim()));
+            continue;
+          }
+          yield { values: record, line: ++row };
         }
-        yield { values: record, line: info.lines };
       }
       if (header) resolveNames([]);
     } catch (error) {
@@ -39,6 +46,35 @@ function csvPass(location: string, isUrl: boolean, options: ReadOptions): TextPa
     }
   }
   return { names, records: records() };
+}
+
+/**
+ * A readable stream's objects, as arrays of whatever is buffered at each wake-up: an await per
+ * array instead of one per record (2× the rows per second for a 4-column CSV here).
+ */
+async function* drained<T>(stream: Readable): AsyncGenerator<T[]> {
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  const poke = () => wake?.();
+  stream.on('readable', poke);
+  stream.once('end', () => { ended = true; poke(); });
+  stream.once('error', (error) => { failure = { error }; poke(); });
+  try {
+    for (;;) {
+      const out: T[] = [];
+      for (let r = stream.read() as T | null; r !== null; r = stream.read() as T | null) out.push(r);
+      if (out.length > 0) yield out;
+      else {
+        if (failure) throw failure.error;
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    }
+  } finally {
+    stream.off('readable', poke);
+  }
 }
 
 async function fetchStream(url: string): Promise<Readable> {
