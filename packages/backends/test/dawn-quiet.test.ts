@@ -48,7 +48,8 @@ describe.skipIf(process.platform !== 'linux')('Dawn log', () => {
   });
 
   it('`tandem devices` without a Vulkan driver prints the fix once and none of the loader\'s lines', async (ctx) => {
-    const output = await piped([CLI, 'devices'], NO_DRIVER);
+    // Through tsx: under vitest the environment asks for Tandem's TypeScript sources (the tandem:source condition).
+    const output = await piped(['--import', 'tsx', CLI, 'devices'], NO_DRIVER);
     if (/^✓ webgpu/m.test(output)) ctx.skip('Dawn found an adapter without Vulkan here');
     for (const raw of ['vkCreateInstance', 'Found no drivers', 'loader_get_json', "Couldn't load Vulkan", 'VK_ERROR', 'CheckVkSuccessImpl', 'Warning:']) {
       expect(output).not.toContain(raw);
