@@ -1,0 +1,356 @@
+/**
+ * The data bench's peers: the same five queries over flights-3m.parquet for Tandem's data API,
+ * DuckDB (@duckdb/node-api), Polars (nodejs-polars) and Arquero, each written the way a user of
+ * that library would write it. Every query has two variants:
+ *
+ * - `file`: the timing includes reading the Parquet file (DuckDB and Polars query the file
+ *   directly; Tandem `td.read`s it; Arquero has no Parquet reader, so parquet-wasm decodes the file
+ *   to Arrow IPC, as Tandem's reader does, and `aq.fromArrow` takes that).
+ * - `memory`: each peer first materialises the table in its own memory (set-up, not timed), then
+ *   runs the query on it.
+ *
+ * The airports lookup table (3,376 rows) is loaded once per peer at set-up for both variants.
+ */
+import { readFileSync } from 'node:fs';
+import { DuckDBInstance, DuckDBScalarFunction, DOUBLE, type DuckDBConnection } from '@duckdb/node-api';
+import pl from 'nodejs-polars';
+import * as aq from 'arquero';
+import { Tandem, kernel, type KernelThis, type Table as TdTable } from '@tandem/core';
+
+export type Variant = 'file' | 'memory';
+export type QueryName = 'load' | 'groupby' | 'filter' | 'udf' | 'pipeline';
+
+/** What a query returns, for the cross-peer check (never timed apart from the query itself). */
+export interface QueryValue {
+  /** Rows out (load, filter count, joined rows for udf). */
+  readonly rows?: number;
+  /** groupby: sum of the 229 mean delays; udf: sum of km over every joined flight. */
+  readonly sum?: number;
+  readonly groups?: number;
+  /** pipeline: the top 10 routes, "ORG-DST count". */
+  readonly top?: readonly string[];
+  /** pipeline: mean km of the top route. */
+  readonly topKm?: number;
+}
+
+export interface DataPeer {
+  readonly id: string;
+  /** The library's name, for the aggregation tables. */
+  readonly name: string;
+  /** How it runs the km function, for the udf and pipeline tables. */
+  readonly label: string;
+  /** Whether the udf/pipeline queries run a user JS function (false: a built-in expression). */
+  readonly userJs: boolean;
+  /** Queries this peer runs (a peer may skip some). */
+  readonly queries: readonly QueryName[];
+  run(query: QueryName, variant: Variant): Promise<QueryValue>;
+  /** Materialises the flights table in the peer's memory for the `memory` variant. */
+  loadMemory(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const R_KM = 6371.0088;
+const RAD = Math.PI / 180;
+
+/** The user function every peer runs per row: great-circle (haversine) distance in km. */
+export function greatCircleKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const s1 = Math.sin((lat2 - lat1) * RAD * 0.5);
+  const s2 = Math.sin((lon2 - lon1) * RAD * 0.5);
+  const a = s1 * s1 + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * s2 * s2;
+  return 2 * R_KM * Math.asin(Math.sqrt(a));
+}
+
+/** The same function as a Tandem kernel (one thread per row; float32 on GPUs). */
+export const kmKernel = kernel('km', function (this: KernelThis, lat1: number[], lon1: number[], lat2: number[], lon2: number[]) {
+  const i = this.thread.x;
+  const d = 0.017453292519943295;
+  const s1 = Math.sin((lat2[i]! - lat1[i]!) * d * 0.5);
+  const s2 = Math.sin((lon2[i]! - lon1[i]!) * d * 0.5);
+  const a = s1 * s1 + Math.cos(lat1[i]! * d) * Math.cos(lat2[i]! * d) * s2 * s2;
+  return 2.0 * 6371.0088 * Math.asin(Math.sqrt(a));
+});
+
+export interface DataFiles {
+  readonly flights: string;
+  readonly airports: string;
+}
+
+/** parquet-wasm: the whole file → Arrow IPC stream bytes (Arquero's and the reference's reader). */
+export async function parquetToIpc(path: string): Promise<Uint8Array> {
+  const pw = await import('parquet-wasm/node');
+  return pw.readParquet(new Uint8Array(readFileSync(path))).intoIPCStream();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tandem
+
+export async function tandemPeer(td: Tandem, files: DataFiles): Promise<DataPeer> {
+  const airports = await td.fromArrow(await (await td.read(files.airports)).select('iata', 'latitude', 'longitude').toArrow(), 'airports');
+  let memory: TdTable | undefined;
+  const source = async (variant: Variant) => (variant === 'file' ? td.read(files.flights) : memory!);
+  const withKm = (t: TdTable) => t
+    .join(airports.rename({ latitude: 'lat1', longitude: 'lon1' }), { on: 'origin', right: 'iata' })
+    .join(airports.rename({ latitude: 'lat2', longitude: 'lon2' }), { on: 'destination', right: 'iata' })
+    .withColumn('km', kmKernel, ['lat1', 'lon1', 'lat2', 'lon2']);
+  return {
+    id: 'tandem',
+    name: 'Tandem',
+    label: 'Tandem (withColumn with a kernel())',
+    userJs: true,
+    queries: ['load', 'groupby', 'filter', 'udf', 'pipeline'],
+    async loadMemory() {
+      // The brief's way: an Arrow table of Tandem's own collected columns (numbers wrap shared memory).
+      memory = await td.fromArrow(await (await td.read(files.flights)).toArrow(), 'flights in memory');
+    },
+    async run(query, variant) {
+      const t = await source(variant);
+      switch (query) {
+        case 'load': {
+          const b = await t.collect();
+          return { rows: b.rows };
+        }
+        case 'groupby': {
+          const rows = await t.groupBy('origin').agg({ delay: 'mean' }).toRows();
+          return { groups: rows.length, sum: rows.reduce((s, r) => s + (r.delay_mean as number), 0) };
+        }
+        case 'filter':
+          return { rows: await t.filter('delay', '>', 15).count() };
+        case 'udf': {
+          let rows = 0;
+          let sum = 0;
+          for await (const b of withKm(t).select('km').batches()) {
+            const km = b.columns.get('km')!.values.data;
+            for (let i = 0; i < b.rows; i++) sum += km[i]!;
+            rows += b.rows;
+          }
+          return { rows, sum };
+        }
+        case 'pipeline': {
+          const top = await withKm(t).groupBy(['origin', 'destination']).agg({ delay: ['mean', 'count'], km: 'mean' })
+            .sort('delay_count', { descending: true }).limit(10).toRows();
+          return { top: top.map((r) => `${String(r.origin)}-${String(r.destination)} ${Number(r.delay_count)}`), topKm: top[0]!.km_mean as number };
+        }
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Tandem's q5 pipeline, for the streaming-memory section. */
+export function tandemRoutePipeline(flights: TdTable, airports: TdTable): TdTable {
+  return flights
+    .join(airports.rename({ latitude: 'lat1', longitude: 'lon1' }), { on: 'origin', right: 'iata' })
+    .join(airports.rename({ latitude: 'lat2', longitude: 'lon2' }), { on: 'destination', right: 'iata' })
+    .withColumn('km', kmKernel, ['lat1', 'lon1', 'lat2', 'lon2'])
+    .groupBy(['origin', 'destination']).agg({ delay: ['mean', 'count'], km: 'mean' })
+    .sort('delay_count', { descending: true }).limit(10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DuckDB
+
+const KM_SQL = `2 * ${R_KM} * asin(sqrt(sin(radians(d.latitude - o.latitude) / 2) ^ 2 + cos(radians(o.latitude)) * cos(radians(d.latitude)) * sin(radians(d.longitude - o.longitude) / 2) ^ 2))`;
+
+async function duckdbConnection(files: DataFiles): Promise<{ con: DuckDBConnection; close(): void }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  // A JS scalar UDF: DuckDB calls it per vector (2,048 rows) on the JS thread; it reads and writes each row.
+  con.registerScalarFunction(DuckDBScalarFunction.create({
+    name: 'km',
+    returnType: DOUBLE,
+    parameterTypes: [DOUBLE, DOUBLE, DOUBLE, DOUBLE],
+    mainFunction: (_info, input, output) => {
+      const a = input.getColumnVector(0), b = input.getColumnVector(1), c = input.getColumnVector(2), d = input.getColumnVector(3);
+      for (let r = 0; r < input.rowCount; r++) {
+        output.setItem(r, greatCircleKm(a.getItem(r) as number, b.getItem(r) as number, c.getItem(r) as number, d.getItem(r) as number));
+      }
+      output.flush();
+    },
+  }));
+  await con.run(`CREATE TABLE airports AS SELECT iata, latitude, longitude FROM read_csv('${files.airports}')`);
+  return { con, close: () => { con.closeSync(); instance.closeSync(); } };
+}
+
+/** DuckDB; `udf: 'js'` computes km with the JS scalar UDF, `'sql'` with a SQL expression (not user JS). */
+export async function duckdbPeer(files: DataFiles, udf: 'js' | 'sql'): Promise<DataPeer> {
+  const { con, close } = await duckdbConnection(files);
+  const from = (variant: Variant) => (variant === 'file' ? `'${files.flights}'` : 'flights');
+  const km = udf === 'js' ? 'km(o.latitude, o.longitude, d.latitude, d.longitude)' : KM_SQL;
+  const joined = (variant: Variant) => `${from(variant)} f JOIN airports o ON f.origin = o.iata JOIN airports d ON f.destination = d.iata`;
+  const rowsOf = async (sql: string) => (await con.runAndReadAll(sql)).getRows();
+  return {
+    id: udf === 'js' ? 'duckdb' : 'duckdb-sql',
+    name: 'DuckDB',
+    label: udf === 'js' ? 'DuckDB (JS scalar UDF)' : 'DuckDB, km as SQL expression (not user JS)',
+    userJs: udf === 'js',
+    queries: udf === 'js' ? ['load', 'groupby', 'filter', 'udf', 'pipeline'] : ['udf', 'pipeline'],
+    async loadMemory() {
+      await con.run(`CREATE OR REPLACE TABLE flights AS SELECT * FROM '${files.flights}'`);
+    },
+    async run(query, variant) {
+      switch (query) {
+        case 'load': {
+          // Materialised in DuckDB's own (in-memory) storage, as a DuckDB user loads a file.
+          await con.run(`CREATE OR REPLACE TABLE load_probe AS SELECT * FROM '${files.flights}'`);
+          const n = (await rowsOf('SELECT count(*) FROM load_probe'))[0]![0];
+          await con.run('DROP TABLE load_probe');
+          return { rows: Number(n) };
+        }
+        case 'groupby': {
+          const rows = await rowsOf(`SELECT origin, avg(delay) FROM ${from(variant)} GROUP BY origin`);
+          return { groups: rows.length, sum: rows.reduce((s, r) => s + Number(r[1]), 0) };
+        }
+        case 'filter': {
+          const n = (await rowsOf(`SELECT count(*) FROM ${from(variant)} WHERE delay > 15`))[0]![0];
+          return { rows: Number(n) };
+        }
+        case 'udf': {
+          const [n, sum] = (await rowsOf(`SELECT count(*), sum(${km}) FROM ${joined(variant)}`))[0]!;
+          return { rows: Number(n), sum: Number(sum) };
+        }
+        case 'pipeline': {
+          const top = await rowsOf(`SELECT f.origin, f.destination, avg(f.delay), count(*) AS n, avg(${km}) FROM ${joined(variant)}
+            GROUP BY f.origin, f.destination ORDER BY n DESC LIMIT 10`);
+          return { top: top.map((r) => `${String(r[0])}-${String(r[1])} ${Number(r[3])}`), topKm: Number(top[0]![4]) };
+        }
+      }
+    },
+    async close() {
+      close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polars
+
+export async function polarsPeer(files: DataFiles): Promise<DataPeer> {
+  const airports = pl.readCSV(readFileSync(files.airports, 'utf8')).select('iata', 'latitude', 'longitude');
+  const origins = airports.rename({ latitude: 'lat1', longitude: 'lon1' });
+  const dests = airports.rename({ latitude: 'lat2', longitude: 'lon2' });
+  let memory: pl.DataFrame | undefined;
+  const lazy = (variant: Variant) => (variant === 'file' ? pl.scanParquet(files.flights) : memory!.lazy());
+  /** Joins both airports, then runs the user function over a struct of the four columns. */
+  const withKm = async (variant: Variant) => {
+    const joined = await lazy(variant)
+      .join(origins.lazy(), { leftOn: 'origin', rightOn: 'iata' })
+      .join(dests.lazy(), { leftOn: 'destination', rightOn: 'iata' })
+      .collect();
+    const km = joined.select('lat1', 'lon1', 'lat2', 'lon2').toStruct('r')
+      .mapElements((r: { lat1: number; lon1: number; lat2: number; lon2: number }) => greatCircleKm(r.lat1, r.lon1, r.lat2, r.lon2));
+    return joined.withColumn(km.cast(pl.Float64).alias('km'));
+  };
+  return {
+    id: 'polars',
+    name: 'Polars',
+    label: 'Polars (struct mapElements)',
+    userJs: true,
+    queries: ['load', 'groupby', 'filter', 'udf', 'pipeline'],
+    async loadMemory() {
+      memory = pl.readParquet(files.flights);
+    },
+    async run(query, variant) {
+      switch (query) {
+        case 'load':
+          return { rows: pl.readParquet(files.flights).height };
+        case 'groupby': {
+          const df = await lazy(variant).groupBy('origin').agg(pl.col('delay').mean()).collect();
+          return { groups: df.height, sum: df.getColumn('delay').sum() as number };
+        }
+        case 'filter': {
+          const df = await lazy(variant).filter(pl.col('delay').gt(15)).select(pl.len().alias('n')).collect();
+          return { rows: Number(df.getColumn('n').get(0)) };
+        }
+        case 'udf': {
+          const df = await withKm(variant);
+          return { rows: df.height, sum: df.getColumn('km').sum() as number };
+        }
+        case 'pipeline': {
+          const df = (await withKm(variant)).groupBy(['origin', 'destination'])
+            .agg(pl.col('delay').mean().alias('delay_mean'), pl.len().alias('n'), pl.col('km').mean().alias('km_mean'))
+            .sort('n', true).head(10);
+          const rows = df.toRecords() as { origin: string; destination: string; n: number | bigint; km_mean: number }[];
+          return { top: rows.map((r) => `${r.origin}-${r.destination} ${Number(r.n)}`), topKm: rows[0]!.km_mean };
+        }
+      }
+    },
+    async close() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arquero
+
+export async function arqueroPeer(files: DataFiles): Promise<DataPeer> {
+  const airports = aq.fromCSV(readFileSync(files.airports, 'utf8'));
+  const origins = airports.select({ iata: 'o_iata', latitude: 'lat1', longitude: 'lon1' });
+  const dests = airports.select({ iata: 'd_iata', latitude: 'lat2', longitude: 'lon2' });
+  let memory: aq.ColumnTable | undefined;
+  // Arquero reads no Parquet: parquet-wasm decodes the file to Arrow IPC, which aq.fromArrow
+  // takes (through Flechette, which gives int64 as JS numbers; an apache-arrow Table would hand
+  // Arquero BigInts, which its mean can't add).
+  const table = async (variant: Variant) => (variant === 'file' ? aq.fromArrow(await parquetToIpc(files.flights)) : memory!);
+  const km = aq.escape((d: { lat1: number; lon1: number; lat2: number; lon2: number }) => greatCircleKm(d.lat1, d.lon1, d.lat2, d.lon2));
+  const withKm = async (variant: Variant) => (await table(variant))
+    .join(origins, ['origin', 'o_iata'])
+    .join(dests, ['destination', 'd_iata'])
+    .derive({ km });
+  return {
+    id: 'arquero',
+    name: 'Arquero',
+    label: 'Arquero (derive with a JS function)',
+    userJs: true,
+    queries: ['load', 'groupby', 'filter', 'udf', 'pipeline'],
+    async loadMemory() {
+      memory = aq.fromArrow(await parquetToIpc(files.flights));
+    },
+    async run(query, variant) {
+      switch (query) {
+        case 'load':
+          return { rows: (await table('file')).numRows() };
+        case 'groupby': {
+          const t = (await table(variant)).groupby('origin').rollup({ delay_mean: aq.op.mean('delay') });
+          return { groups: t.numRows(), sum: (t.array('delay_mean') as number[]).reduce((s, v) => s + v, 0) };
+        }
+        case 'filter':
+          return { rows: (await table(variant)).filter((d: { delay: number }) => d.delay > 15).numRows() };
+        case 'udf': {
+          const t = (await withKm(variant)).rollup({ n: aq.op.count(), s: aq.op.sum('km') });
+          return { rows: t.get('n', 0) as number, sum: t.get('s', 0) as number };
+        }
+        case 'pipeline': {
+          const t = (await withKm(variant)).groupby('origin', 'destination')
+            .rollup({ delay_mean: aq.op.mean('delay'), n: aq.op.count(), km_mean: aq.op.mean('km') })
+            .orderby(aq.desc('n')).slice(0, 10);
+          const rows = t.objects() as { origin: string; destination: string; n: number; km_mean: number }[];
+          return { top: rows.map((r) => `${r.origin}-${r.destination} ${r.n}`), topKm: rows[0]!.km_mean };
+        }
+      }
+    },
+    async close() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference
+
+/** The udf query in plain JS, float64: rows with both airports known, and the sum of their km. */
+export async function kmReference(files: DataFiles): Promise<{ rows: number; sum: number }> {
+  const arrow = await import('apache-arrow');
+  const t = arrow.tableFromIPC(await parquetToIpc(files.flights));
+  const airports = aq.fromCSV(readFileSync(files.airports, 'utf8'));
+  const where = new Map<string, [number, number]>();
+  const iata = airports.array('iata') as string[], lat = airports.array('latitude') as number[], lon = airports.array('longitude') as number[];
+  iata.forEach((code, i) => where.set(code, [lat[i]!, lon[i]!]));
+  const origin = t.getChild('origin')!.toArray() as string[];
+  const dest = t.getChild('destination')!.toArray() as string[];
+  let rows = 0;
+  let sum = 0;
+  for (let i = 0; i < origin.length; i++) {
+    const o = where.get(origin[i]!), d = where.get(dest[i]!);
+    if (!o || !d) continue;
+    rows++;
+    sum += greatCircleKm(o[0], o[1], d[0], d[1]);
+  }
+  return { rows, sum };
+}
