@@ -15,7 +15,11 @@ export interface RunOptions {
   readonly onProgress?: (progress: { readonly rows: number; readonly totalRows?: number }) => void;
   /** Stops the run: the terminal operation rejects with the signal's reason. */
   readonly signal?: AbortSignal;
-  /** Most bytes of batches held between stages at once (split evenly between the pipes). Default 256 MiB. */
+  /**
+   * Bytes of batches the pipes between stages may hold together before upstream stages wait.
+   * Default 256 MiB. Each pipe still takes one batch when it is empty, so the peak is at most
+   * this plus one batch per stage.
+   */
   readonly maxQueuedBytes?: number;
 }
 
@@ -48,9 +52,8 @@ export function sourceColumns(source: Source, stages: readonly Stage[], output: 
 
 /** The batches out of the last stage, streamed. */
 export async function* runPipeline(source: Source, stages: readonly Stage[], session: DataSession, options: RunOptions, output?: ReadonlySet<string>): AsyncGenerator<Batch> {
-  const meter = new QueueMeter();
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-  const perPipe = Math.max(1, Math.floor(maxQueuedBytes / (stages.length + 1)));
+  const meter = new QueueMeter(maxQueuedBytes);
   const signal = options.signal;
   const readStats: StageStats = { stage: `read ${source.name}`, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
   const all: StageStats[] = [readStats];
@@ -76,12 +79,12 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
       await it.return?.();
     }
   }
-  let stream: AsyncIterable<Batch> = readAhead(read(), perPipe, meter);
+  let stream: AsyncIterable<Batch> = readAhead(read(), meter);
   for (const stage of stages) {
     const stats: StageStats = { stage: stage.label, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
     all.push(stats);
     const trace = (name: string, start: number, end: number, args: Record<string, unknown>) => session.activity(stage.label, name, start, end, args);
-    stream = readAhead(stage.run(stream, { session, stats, trace, ...(signal ? { signal } : {}) }), perPipe, meter);
+    stream = readAhead(stage.run(stream, { session, stats, trace, ...(signal ? { signal } : {}) }), meter);
   }
   try {
     for await (const b of stream) {
@@ -90,7 +93,7 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
     }
     signal?.throwIfAborted();
   } finally {
-    const run: PipelineRun = { source: source.name, stages: all, wallMs: performance.now() - t0, peakQueuedBytes: meter.peak, maxQueuedBytes };
+    const run: PipelineRun = { source: source.name, stages: all, wallMs: performance.now() - t0, peakQueuedBytes: meter.peak, maxQueuedBytes, largestBatchBytes: meter.largestBatch, pipes: stages.length + 1 };
     session.recordPipeline(run);
   }
 }

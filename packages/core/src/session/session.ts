@@ -314,6 +314,20 @@ export class Tandem {
 
   private lastPipeline: PipelineRun | undefined;
 
+  /**
+   * The last table pipeline this session ran: per stage its rows, batches and busy time, the wall
+   * time, and the most bytes held between stages against the budget (`maxQueuedBytes`).
+   *
+   * @example
+   * ```ts
+   * await flights.groupBy('origin').agg({ delay: 'mean' }).toRows();
+   * console.log(td.lastPipelineRun()?.peakQueuedBytes);
+   * ```
+   */
+  lastPipelineRun(): PipelineRun | undefined {
+    return this.lastPipeline;
+  }
+
   /** What tables ask of this session: kernels through the planner, tasks on the workers. */
   private readonly dataSession: DataSession = {
     map: (k, args, options) => this.map(k, args, options),

@@ -10,7 +10,7 @@ const mib = (b: number) => `${(b / (1 << 20)).toFixed(1)} MiB`;
  * the wall time when the pipeline streams well).
  */
 export function explainPipeline(run: PipelineRun): string {
-  const lines = [`Data pipeline (${run.source}): ${ms(run.wallMs)} wall, peak queued between stages ${mib(run.peakQueuedBytes)} of ${mib(run.maxQueuedBytes)}`];
+  const lines = [`Data pipeline (${run.source}): ${ms(run.wallMs)} wall, peak queued between stages ${mib(run.peakQueuedBytes)} (budget ${mib(run.maxQueuedBytes)}; largest batch ${mib(run.largestBatchBytes)})`];
   lines.push(`  ${'stage'.padEnd(60)} ${'rows in'.padStart(10)} ${'rows out'.padStart(10)} ${'batches'.padStart(8)} ${'busy'.padStart(10)}`);
   for (const s of run.stages) {
     const label = s.stage.length > 60 ? `${s.stage.slice(0, 57)}...` : s.stage;

@@ -37,6 +37,10 @@ export interface PipelineRun {
   /** Most bytes of batches held between stages at once. */
   readonly peakQueuedBytes: number;
   readonly maxQueuedBytes: number;
+  /** The largest batch that went through a pipe; the peak is at most maxQueuedBytes + pipes × this. */
+  readonly largestBatchBytes: number;
+  /** Pipes between the source and the stages (one after each). */
+  readonly pipes: number;
 }
 
 export interface StageContext {

@@ -1,31 +1,53 @@
 /**
  * The pipe between two stages: the upstream stage runs ahead of the downstream one — so the two
- * overlap, a CPU stage decoding while a GPU stage computes — but at most `maxBytes` of batches
- * ahead: a fast stage waits for a slow one instead of filling memory (Ray Data's streaming
- * executor does the same with its per-operator budgets).
+ * overlap, a CPU stage decoding while a GPU stage computes — but only while the batches held in
+ * all of a run's pipes together stay under one budget: a fast stage waits for a slow one instead
+ * of filling memory (Ray Data's streaming executor budgets its operators the same way). The
+ * budget is shared, not split per pipe, so a batch bigger than a pipe's share still flows; an
+ * empty pipe always takes one batch, else a batch larger than the budget would stop the run. So
+ * the bound is the budget plus at most one batch per pipe.
  */
 import type { Batch } from '../batch.ts';
 import { batchBytes } from '../batch.ts';
 
-/** Counts bytes held in every pipe of one run, to report (and test) the peak. */
+/** Counts the bytes held in every pipe of one run against its budget, and the peak. */
 export class QueueMeter {
   bytes = 0;
   peak = 0;
+  /** The largest single batch seen: the bound's slack is one of these per pipe. */
+  largestBatch = 0;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(readonly budget: number) {}
+
   add(n: number): void {
     this.bytes += n;
     if (this.bytes > this.peak) this.peak = this.bytes;
+    if (n < 0) for (const wake of [...this.waiting]) wake();
+  }
+
+  /** Resolves once the pipes hold less than the budget (at once if they do). */
+  async room(): Promise<void> {
+    while (this.bytes >= this.budget) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiting.delete(wake);
+          resolve();
+        };
+        this.waiting.add(wake);
+      });
+    }
   }
 }
 
 /**
- * Yields `input`'s batches, pulling ahead in the background while fewer than `maxBytes` are held.
- * A batch bigger than `maxBytes` is still passed, alone. Stopping early (break, error) stops the
+ * Yields `input`'s batches, pulling ahead in the background while the run's pipes hold less than
+ * the meter's budget, or this pipe holds nothing. Stopping early (break, error) stops the
  * upstream too; an upstream error reaches the consumer at the batch where it happened.
  */
-export async function* readAhead(input: AsyncIterable<Batch>, maxBytes: number, meter: QueueMeter): AsyncGenerator<Batch> {
+export async function* readAhead(input: AsyncIterable<Batch>, meter: QueueMeter): AsyncGenerator<Batch> {
   const it = input[Symbol.asyncIterator]();
   const queue: { batch: Batch; bytes: number }[] = [];
-  let held = 0;
   let done = false;
   let exhausted = false;
   let failure: { error: unknown } | undefined;
@@ -35,8 +57,9 @@ export async function* readAhead(input: AsyncIterable<Batch>, maxBytes: number, 
   const producer = (async () => {
     try {
       while (!stopped) {
-        if (held >= maxBytes && queue.length > 0) {
-          await new Promise<void>((r) => (wakeProducer = r));
+        if (queue.length > 0 && meter.bytes >= meter.budget) {
+          // Whichever comes first: room in the budget, or this pipe drained by its consumer.
+          await Promise.race([meter.room(), new Promise<void>((r) => (wakeProducer = r))]);
           continue;
         }
         const next = await it.next();
@@ -46,7 +69,7 @@ export async function* readAhead(input: AsyncIterable<Batch>, maxBytes: number, 
         }
         const bytes = batchBytes(next.value);
         queue.push({ batch: next.value, bytes });
-        held += bytes;
+        if (bytes > meter.largestBatch) meter.largestBatch = bytes;
         meter.add(bytes);
         wakeConsumer?.();
       }
@@ -61,7 +84,6 @@ export async function* readAhead(input: AsyncIterable<Batch>, maxBytes: number, 
     for (;;) {
       if (queue.length > 0) {
         const { batch, bytes } = queue.shift()!;
-        held -= bytes;
         meter.add(-bytes);
         wakeProducer?.();
         yield batch;
