@@ -47,13 +47,15 @@ const PER_MS: Record<number, number> = {
 };
 
 /**
- * Converts one Arrow record batch. `dictionaries` holds each string column's dictionary across the
+ * Converts one Arrow record batch (only the fields `only` names, when given). `dictionaries` holds each string column's dictionary across the
  * batches of one source (created on first use). Throws `Error` naming the column for a type Tandem
  * doesn't hold.
  */
-export function fromArrowBatch(batch: arrow.RecordBatch, dictionaries: Map<string, Dictionary>): Batch {
+export function fromArrowBatch(batch: arrow.RecordBatch, dictionaries: Map<string, Dictionary>, only?: readonly string[]): Batch {
   const columns = new Map<string, Column>();
+  // Fields are picked here rather than with RecordBatch.select, which drops dictionaries (apache-arrow 21).
   batch.schema.fields.forEach((field, i) => {
+    if (only && !only.includes(field.name)) return;
     const vector = batch.getChildAt(i)!;
     const data = vector.data[0]!;
     const type = columnTypeOf(field.type);

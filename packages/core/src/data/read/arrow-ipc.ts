@@ -44,8 +44,7 @@ export async function openArrow(location: string, isUrl: boolean): Promise<Sourc
       try {
         for await (const b of reader) {
           options.signal?.throwIfAborted();
-          const picked = options.columns ? b.select(options.columns as string[]) : b;
-          yield fromArrowBatch(picked, dictionaries);
+          yield fromArrowBatch(b, dictionaries, options.columns);
           row += b.numRows;
         }
       } catch (error) {

@@ -18,7 +18,7 @@ export function arrowTableSource(table: arrow.Table, name = 'an Arrow table'): S
     async *batches(options: SourceOptions): AsyncGenerator<Batch> {
       for (const b of table.batches) {
         options.signal?.throwIfAborted();
-        yield fromArrowBatch(options.columns ? b.select(options.columns as string[]) : b, dictionaries);
+        yield fromArrowBatch(b, dictionaries, options.columns);
       }
     },
   };
