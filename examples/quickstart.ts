@@ -1,5 +1,5 @@
 /**
- * Tandem quickstart (`npm start`): count the primes below three billion in parallel, check the
+ * Tandem quickstart (`npx tsx examples/quickstart.ts`): count the primes below three billion in parallel, check the
  * count, and time the same job on one worker to show the speedup.
  */
 import { availableParallelism } from 'node:os';

@@ -14,6 +14,7 @@ import type { ReadOptions } from '../data/read/source.ts';
 import type { DataSession, PipelineRun } from '../data/stages/stage.ts';
 import { makeOps, type OpOptions, type Ops } from './ops.ts';
 import { Recorder } from '../trace/recorder.ts';
+import type { Span } from '../trace/types.ts';
 import { registerInternals } from './internals.ts';
 import { runGraph } from '../executor/graph.ts';
 import type { GraphNode } from '../graph/graph.ts';
@@ -276,7 +277,7 @@ export class Tandem {
     if (this.recorder.spans().length > 0 || (!this.recorder.lastTraining() && !this.lastPipeline)) {
       parts.push(explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities()));
     }
-    if (this.lastPipeline) parts.push(explainPipeline(this.lastPipeline));
+    if (this.lastPipeline) parts.push(explainPipeline(this.lastPipeline, this.lastPipelineSpans));
     const training = this.recorder.lastTraining();
     if (training) parts.push(explainTraining(training));
     return parts.join('\n');
@@ -313,6 +314,8 @@ export class Tandem {
   }
 
   private lastPipeline: PipelineRun | undefined;
+  /** The kernel spans of the last pipeline run (every batch's, where explain's graph part shows only the last batch's). */
+  private lastPipelineSpans: Span[] = [];
 
   /**
    * The last table pipeline this session ran: per stage its rows, batches and busy time, the wall
@@ -334,7 +337,11 @@ export class Tandem {
     run: (module, exportName, args) => this.run(module, exportName, args),
     workers: () => this.pool.liveWorkers,
     activity: (stage, name, start, end, args) => this.recorder.activity(DATA_TRACK, stage, 'compute', name, start, end, args),
-    recordPipeline: (run) => void (this.lastPipeline = run),
+    recordPipeline: (run) => {
+      const end = performance.now();
+      this.lastPipeline = run;
+      this.lastPipelineSpans = this.recorder.spansBetween(end - run.wallMs, end);
+    },
   };
 
   /**

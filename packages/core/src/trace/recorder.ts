@@ -73,6 +73,11 @@ export class Recorder {
     return this.list;
   }
 
+  /** Spans that began between `from` and `to` (`performance.now()` ms): what one pipeline run's kernels did. */
+  spansBetween(from: number, to: number): Span[] {
+    return this.list.filter((s) => s.start >= from - this.origin && s.start <= to - this.origin);
+  }
+
   activities(): readonly Activity[] {
     return this.activityList;
   }
