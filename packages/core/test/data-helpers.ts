@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as arrow from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Tandem } from '../src/index.ts';
 import type { PipelineRun } from '../src/data/index.ts';
@@ -44,4 +45,9 @@ export function lastRun(td: Tandem): PipelineRun {
 /** |a - b| within float32 rounding of values of magnitude |b|. */
 export function closeF32(a: number, b: number, ulps = 4): boolean {
   return Math.abs(a - b) <= ulps * 2 ** -23 * Math.max(1, Math.abs(b));
+}
+
+/** An apache-arrow table of vectors and typed arrays (tableFromArrays is typed for plain arrays only). */
+export function arrowTable(columns: Record<string, arrow.Vector | Float64Array | Float32Array | Int32Array | BigInt64Array>): arrow.Table {
+  return new arrow.Table(Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, v instanceof arrow.Vector ? v : arrow.makeVector(v as Float64Array)])));
 }

@@ -4,7 +4,7 @@ import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { ArgumentError, Tandem } from '../src/index.ts';
-import { duckdb, FLIGHTS_3M, firstRows } from './data-helpers.ts';
+import { duckdb, FLIGHTS_3M, firstRows, arrowTable } from './data-helpers.ts';
 
 let td: Tandem;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ describe('toArrow', () => {
     expect(t.numRows).toBe(100_000);
     expect(t.getChild('origin')!.type).toBeInstanceOf(arrow.Dictionary);
     expect(t.getChild('date')!.type).toBeInstanceOf(arrow.TimestampMillisecond);
-    const byOrigin = aq.fromArrow(t).groupby('origin').rollup({ n: aq.op.count(), delay: aq.op.sum('delay'), latest: aq.op.max('date') }).objects() as { origin: string; n: number; delay: number; latest: number | Date }[];
+    const byOrigin = aq.fromArrow(t as never).groupby('origin').rollup({ n: aq.op.count(), delay: aq.op.sum('delay'), latest: aq.op.max('date') }).objects() as { origin: string; n: number; delay: number; latest: number | Date }[];
     const db = await duckdb();
     try {
       const ref = await db.rows(`select origin, count(*)::double n, sum(delay)::double delay, epoch_ms(max(date))::double latest from ${firstRows(FLIGHTS_3M, 100_000)} group by origin`);
@@ -37,7 +37,7 @@ describe('toArrow', () => {
   });
 
   it('survives an IPC round trip through apache-arrow with nulls, bools and strings across batches', async () => {
-    const src = await td.fromArrow(new arrow.Table([0, 1].map((k) => arrow.tableFromArrays({
+    const src = await td.fromArrow(new arrow.Table([0, 1].map((k) => arrowTable({
       s: arrow.vectorFromArray([`a${k}`, null, 'shared'], new arrow.Utf8()),
       b: arrow.vectorFromArray([true, null, false], new arrow.Bool()),
       v: arrow.vectorFromArray([k, 1.5, null], new arrow.Float64()),
@@ -52,7 +52,7 @@ describe('toArrow', () => {
 
 describe('fromArrow', () => {
   it('maps Arrow types to columns: ints widen, int64 and uint32 to float64, dates to timestamps, dictionaries to strings', async () => {
-    const table = arrow.tableFromArrays({
+    const table = arrowTable({
       i8: arrow.vectorFromArray([-1, 2, null], new arrow.Int8()),
       i16: arrow.vectorFromArray([300, -300, 0], new arrow.Int16()),
       u32: arrow.vectorFromArray([4_000_000_000, 0, 1], new arrow.Uint32()),
@@ -72,7 +72,7 @@ describe('fromArrow', () => {
   });
 
   it('rejects a column type it cannot hold, naming the column', async () => {
-    const table = arrow.tableFromArrays({ ok: Float64Array.from([1]), list: arrow.vectorFromArray([[1, 2]]) });
+    const table = arrowTable({ ok: Float64Array.from([1]), list: arrow.vectorFromArray([[1, 2]]) });
     const e = await td.fromArrow(table).catch((error: unknown) => error);
     expect(e).toBeInstanceOf(ArgumentError);
     expect((e as ArgumentError).argument).toBe('table.list');

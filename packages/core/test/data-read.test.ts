@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { Tandem } from '../src/index.ts';
 import type { Batch } from '../src/data/index.ts';
-import { AIRPORTS, duckdb, FLIGHTS_200K, FLIGHTS_2K_JSON, FLIGHTS_3M, firstRows, tempDir } from './data-helpers.ts';
+import { AIRPORTS, duckdb, FLIGHTS_200K, FLIGHTS_2K_JSON, FLIGHTS_3M, firstRows, tempDir, arrowTable } from './data-helpers.ts';
 
 let td: Tandem;
 let db: Awaited<ReturnType<typeof duckdb>>;
@@ -103,7 +103,7 @@ describe('Arrow IPC', () => {
   });
 
   it('reads an Arrow stream of several batches: strings in one dictionary, nulls as validity, int64, bool and timestamps', async () => {
-    const batch = (offset: number) => arrow.tableFromArrays({
+    const batch = (offset: number) => arrowTable({
       id: BigInt64Array.from({ length: 4 }, (_, i) => BigInt(offset + i)),
       name: arrow.vectorFromArray(['a', null, 'b', `x${offset}`], new arrow.Utf8()),
       score: arrow.vectorFromArray([1.5, null, -2, 0.25], new arrow.Float64()),

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { kernel, Tandem } from '../src/index.ts';
 import type { Table } from '../src/data/index.ts';
-import { AIRPORTS, closeF32, dataTasks, duckdb, FLIGHTS_3M, firstRows, lastRun, tempDir } from './data-helpers.ts';
+import { AIRPORTS, closeF32, dataTasks, duckdb, FLIGHTS_3M, firstRows, lastRun, tempDir, arrowTable } from './data-helpers.ts';
 
 const N = 200_000;
 const SLICE = firstRows(FLIGHTS_3M, N);
@@ -61,7 +61,7 @@ describe('filter', () => {
   });
 
   it('drops rows where the column is null', async () => {
-    const t = await td.fromArrow(arrow.tableFromArrays({ v: arrow.vectorFromArray([1, null, 3, null, 5], new arrow.Float64()) }));
+    const t = await td.fromArrow(arrowTable({ v: arrow.vectorFromArray([1, null, 3, null, 5], new arrow.Float64()) }));
     expect(await t.filter('v', '!=', 3).toRows()).toEqual([{ v: 1 }, { v: 5 }]);
     expect(await t.filter('v', '>=', 0).count()).toBe(3);
   });
@@ -103,7 +103,7 @@ describe('withColumn', () => {
   });
 
   it('is null where an input is null', async () => {
-    const t = await td.fromArrow(arrow.tableFromArrays({ m: arrow.vectorFromArray([1, null, 10], new arrow.Float64()) }));
+    const t = await td.fromArrow(arrowTable({ m: arrow.vectorFromArray([1, null, 10], new arrow.Float64()) }));
     const rows = await t.withColumn('km', km, ['m']).toRows();
     expect(rows.map((r) => r.km)).toEqual([Math.fround(1.609344), null, Math.fround(16.09344)]);
   });
@@ -144,7 +144,7 @@ describe('groupBy.agg', () => {
   });
 
   it('puts null keys in a group of their own and counts only non-null values', async () => {
-    const t = await td.fromArrow(arrow.tableFromArrays({
+    const t = await td.fromArrow(arrowTable({
       k: arrow.vectorFromArray(['a', null, 'b', 'a', null], new arrow.Utf8()),
       n: arrow.vectorFromArray([1, 2, null, 2, 1], new arrow.Int32()),
       v: arrow.vectorFromArray([1, 2, 3, null, 5], new arrow.Float64()),
@@ -171,7 +171,7 @@ describe('join', () => {
     expect((inner.columns.get('latitude')!.values.data as Float64Array).reduce((a, v) => a + v, 0)).toBeCloseTo(e!.lat as number, 3);
 
     // A left table with codes the airports lack: inner drops them, left keeps them with nulls.
-    const left = await td.fromArrow(arrow.tableFromArrays({ code: arrow.vectorFromArray(['SFO', 'ZZZ', null, 'LAX', 'SFO'], new arrow.Utf8()), i: Int32Array.from([0, 1, 2, 3, 4]) }));
+    const left = await td.fromArrow(arrowTable({ code: arrow.vectorFromArray(['SFO', 'ZZZ', null, 'LAX', 'SFO'], new arrow.Utf8()), i: Int32Array.from([0, 1, 2, 3, 4]) }));
     const lat = new Map((await db.rows(`select iata, latitude from read_csv('${AIRPORTS}') where iata in ('SFO', 'LAX')`)).map((r) => [r.iata, r.latitude]));
     expect(await left.join(airports.select('iata', 'latitude'), { on: 'code', right: 'iata' }).toRows()).toEqual([
       { code: 'SFO', i: 0, latitude: lat.get('SFO') }, { code: 'LAX', i: 3, latitude: lat.get('LAX') }, { code: 'SFO', i: 4, latitude: lat.get('SFO') },
@@ -182,8 +182,8 @@ describe('join', () => {
   });
 
   it('gives a row per match when the right key repeats, and suffixes clashing names', async () => {
-    const left = await td.fromArrow(arrow.tableFromArrays({ k: Int32Array.from([1, 2, 3]), v: Float64Array.from([10, 20, 30]) }));
-    const right = await td.fromArrow(arrow.tableFromArrays({ k: Float64Array.from([2, 1, 2]), v: Float64Array.from([0.1, 0.2, 0.3]) }));
+    const left = await td.fromArrow(arrowTable({ k: Int32Array.from([1, 2, 3]), v: Float64Array.from([10, 20, 30]) }));
+    const right = await td.fromArrow(arrowTable({ k: Float64Array.from([2, 1, 2]), v: Float64Array.from([0.1, 0.2, 0.3]) }));
     expect(await left.join(right, { on: 'k' }).toRows()).toEqual([{ k: 1, v: 10, v_right: 0.2 }, { k: 2, v: 20, v_right: 0.1 }, { k: 2, v: 20, v_right: 0.3 }]);
   });
 });
@@ -199,13 +199,13 @@ describe('sort', () => {
   });
 
   it('orders strings by their text (not their codes), nulls last either way, stable', async () => {
-    const t = await td.fromArrow(arrow.tableFromArrays({
+    const t = await td.fromArrow(arrowTable({
       s: arrow.vectorFromArray(['b', null, 'a', 'c', 'a', null, 'B'], new arrow.Utf8()),
       i: Int32Array.from([0, 1, 2, 3, 4, 5, 6]),
     }));
     expect((await t.sort('s').toRows()).map((r) => r.i)).toEqual([6, 2, 4, 0, 3, 1, 5]);
     expect((await t.sort('s', { descending: true }).toRows()).map((r) => r.i)).toEqual([3, 0, 2, 4, 6, 1, 5]);
-    const n = await td.fromArrow(arrow.tableFromArrays({ v: arrow.vectorFromArray([2, null, NaN, -1, 2], new arrow.Float64()), i: Int32Array.from([0, 1, 2, 3, 4]) }));
+    const n = await td.fromArrow(arrowTable({ v: arrow.vectorFromArray([2, null, NaN, -1, 2], new arrow.Float64()), i: Int32Array.from([0, 1, 2, 3, 4]) }));
     expect((await n.sort('v', { descending: true }).toRows()).map((r) => r.i)).toEqual([0, 4, 3, 1, 2]);
   });
 });
@@ -237,7 +237,7 @@ describe('mapBatches, select, rename', () => {
   });
 
   it('string output columns and nulls from a task', async () => {
-    const t = await td.fromArrow(arrow.tableFromArrays({ delay: arrow.vectorFromArray([20, null, -3, 16], new arrow.Float64()) }));
+    const t = await td.fromArrow(arrowTable({ delay: arrow.vectorFromArray([20, null, -3, 16], new arrow.Float64()) }));
     expect((await t.mapBatches(dataTasks, 'lateness', { output: { label: 'string' } }).toRows()).map((r) => r.label)).toEqual(['late', null, 'on time', 'late']);
   });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { Tandem } from '../src/index.ts';
 import type { Table } from '../src/data/index.ts';
-import { dataTasks, FLIGHTS_3M } from './data-helpers.ts';
+import { dataTasks, FLIGHTS_3M, arrowTable } from './data-helpers.ts';
 
 let td: Tandem;
 beforeAll(async () => {
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 /** n rows: a = i, b = 10·i (b null where i % 10 === 3), y = i % 3. */
 async function numbers(n: number): Promise<Table> {
-  return td.fromArrow(arrow.tableFromArrays({
+  return td.fromArrow(arrowTable({
     a: Float64Array.from({ length: n }, (_, i) => i),
     b: arrow.vectorFromArray(Array.from({ length: n }, (_, i) => (i % 10 === 3 ? null : 10 * i)), new arrow.Float64()),
     y: Int32Array.from({ length: n }, (_, i) => i % 3),
@@ -79,7 +79,7 @@ describe('toTrainData', () => {
     let counted = 0;
     for (const set of [data.train, data.test]) for (const y of set.y.data) if (y === code) counted++;
     expect(counted).toBe(late);
-    const halves = await td.fromArrow(arrow.tableFromArrays({ a: Float64Array.from([1, 2]), y: Float64Array.from([1, 0.5]) }));
+    const halves = await td.fromArrow(arrowTable({ a: Float64Array.from([1, 2]), y: Float64Array.from([1, 0.5]) }));
     await expect(halves.toTrainData({ features: ['a'], label: 'y' })).rejects.toMatchObject({ argument: 'options.label', message: expect.stringMatching(/row 2 holds 0.5/) });
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { Tandem } from '../src/index.ts';
 import type { Table } from '../src/data/index.ts';
-import { dataTasks, duckdb, FLIGHTS_3M, tempDir } from './data-helpers.ts';
+import { dataTasks, duckdb, FLIGHTS_3M, tempDir, arrowTable } from './data-helpers.ts';
 
 let td: Tandem;
 const tmp = tempDir();
@@ -23,7 +23,7 @@ afterAll(async () => {
 
 /** A small table with a null in every column and every column type. */
 async function withNulls(): Promise<Table> {
-  const t = arrow.tableFromArrays({
+  const t = arrowTable({
     f64: arrow.vectorFromArray([1.5, null, -3, 1e300], new arrow.Float64()),
     f32: arrow.vectorFromArray([0.5, 2, null, -1], new arrow.Float32()),
     i32: arrow.vectorFromArray([1, -2, 3, null], new arrow.Int32()),
