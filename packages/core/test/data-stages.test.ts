@@ -146,7 +146,7 @@ describe('groupBy.agg', () => {
   it('puts null keys in a group of their own and counts only non-null values', async () => {
     const t = await td.fromArrow(arrowTable({
       k: arrow.vectorFromArray(['a', null, 'b', 'a', null], new arrow.Utf8()),
-      n: arrow.vectorFromArray([1, 2, null, 2, 1], new arrow.Int32()),
+      n: arrow.vectorFromArray([1, 2, null, 2, 0], new arrow.Int32()), // the null's slot holds 0: it must not join the group of 0
       v: arrow.vectorFromArray([1, 2, 3, null, 5], new arrow.Float64()),
     }));
     expect(await t.groupBy('k').agg({ v: ['count', 'sum', 'min'] }).toRows()).toEqual([
@@ -156,8 +156,9 @@ describe('groupBy.agg', () => {
     ]);
     const byNumber = await t.groupBy(['n', 'k']).agg({ v: 'count' }).toRows();
     expect(byNumber).toEqual([
-      { n: 1, k: 'a', v_count: 1 }, { n: 2, k: null, v_count: 1 }, { n: null, k: 'b', v_count: 1 }, { n: 2, k: 'a', v_count: 0 }, { n: 1, k: null, v_count: 1 },
+      { n: 1, k: 'a', v_count: 1 }, { n: 2, k: null, v_count: 1 }, { n: null, k: 'b', v_count: 1 }, { n: 2, k: 'a', v_count: 0 }, { n: 0, k: null, v_count: 1 },
     ]);
+    expect(await t.groupBy('n').agg({ v: 'count' }).toRows()).toEqual([{ n: 1, v_count: 1 }, { n: 2, v_count: 1 }, { n: null, v_count: 1 }, { n: 0, v_count: 1 }]);
   });
 });
 
