@@ -22,6 +22,8 @@ function csvPass(location: string, isUrl: boolean, options: ReadOptions): TextPa
   async function* records(): AsyncGenerator<TextRecord> {
     const input = isUrl ? await fetchStream(location) : createReadStream(location);
     const parser = input.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, bom: true, skip_empty_lines: true }));
+    // pipe() doesn't pass on the input's errors: without this a read error left the parser waiting forever.
+    input.on('error', (error: Error) => parser.destroy(error));
     let header = true;
     let row = 1;
     try {

@@ -46,7 +46,8 @@ export function parseValue(type: ColumnType, v: unknown): number | string | unde
     case 'bool': return s === 'true' ? 1 : s === 'false' ? 0 : undefined;
     case 'timestamp': {
       if (!ISO_DATE.test(s)) return undefined;
-      const ms = Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
+      // No offset: UTC, as DuckDB, Arrow and Parquet read naive timestamps (Date.parse would take local time).
+      const ms = Date.parse(s.length === 10 ? `${s}T00:00:00Z` : /(Z|[+-]\d{2}:?\d{2})$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
       return Number.isFinite(ms) ? ms : undefined;
     }
     default: return undefined;

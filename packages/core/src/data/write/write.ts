@@ -1,7 +1,8 @@
 /**
  * `table.write(path)`: Parquet (parquet-wasm, ZSTD), Arrow IPC file or CSV by extension, through a
- * temporary file (see atomic.ts). Arrow and CSV stream batch by batch; Parquet is encoded from the
- * whole table at once (parquet-wasm takes a table), so the result must fit in memory.
+ * temporary file (see atomic.ts). CSV streams batch by batch; Parquet and Arrow are encoded from the
+ * whole table at once (parquet-wasm takes a table; an Arrow file can't replace a dictionary), so
+ * the result must fit in memory.
  */
 import { extname } from 'node:path';
 import * as arrow from 'apache-arrow';
@@ -29,18 +30,13 @@ export async function writeBatches(path: string, format: WriteFormat, schema: Sc
       return;
     }
     const all: Batch[] = [];
+    for await (const b of batches) all.push(b);
     if (format === 'arrow') {
-      const writer = new arrow.RecordBatchFileWriter();
-      for await (const b of batches) {
-        // Each batch alone, so the file streams; dictionaries go out as the batches need them.
-        for (const rb of toArrowTable(schema, [b]).batches) writer.write(rb);
-        await file.write(writer.toUint8Array(true));
-      }
-      writer.finish();
-      await file.write(writer.toUint8Array(true));
+      // The whole table at once: the file format can't replace a dictionary between batches, and
+      // each batch's strings need the column's dictionary as it stands after the last batch.
+      await file.write(arrow.tableToIPC(toArrowTable(schema, all), 'file'));
       return;
     }
-    for await (const b of batches) all.push(b);
     const pw = await import('parquet-wasm/node');
     const ipc = arrow.tableToIPC(toArrowTable(schema, all), 'stream');
     const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).build();
