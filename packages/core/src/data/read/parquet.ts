@@ -43,7 +43,10 @@ export async function openParquet(location: string, isUrl: boolean): Promise<Sou
     rows: metadata.fileMetadata().numRows(),
     async *batches(options: SourceOptions): AsyncGenerator<Batch> {
       const dictionaries = new Map<string, Dictionary>();
-      if (options.runTask && options.parallelism && options.parallelism > 1 && groups.length > 1) {
+      // In the workers whenever there are any: besides the parallelism, a corrupt row group can
+      // make parquet-wasm trap ('unreachable') with its promise never settling; a worker that
+      // does so crashes and its task fails, where the main thread would wait for ever.
+      if (options.runTask && options.parallelism && options.parallelism >= 1) {
         yield* inWorkers(location, isUrl, groups, options, dictionaries);
         return;
       }
