@@ -30,6 +30,10 @@ import { runTasks, streamTasks, type BulkOptions, type Settled } from '../pool/b
 import type { ModuleSpecifier } from '../pool/module-ref.ts';
 import type { PoolOptions, TaskOptions } from '../pool/options.ts';
 import { WorkerPool, type ProgressEvent } from '../pool/pool.ts';
+import { hostname } from 'node:os';
+import { resolveCluster, type ClusterOptions } from '../cluster/options.ts';
+import type { ClusterClient } from '../cluster/client.ts';
+import type { ClusterNode } from '../cluster/node.ts';
 import type { PoolStats } from '../pool/stats.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -49,6 +53,12 @@ export interface TandemOptions extends PoolOptions {
   policy?: Policy;
   /** Where learned costs persist (a file path), or `false` to keep them in memory only. Default: the user's cache directory. */
   costCache?: string | false;
+  /**
+   * A cluster to spread `run`, `runMany` and `stream` over (nodes join with `npx tandem worker`).
+   * With workers this session is a node too, for its own tasks; with `workers: 0` it only submits
+   * (it still starts one idle worker thread, which the session's other APIs expect).
+   */
+  cluster?: ClusterOptions;
 }
 
 /** The trace's process for table pipelines: a track per stage, a slice per batch. */
@@ -131,15 +141,35 @@ export class Tandem {
     if (options.costCache !== undefined && options.costCache !== false && (typeof options.costCache !== 'string' || options.costCache === '')) {
       throw new ArgumentError('costCache', 'a file path, or false to keep costs in memory', options.costCache);
     }
-    const pool = new WorkerPool(options);
+    const submitOnly = options.cluster !== undefined && options.workers === 0;
+    if (options.cluster !== undefined) resolveCluster(options.cluster); // bad options fail before anything starts
+    const pool = new WorkerPool(submitOnly ? { ...options, workers: 1 } : options);
+    let td: Tandem | undefined;
     try {
       await pool.ready();
-      const { backends, unavailable } = await openBackends(options.backends, pool);
+      const { backends, unavailable } = await openBackends(options.backends ?? (submitOnly ? [] : undefined), pool);
       const costPath = options.costCache === false ? undefined : options.costCache ?? costCachePath(backends.map((b) => b.device.description));
-      return new Tandem(pool, backends, unavailable, policy, costPath);
+      td = new Tandem(pool, backends, unavailable, policy, costPath);
+      if (options.cluster) await td.joinCluster(options.cluster, submitOnly);
+      return td;
     } catch (error) {
-      await pool.destroy();
+      if (td) await td.destroy();
+      else await pool.destroy();
       throw error;
+    }
+  }
+
+  private cluster: { client: ClusterClient; node?: ClusterNode; where: string } | undefined;
+
+  private async joinCluster(options: ClusterOptions, submitOnly: boolean): Promise<void> {
+    const { ClusterClient } = await import('../cluster/client.ts');
+    const resolved = resolveCluster(options);
+    const client = await ClusterClient.open(resolved);
+    this.cluster = { client, where: resolved.where };
+    // With workers, this session runs cluster jobs too — its own user's, so any module ('*').
+    if (!submitOnly) {
+      const { startNode } = await import('../cluster/node.ts');
+      this.cluster.node = await startNode({ ...options, allow: ['*'], session: this, name: `${hostname()}:${process.pid} (client)` });
     }
   }
 
@@ -152,6 +182,7 @@ export class Tandem {
    * ```
    */
   run<T = unknown>(module: ModuleSpecifier, exportName: string, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<T> {
+    if (this.cluster) return this.cluster.client.run<T>(module, exportName, args, options);
     return this.pool.run<T>(module, exportName, args, options);
   }
 
@@ -165,6 +196,7 @@ export class Tandem {
    * ```
    */
   runMany<T = unknown>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): Promise<T[]> {
+    if (this.cluster) return this.cluster.client.runMany<T>(module, exportName, argsList, options);
     return runTasks<T>(this.pool, module, exportName, argsList, options);
   }
 
@@ -178,6 +210,7 @@ export class Tandem {
    * ```
    */
   stream<T = unknown>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): AsyncGenerator<Settled<T>, void, undefined> {
+    if (this.cluster) return this.cluster.client.stream<T>(module, exportName, argsList, options);
     return streamTasks<T>(this.pool, module, exportName, argsList, options);
   }
 
@@ -245,12 +278,21 @@ export class Tandem {
 
   /** Stops taking tasks, finishes queued and running ones, then ends the workers and devices. */
   async close(): Promise<void> {
+    await this.leaveCluster();
     await this.pool.close();
     await this.disposeBackends();
   }
 
+  private async leaveCluster(): Promise<void> {
+    const c = this.cluster;
+    this.cluster = undefined;
+    await c?.node?.close();
+    await c?.client.close();
+  }
+
   /** Rejects everything pending (code `ERR_TANDEM_POOL_DESTROYED`) and ends the workers and devices now. */
   async destroy(): Promise<void> {
+    await this.leaveCluster().catch(() => {});
     await this.pool.destroy();
     await this.disposeBackends();
   }
