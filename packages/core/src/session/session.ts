@@ -8,6 +8,7 @@ import { chromeTrace } from '../trace/chrome-trace.ts';
 import { explainSpans } from '../trace/explain.ts';
 import { explainTraining } from '../trace/explain-training.ts';
 import { explainPipeline } from '../trace/explain-pipeline.ts';
+import { explainCluster } from '../trace/explain-cluster.ts';
 import type * as arrow from 'apache-arrow';
 import { Table } from '../data/table.ts';
 import type { ReadOptions } from '../data/read/source.ts';
@@ -244,6 +245,10 @@ export class Tandem {
    */
   devices(): DeviceInfo[] {
     const devices = this.backends.map((b) => b.device);
+    // A cluster's nodes, as last seen (every few seconds): where run/runMany/stream tasks go.
+    for (const n of this.cluster?.client.nodes() ?? []) {
+      devices.push({ id: `node:${n.name}`, backend: 'cluster', kind: 'cpu', description: `${n.host} pid ${n.pid}: ${n.devices.join('; ')}`, software: false, lanes: n.workers, limits: { maxBufferBytes: 0, maxBindingBytes: 0 } });
+    }
     if (!devices.some((d) => d.kind === 'cpu')) {
       // With no backend on the CPU, the workers are still a device: they run td.run tasks.
       devices.unshift(hostCpuDevice({ backend: 'workers', workers: this.pool.options.workers, workerKind: this.pool.options.workerKind }));
@@ -320,6 +325,7 @@ export class Tandem {
       parts.push(explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities()));
     }
     if (this.lastPipeline) parts.push(explainPipeline(this.lastPipeline, this.lastPipelineSpans));
+    if (this.cluster) parts.push(explainCluster(this.cluster.where, this.cluster.client.nodes()));
     const training = this.recorder.lastTraining();
     if (training) parts.push(explainTraining(training));
     return parts.join('\n');
