@@ -5,13 +5,15 @@
  *
  * Queries: load (read every column into memory), groupby (origin → mean delay), filter
  * (delay > 15, count), udf (join airports for origin and destination, great-circle km per flight
- * as a user JS function, summed), pipeline (udf, then group by route → mean delay, mean km, count
- * → top 10 by count). Each in two variants: `file` (the timing includes reading the Parquet
+ * as a user JS function, summed), kmOnly (the same user function alone, over the flights already
+ * joined to their airports in memory: the user-JS path without the engines' joins and reads
+ * around it), pipeline (udf, then group by route → mean delay, mean km, count → top 10 by count).
+ * Each in two variants (kmOnly in memory only): `file` (the timing includes reading the Parquet
  * file) and `memory` (each peer first materialises the table in its own memory, untimed).
  * Then the streaming-memory check: Tandem's pipeline under a small `maxQueuedBytes`, its peak
  * queued bytes and the process's RSS high-water mark against the file's decoded size.
  *
- * Options: --reps N (5)  --warmup N (1)  --queries load,groupby,filter,udf,pipeline
+ * Options: --reps N (5)  --warmup N (1)  --queries load,groupby,filter,udf,kmOnly,pipeline
  *          --variants file,memory  --peers tandem,duckdb,duckdb-sql,polars,arquero
  *          --max-queued-mib N (32)  --no-memory-check
  */
@@ -34,7 +36,7 @@ const FILES: DataFiles = {
   flights: fileURLToPath(new URL('../node_modules/vega-datasets/data/flights-3m.parquet', import.meta.url)),
   airports: fileURLToPath(new URL('../node_modules/vega-datasets/data/airports.csv', import.meta.url)),
 };
-const QUERIES: readonly QueryName[] = ['load', 'groupby', 'filter', 'udf', 'pipeline'];
+const QUERIES: readonly QueryName[] = ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'];
 const VARIANTS: readonly Variant[] = ['file', 'memory'];
 const PEERS = ['tandem', 'duckdb', 'duckdb-sql', 'polars', 'arquero'] as const;
 const QUERY_TITLE: Record<QueryName, string> = {
@@ -42,6 +44,7 @@ const QUERY_TITLE: Record<QueryName, string> = {
   groupby: '2. Group by origin → mean delay',
   filter: '3. Filter delay > 15, count',
   udf: '4. Join airports (origin, destination) → great-circle km per flight as a user JS function → sum',
+  kmOnly: '4b. The user JS function alone: great-circle km over the flights already joined to their airports → sum',
   pipeline: '5. Pipeline: join both airports → km → group by route → mean delay, mean km, count → top 10 by count',
 };
 /** Tandem's user-JS path must be this much faster than the fastest peer's. */
@@ -126,7 +129,7 @@ export default async function main(argv: string[]): Promise<void> {
     arquero: () => arqueroPeer(FILES),
   };
   for (const id of settings.peers) peers.push(await make[id]());
-  const needsRef = settings.queries.includes('udf');
+  const needsRef = settings.queries.includes('udf') || settings.queries.includes('kmOnly');
   const reference = needsRef ? await kmReference(FILES) : undefined;
   if (reference) console.log(`reference (plain JS, float64): ${int(reference.rows)} joined flights, Σkm = ${reference.sum.toFixed(1)}`);
 
@@ -147,6 +150,7 @@ export default async function main(argv: string[]): Promise<void> {
       }
       for (const query of settings.queries) {
         if (query === 'load' && variant === 'memory') continue;
+        if (query === 'kmOnly' && variant === 'file') continue; // its input is a joined table in memory
         const key = `${query}/${variant}`;
         const these = peers.filter((p) => p.queries.includes(query));
         console.log(`\n== ${QUERY_TITLE[query]} [${variant === 'file' ? 'from the file' : 'table in memory'}] ==`);
@@ -180,12 +184,13 @@ export default async function main(argv: string[]): Promise<void> {
 
   // --- Targets.
   for (const variant of settings.variants) {
-    const udf = medians[`udf/${variant}`];
+    for (const q of ['udf', 'kmOnly'] as const) {
+    const udf = medians[`${q}/${variant}`];
     if (udf && 'tandem' in udf) {
       const others = peers.filter((p) => p.id !== 'tandem' && p.userJs && p.id in udf);
       const fastest = others.sort((a, b) => udf[a.id]! - udf[b.id]!)[0];
       checks.push({
-        name: `4. user JS function (${variant === 'file' ? 'from the file' : 'in memory'}): Tandem vs the fastest peer's user-JS path`,
+        name: `${q === 'udf' ? '4. join + user JS function' : '4b. the user JS function alone'} (${variant === 'file' ? 'from the file' : 'in memory'}): Tandem vs the fastest peer's user-JS path`,
         target: `≥ ${UDF_SPEEDUP}× faster`,
         measured: fastest
           ? `${ratio(udf[fastest.id]! / udf.tandem!)} (${ms(udf.tandem!)} ms vs ${fastest.label} ${ms(udf[fastest.id]!)} ms)`
@@ -193,6 +198,7 @@ export default async function main(argv: string[]): Promise<void> {
         pass: !!fastest && udf[fastest.id]! / udf.tandem! >= UDF_SPEEDUP,
         ...(fastest ? {} : { applies: false }),
       });
+    }
     }
     for (const q of ['groupby', 'filter'] as const) {
       const m = medians[`${q}/${variant}`];
@@ -265,6 +271,7 @@ function verify(query: QueryName, runs: Map<string, Timed[]>, reference: { rows:
         if (v.groups !== base[1].groups || !close(v.sum!, base[1].sum!, 1e-9)) out.push(`${id}: ${v.groups} groups Σmean ${v.sum}, ${base[0]}: ${base[1].groups} groups Σmean ${base[1].sum}`);
         break;
       case 'udf':
+      case 'kmOnly':
         if (reference && (v.rows !== reference.rows || !close(v.sum!, reference.sum, KM_TOLERANCE))) {
           out.push(`${id}: ${v.rows} rows Σkm ${v.sum}, reference ${reference.rows} rows Σkm ${reference.sum}`);
         }
@@ -281,16 +288,16 @@ function verify(query: QueryName, runs: Map<string, Timed[]>, reference: { rows:
 
 function queryTable(query: QueryName, variant: Variant, peers: readonly DataPeer[], s: Map<string, Summary>, runs: Map<string, Timed[]>, problems: string[]): Table {
   const tandem = s.get('tandem');
-  const comparable = peers.filter((p) => p.id !== 'tandem' && (query === 'udf' || query === 'pipeline' ? p.userJs : true));
+  const comparable = peers.filter((p) => p.id !== 'tandem' && (query === 'udf' || query === 'kmOnly' || query === 'pipeline' ? p.userJs : true));
   const fastest = comparable.sort((a, b) => s.get(a.id)!.median - s.get(b.id)!.median)[0];
   const rows = peers.map((p) => {
     const x = s.get(p.id)!;
     const v = runs.get(p.id)![0]!.value;
-    return [query === 'udf' || query === 'pipeline' ? p.label : p.name, ms(x.median), ms(x.min), ms(x.max), tandem && p.id !== 'tandem' ? ratio(x.median / tandem.median) : '—', describeValue(v)];
+    return [query === 'udf' || query === 'kmOnly' || query === 'pipeline' ? p.label : p.name, ms(x.median), ms(x.min), ms(x.max), tandem && p.id !== 'tandem' ? ratio(x.median / tandem.median) : '—', describeValue(v)];
   });
   const notes: string[] = [];
   if (tandem && fastest) {
-    notes.push(`Tandem vs the fastest ${query === 'udf' || query === 'pipeline' ? 'user-JS ' : ''}peer (${query === 'udf' || query === 'pipeline' ? fastest.label : fastest.name}): ${ratio(s.get(fastest.id)!.median / tandem.median)} (peer time ÷ Tandem time).`);
+    notes.push(`Tandem vs the fastest ${query === 'udf' || query === 'kmOnly' || query === 'pipeline' ? 'user-JS ' : ''}peer (${query === 'udf' || query === 'kmOnly' || query === 'pipeline' ? fastest.label : fastest.name}): ${ratio(s.get(fastest.id)!.median / tandem.median)} (peer time ÷ Tandem time).`);
   }
   if (query === 'load') notes.push('Tandem collect() (one batch of shared-memory columns); DuckDB CREATE TABLE AS (its own storage, then dropped); Polars readParquet (a DataFrame); Arquero parquet-wasm → IPC → aq.fromArrow (Flechette columns, values decoded on access).');
   if (problems.length) notes.push(`RESULTS DISAGREE: ${problems.join('; ')}`);

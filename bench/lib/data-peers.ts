@@ -7,7 +7,9 @@
  *   directly; Tandem `td.read`s it; Arquero has no Parquet reader, so parquet-wasm decodes the file
  *   to Arrow IPC, as Tandem's reader does, and `aq.fromArrow` takes that).
  * - `memory`: each peer first materialises the table in its own memory (set-up, not timed), then
- *   runs the query on it.
+ *   runs the query on it. `kmOnly` runs only here: the flights already joined to both airports'
+ *   coordinates are materialised too, and the query is the user function alone over them — the
+ *   user-JS path by itself, without each engine's joins and reading around it.
  *
  * The airports lookup table (3,376 rows) is loaded once per peer at set-up for both variants.
  */
@@ -18,7 +20,7 @@ import * as aq from 'arquero';
 import { Tandem, kernel, type KernelThis, type Table as TdTable } from '@tandem/core';
 
 export type Variant = 'file' | 'memory';
-export type QueryName = 'load' | 'groupby' | 'filter' | 'udf' | 'pipeline';
+export type QueryName = 'load' | 'groupby' | 'filter' | 'udf' | 'kmOnly' | 'pipeline';
 
 /** What a query returns, for the cross-peer check (never timed apart from the query itself). */
 export interface QueryValue {
@@ -87,6 +89,7 @@ export async function parquetToIpc(path: string): Promise<Uint8Array> {
 export async function tandemPeer(td: Tandem, files: DataFiles): Promise<DataPeer> {
   const airports = await td.fromArrow(await (await td.read(files.airports)).select('iata', 'latitude', 'longitude').toArrow(), 'airports');
   let memory: TdTable | undefined;
+  let joinedMemory: TdTable | undefined;
   const source = async (variant: Variant) => (variant === 'file' ? td.read(files.flights) : memory!);
   const withKm = (t: TdTable) => t
     .join(airports.rename({ latitude: 'lat1', longitude: 'lon1' }), { on: 'origin', right: 'iata' })
@@ -97,10 +100,15 @@ export async function tandemPeer(td: Tandem, files: DataFiles): Promise<DataPeer
     name: 'Tandem',
     label: 'Tandem (withColumn with a kernel())',
     userJs: true,
-    queries: ['load', 'groupby', 'filter', 'udf', 'pipeline'],
+    queries: ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'],
     async loadMemory() {
       // The brief's way: an Arrow table of Tandem's own collected columns (numbers wrap shared memory).
       memory = await td.fromArrow(await (await td.read(files.flights)).toArrow(), 'flights in memory');
+      const joined = memory
+        .join(airports.rename({ latitude: 'lat1', longitude: 'lon1' }), { on: 'origin', right: 'iata' })
+        .join(airports.rename({ latitude: 'lat2', longitude: 'lon2' }), { on: 'destination', right: 'iata' })
+        .select('lat1', 'lon1', 'lat2', 'lon2');
+      joinedMemory = await td.fromArrow(await joined.toArrow(), 'joined flights in memory');
     },
     async run(query, variant) {
       const t = await source(variant);
@@ -115,10 +123,12 @@ export async function tandemPeer(td: Tandem, files: DataFiles): Promise<DataPeer
         }
         case 'filter':
           return { rows: await t.filter('delay', '>', 15).count() };
+        case 'kmOnly':
         case 'udf': {
           let rows = 0;
           let sum = 0;
-          for await (const b of withKm(t).select('km').batches()) {
+          const km = query === 'kmOnly' ? joinedMemory!.withColumn('km', kmKernel, ['lat1', 'lon1', 'lat2', 'lon2']) : withKm(t);
+          for await (const b of km.select('km').batches()) {
             const km = b.columns.get('km')!.values.data;
             for (let i = 0; i < b.rows; i++) sum += km[i]!;
             rows += b.rows;
@@ -183,9 +193,10 @@ export async function duckdbPeer(files: DataFiles, udf: 'js' | 'sql'): Promise<D
     name: 'DuckDB',
     label: udf === 'js' ? 'DuckDB (JS scalar UDF)' : 'DuckDB, km as SQL expression (not user JS)',
     userJs: udf === 'js',
-    queries: udf === 'js' ? ['load', 'groupby', 'filter', 'udf', 'pipeline'] : ['udf', 'pipeline'],
+    queries: udf === 'js' ? ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'] : ['udf', 'kmOnly', 'pipeline'],
     async loadMemory() {
       await con.run(`CREATE OR REPLACE TABLE flights AS SELECT * FROM '${files.flights}'`);
+      await con.run(`CREATE OR REPLACE TABLE joined AS SELECT o.latitude AS lat1, o.longitude AS lon1, d.latitude AS lat2, d.longitude AS lon2 FROM ${joined('memory')}`);
     },
     async run(query, variant) {
       switch (query) {
@@ -206,6 +217,11 @@ export async function duckdbPeer(files: DataFiles, udf: 'js' | 'sql'): Promise<D
         }
         case 'udf': {
           const [n, sum] = (await rowsOf(`SELECT count(*), sum(${km}) FROM ${joined(variant)}`))[0]!;
+          return { rows: Number(n), sum: Number(sum) };
+        }
+        case 'kmOnly': {
+          const expr = udf === 'js' ? 'km(lat1, lon1, lat2, lon2)' : KM_SQL.replace(/o\.latitude/g, 'lat1').replace(/o\.longitude/g, 'lon1').replace(/d\.latitude/g, 'lat2').replace(/d\.longitude/g, 'lon2');
+          const [n, sum] = (await rowsOf(`SELECT count(*), sum(${expr}) FROM joined`))[0]!;
           return { rows: Number(n), sum: Number(sum) };
         }
         case 'pipeline': {
@@ -229,6 +245,9 @@ export async function polarsPeer(files: DataFiles): Promise<DataPeer> {
   const origins = airports.rename({ latitude: 'lat1', longitude: 'lon1' });
   const dests = airports.rename({ latitude: 'lat2', longitude: 'lon2' });
   let memory: pl.DataFrame | undefined;
+  let joinedMemory: pl.DataFrame | undefined;
+  const kmOf = (df: pl.DataFrame) => df.select('lat1', 'lon1', 'lat2', 'lon2').toStruct('r')
+    .mapElements((r: { lat1: number; lon1: number; lat2: number; lon2: number }) => greatCircleKm(r.lat1, r.lon1, r.lat2, r.lon2));
   const lazy = (variant: Variant) => (variant === 'file' ? pl.scanParquet(files.flights) : memory!.lazy());
   /** Joins both airports, then runs the user function over a struct of the four columns. */
   const withKm = async (variant: Variant) => {
@@ -236,18 +255,18 @@ export async function polarsPeer(files: DataFiles): Promise<DataPeer> {
       .join(origins.lazy(), { leftOn: 'origin', rightOn: 'iata' })
       .join(dests.lazy(), { leftOn: 'destination', rightOn: 'iata' })
       .collect();
-    const km = joined.select('lat1', 'lon1', 'lat2', 'lon2').toStruct('r')
-      .mapElements((r: { lat1: number; lon1: number; lat2: number; lon2: number }) => greatCircleKm(r.lat1, r.lon1, r.lat2, r.lon2));
-    return joined.withColumn(km.cast(pl.Float64).alias('km'));
+    return joined.withColumn(kmOf(joined).cast(pl.Float64).alias('km'));
   };
   return {
     id: 'polars',
     name: 'Polars',
     label: 'Polars (struct mapElements)',
     userJs: true,
-    queries: ['load', 'groupby', 'filter', 'udf', 'pipeline'],
+    queries: ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'],
     async loadMemory() {
       memory = pl.readParquet(files.flights);
+      joinedMemory = (await memory.lazy().join(origins.lazy(), { leftOn: 'origin', rightOn: 'iata' }).join(dests.lazy(), { leftOn: 'destination', rightOn: 'iata' }).collect())
+        .select('lat1', 'lon1', 'lat2', 'lon2');
     },
     async run(query, variant) {
       switch (query) {
@@ -264,6 +283,10 @@ export async function polarsPeer(files: DataFiles): Promise<DataPeer> {
         case 'udf': {
           const df = await withKm(variant);
           return { rows: df.height, sum: df.getColumn('km').sum() as number };
+        }
+        case 'kmOnly': {
+          const km = kmOf(joinedMemory!).cast(pl.Float64);
+          return { rows: km.length, sum: km.sum() as number };
         }
         case 'pipeline': {
           const df = (await withKm(variant)).groupBy(['origin', 'destination'])
@@ -286,6 +309,7 @@ export async function arqueroPeer(files: DataFiles): Promise<DataPeer> {
   const origins = airports.select({ iata: 'o_iata', latitude: 'lat1', longitude: 'lon1' });
   const dests = airports.select({ iata: 'd_iata', latitude: 'lat2', longitude: 'lon2' });
   let memory: aq.ColumnTable | undefined;
+  let joinedMemory: aq.ColumnTable | undefined;
   // Arquero reads no Parquet: parquet-wasm decodes the file to Arrow IPC, which aq.fromArrow
   // takes (through Flechette, which gives int64 as JS numbers; an apache-arrow Table would hand
   // Arquero BigInts, which its mean can't add).
@@ -300,9 +324,10 @@ export async function arqueroPeer(files: DataFiles): Promise<DataPeer> {
     name: 'Arquero',
     label: 'Arquero (derive with a JS function)',
     userJs: true,
-    queries: ['load', 'groupby', 'filter', 'udf', 'pipeline'],
+    queries: ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'],
     async loadMemory() {
       memory = aq.fromArrow(await parquetToIpc(files.flights));
+      joinedMemory = memory.join(origins, ['origin', 'o_iata']).join(dests, ['destination', 'd_iata']).select('lat1', 'lon1', 'lat2', 'lon2').reify();
     },
     async run(query, variant) {
       switch (query) {
@@ -316,6 +341,10 @@ export async function arqueroPeer(files: DataFiles): Promise<DataPeer> {
           return { rows: (await table(variant)).filter((d: { delay: number }) => d.delay > 15).numRows() };
         case 'udf': {
           const t = (await withKm(variant)).rollup({ n: aq.op.count(), s: aq.op.sum('km') });
+          return { rows: t.get('n', 0) as number, sum: t.get('s', 0) as number };
+        }
+        case 'kmOnly': {
+          const t = joinedMemory!.derive({ km }).rollup({ n: aq.op.count(), s: aq.op.sum('km') });
           return { rows: t.get('n', 0) as number, sum: t.get('s', 0) as number };
         }
         case 'pipeline': {
