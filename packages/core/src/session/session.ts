@@ -8,6 +8,7 @@ import { chromeTrace } from '../trace/chrome-trace.ts';
 import { explainSpans } from '../trace/explain.ts';
 import { explainTraining } from '../trace/explain-training.ts';
 import { explainPipeline } from '../trace/explain-pipeline.ts';
+import { explainCluster } from '../trace/explain-cluster.ts';
 import type * as arrow from 'apache-arrow';
 import { Table } from '../data/table.ts';
 import type { ReadOptions } from '../data/read/source.ts';
@@ -30,6 +31,10 @@ import { runTasks, streamTasks, type BulkOptions, type Settled } from '../pool/b
 import type { ModuleSpecifier } from '../pool/module-ref.ts';
 import type { PoolOptions, TaskOptions } from '../pool/options.ts';
 import { WorkerPool, type ProgressEvent } from '../pool/pool.ts';
+import { hostname } from 'node:os';
+import { resolveCluster, type ClusterOptions } from '../cluster/options.ts';
+import type { ClusterClient } from '../cluster/client.ts';
+import type { ClusterNode } from '../cluster/node.ts';
 import type { PoolStats } from '../pool/stats.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -49,6 +54,12 @@ export interface TandemOptions extends PoolOptions {
   policy?: Policy;
   /** Where learned costs persist (a file path), or `false` to keep them in memory only. Default: the user's cache directory. */
   costCache?: string | false;
+  /**
+   * A cluster to spread `run`, `runMany` and `stream` over (nodes join with `npx tandem worker`).
+   * With workers this session is a node too, for its own tasks; with `workers: 0` it only submits
+   * (it still starts one idle worker thread, which the session's other APIs expect).
+   */
+  cluster?: ClusterOptions;
 }
 
 /** The trace's process for table pipelines: a track per stage, a slice per batch. */
@@ -131,15 +142,35 @@ export class Tandem {
     if (options.costCache !== undefined && options.costCache !== false && (typeof options.costCache !== 'string' || options.costCache === '')) {
       throw new ArgumentError('costCache', 'a file path, or false to keep costs in memory', options.costCache);
     }
-    const pool = new WorkerPool(options);
+    const submitOnly = options.cluster !== undefined && options.workers === 0;
+    if (options.cluster !== undefined) resolveCluster(options.cluster); // bad options fail before anything starts
+    const pool = new WorkerPool(submitOnly ? { ...options, workers: 1 } : options);
+    let td: Tandem | undefined;
     try {
       await pool.ready();
-      const { backends, unavailable } = await openBackends(options.backends, pool);
+      const { backends, unavailable } = await openBackends(options.backends ?? (submitOnly ? [] : undefined), pool);
       const costPath = options.costCache === false ? undefined : options.costCache ?? costCachePath(backends.map((b) => b.device.description));
-      return new Tandem(pool, backends, unavailable, policy, costPath);
+      td = new Tandem(pool, backends, unavailable, policy, costPath);
+      if (options.cluster) await td.joinCluster(options.cluster, submitOnly);
+      return td;
     } catch (error) {
-      await pool.destroy();
+      if (td) await td.destroy();
+      else await pool.destroy();
       throw error;
+    }
+  }
+
+  private cluster: { client: ClusterClient; node?: ClusterNode; where: string } | undefined;
+
+  private async joinCluster(options: ClusterOptions, submitOnly: boolean): Promise<void> {
+    const { ClusterClient } = await import('../cluster/client.ts');
+    const resolved = resolveCluster(options);
+    const client = await ClusterClient.open(resolved);
+    this.cluster = { client, where: resolved.where };
+    // With workers, this session runs cluster jobs too — its own user's, so any module ('*').
+    if (!submitOnly) {
+      const { startNode } = await import('../cluster/node.ts');
+      this.cluster.node = await startNode({ ...options, allow: ['*'], session: this, name: `${hostname()}:${process.pid} (client)` });
     }
   }
 
@@ -152,6 +183,7 @@ export class Tandem {
    * ```
    */
   run<T = unknown>(module: ModuleSpecifier, exportName: string, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<T> {
+    if (this.cluster) return this.cluster.client.run<T>(module, exportName, args, options);
     return this.pool.run<T>(module, exportName, args, options);
   }
 
@@ -165,6 +197,7 @@ export class Tandem {
    * ```
    */
   runMany<T = unknown>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): Promise<T[]> {
+    if (this.cluster) return this.cluster.client.runMany<T>(module, exportName, argsList, options);
     return runTasks<T>(this.pool, module, exportName, argsList, options);
   }
 
@@ -178,6 +211,7 @@ export class Tandem {
    * ```
    */
   stream<T = unknown>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): AsyncGenerator<Settled<T>, void, undefined> {
+    if (this.cluster) return this.cluster.client.stream<T>(module, exportName, argsList, options);
     return streamTasks<T>(this.pool, module, exportName, argsList, options);
   }
 
@@ -211,6 +245,10 @@ export class Tandem {
    */
   devices(): DeviceInfo[] {
     const devices = this.backends.map((b) => b.device);
+    // A cluster's nodes, as last seen (every few seconds): where run/runMany/stream tasks go.
+    for (const n of this.cluster?.client.nodes() ?? []) {
+      devices.push({ id: `node:${n.name}`, backend: 'cluster', kind: 'cpu', description: `${n.host} pid ${n.pid}: ${n.devices.join('; ')}`, software: false, lanes: n.workers, limits: { maxBufferBytes: 0, maxBindingBytes: 0 } });
+    }
     if (!devices.some((d) => d.kind === 'cpu')) {
       // With no backend on the CPU, the workers are still a device: they run td.run tasks.
       devices.unshift(hostCpuDevice({ backend: 'workers', workers: this.pool.options.workers, workerKind: this.pool.options.workerKind }));
@@ -245,12 +283,21 @@ export class Tandem {
 
   /** Stops taking tasks, finishes queued and running ones, then ends the workers and devices. */
   async close(): Promise<void> {
+    await this.leaveCluster();
     await this.pool.close();
     await this.disposeBackends();
   }
 
+  private async leaveCluster(): Promise<void> {
+    const c = this.cluster;
+    this.cluster = undefined;
+    await c?.node?.close();
+    await c?.client.close();
+  }
+
   /** Rejects everything pending (code `ERR_TANDEM_POOL_DESTROYED`) and ends the workers and devices now. */
   async destroy(): Promise<void> {
+    await this.leaveCluster().catch(() => {});
     await this.pool.destroy();
     await this.disposeBackends();
   }
@@ -278,6 +325,7 @@ export class Tandem {
       parts.push(explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities()));
     }
     if (this.lastPipeline) parts.push(explainPipeline(this.lastPipeline, this.lastPipelineSpans));
+    if (this.cluster) parts.push(explainCluster(this.cluster.where, this.cluster.client.nodes()));
     const training = this.recorder.lastTraining();
     if (training) parts.push(explainTraining(training));
     return parts.join('\n');

@@ -1,0 +1,254 @@
+/**
+ * The client side of the cluster: a session's `run`, `runMany` and `stream` as BullMQ jobs.
+ *
+ * Exactly-once results on at-least-once delivery: a job may run twice (its node died after
+ * starting it, a lock expired), but each job has one id derived from its content and the call,
+ * and each of the client's pending jobs settles once — the first completion wins, later ones find
+ * nothing pending. Completions arrive as QueueEvents; a job whose event was missed (Redis
+ * restarted, the connection dropped) is looked up directly after a while, so no call waits for an
+ * event that will never come.
+ */
+import { randomUUID } from 'node:crypto';
+import { ArgumentError, TandemError } from '../errors.ts';
+import type { BulkOptions, Settled } from '../pool/bulk.ts';
+import { resolveTaskModule, type ModuleSpecifier } from '../pool/module-ref.ts';
+import type { TaskOptions } from '../pool/options.ts';
+import { BlobStore } from './blob-store.ts';
+import { decode, encode } from './codec.ts';
+import { clientKey, CLIENT_TTL_SECONDS, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
+import { TASK_QUEUE, type ResolvedCluster } from './options.ts';
+import { jobId, MAX_JOB_BYTES, type TaskJob, type TaskJobResult } from './protocol.ts';
+
+type Queue = import('bullmq').Queue;
+type QueueEvents = import('bullmq').QueueEvents;
+type Redis = import('ioredis').Redis;
+
+/** A pending job is looked up in Redis if no event settled it within this long. */
+const RESYNC_MS = 3000;
+/** Most tasks per job for runMany: big enough to amortise a job's Redis round trips, small enough to spread. */
+const MAX_TASKS_PER_JOB = 256;
+
+interface Pending {
+  readonly tasks: number;
+  readonly since: number;
+  settle(result: TaskJobResult | Error): void;
+}
+
+export class ClusterClient {
+  private readonly pending = new Map<string, Pending>();
+  private calls = 0;
+  private readonly resync: NodeJS.Timeout;
+  private nodeCache: NodeInfo[] = [];
+
+  private constructor(
+    readonly id: string,
+    private readonly cluster: ResolvedCluster,
+    private readonly redis: Redis,
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly store: BlobStore,
+    private readonly heartbeat: { stop(): Promise<void> },
+  ) {
+    events.on('completed', ({ jobId: id, returnvalue }) => {
+      const value = typeof returnvalue === 'string' ? (JSON.parse(returnvalue) as TaskJobResult) : (returnvalue as unknown as TaskJobResult);
+      this.settle(id, value);
+    });
+    events.on('failed', ({ jobId: id, failedReason }) => this.settle(id, new TandemError('ERR_TANDEM_CLUSTER_JOB', failedReason)));
+    events.on('error', () => {}); // reconnects by itself; missed events are caught by the resync
+    this.resync = setInterval(() => void this.lookUpStale(), RESYNC_MS);
+    this.resync.unref();
+  }
+
+  /** Connects to the cluster's Redis and starts its heartbeat. */
+  static async open(cluster: ResolvedCluster): Promise<ClusterClient> {
+    const { Queue, QueueEvents } = await import('bullmq');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(cluster.connection);
+    redis.on('error', () => {}); // ioredis retries; calls wait meanwhile
+    const queue = new Queue(TASK_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
+    queue.on('error', () => {});
+    const events = new QueueEvents(TASK_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
+    try {
+      await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.ping()]);
+    } catch (error) {
+      await Promise.allSettled([queue.close(), events.close()]);
+      redis.disconnect();
+      throw new TandemError('ERR_TANDEM_CLUSTER', `cannot reach the cluster's Redis at ${cluster.where}: ${(error as Error).message}`, { cause: error });
+    }
+    const id = `client-${randomUUID()}`;
+    // Nodes drop the jobs of a client whose key expired: it died, nobody waits for them.
+    const heartbeat = keepAlive(redis, clientKey(cluster.prefix, id), CLIENT_TTL_SECONDS, () => String(Date.now()));
+    await heartbeat.ready;
+    const client = new ClusterClient(id, cluster, redis, queue, events, new BlobStore(redis, cluster.prefix, cluster.blobTtlSeconds), heartbeat);
+    await client.refreshNodes();
+    return client;
+  }
+
+  private settle(id: string, result: TaskJobResult | Error): void {
+    const p = this.pending.get(id);
+    if (!p) return; // already settled, or not ours: a second completion of a job run twice
+    this.pending.delete(id);
+    p.settle(result);
+  }
+
+  /** Jobs pending for a while are looked up, in case their event was missed. */
+  private async lookUpStale(): Promise<void> {
+    const now = Date.now();
+    const stale = [...this.pending].filter(([, p]) => now - p.since > RESYNC_MS).slice(0, 200);
+    for (const [id] of stale) {
+      try {
+        const job = await this.queue.getJob(id);
+        if (!job) continue;
+        if (job.finishedOn && job.returnvalue) this.settle(id, job.returnvalue as TaskJobResult);
+        else if (job.finishedOn && job.failedReason) this.settle(id, new TandemError('ERR_TANDEM_CLUSTER_JOB', job.failedReason));
+      } catch {
+        return; // Redis away: next round
+      }
+    }
+    void this.refreshNodes();
+  }
+
+  private async refreshNodes(): Promise<void> {
+    try {
+      this.nodeCache = await liveNodes(this.redis, this.cluster.prefix);
+    } catch {
+      // keep the last known list while Redis is away
+    }
+  }
+
+  /** The nodes seen at the last look (every few seconds). */
+  nodes(): readonly NodeInfo[] {
+    return this.nodeCache;
+  }
+
+  /** Live nodes, asked of Redis now. */
+  async liveNodes(): Promise<NodeInfo[]> {
+    await this.refreshNodes();
+    return this.nodeCache;
+  }
+
+  private moduleName(module: ModuleSpecifier): string {
+    // A package name is resolved on the node; a path or URL must exist here too (a typo fails at the call).
+    if (typeof module === 'string' && !module.startsWith('file:') && !module.startsWith('.') && !module.startsWith('/')) {
+      if (!/^(@[\w.-]+\/)?[\w.-]+(\/[\w./-]+)?$/.test(module)) throw new ArgumentError('module', 'a file URL, a path or a package name', module);
+      return module;
+    }
+    return resolveTaskModule(module);
+  }
+
+  /** Submits the tasks as jobs of up to `perJob` tasks; calls `onJob` as each job settles. */
+  private async submit(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: TaskOptions, perJob: number,
+    onJob: (first: number, result: TaskJobResult | Error) => void): Promise<void> {
+    if (typeof exportName !== 'string' || exportName === '') throw new ArgumentError('exportName', 'the name of an exported function', exportName);
+    if (options.transfer) throw new ArgumentError('options.transfer', 'nothing: buffers cannot be moved to another machine (they are copied)', options.transfer);
+    const name = this.moduleName(module);
+    const call = `${this.id}:${++this.calls}`;
+    const jobs: { name: string; data: TaskJob; opts: Record<string, unknown> }[] = [];
+    for (let first = 0; first < argsList.length; first += perJob) {
+      const slice = argsList.slice(first, first + perJob);
+      if (!slice.every(Array.isArray)) throw new ArgumentError('argsList', 'an array of argument arrays, one per task', argsList);
+      const tasks = await Promise.all(slice.map((args, i) => encode(args, this.store, `argsList[${first + i}]`)));
+      const data: TaskJob = {
+        v: 1, client: this.id, module: name, exportName, tasks,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.retries !== undefined ? { retries: options.retries } : {}),
+      };
+      const bytes = Buffer.byteLength(JSON.stringify(data));
+      if (bytes > MAX_JOB_BYTES) throw new ArgumentError('args', `arguments under ${MAX_JOB_BYTES} bytes of JSON per job (tensors and typed arrays travel as blobs; large plain arrays should be typed arrays)`, `${bytes} bytes`);
+      const id = jobId(call, data);
+      this.pending.set(id, { tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result) });
+      jobs.push({ name: exportName, data, opts: { jobId: id, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 3600 } } });
+    }
+    options.signal?.addEventListener('abort', () => {
+      for (const j of jobs) this.settle(j.opts.jobId as string, options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'));
+      void Promise.allSettled(jobs.map((j) => this.queue.remove(j.opts.jobId as string)));
+    }, { once: true });
+    await this.queue.addBulk(jobs as never);
+  }
+
+  private async results(result: TaskJobResult | Error): Promise<({ ok: true; value: unknown } | { ok: false; error: unknown })[]> {
+    if (result instanceof Error) throw result;
+    return Promise.all(result.results.map(async (r) => (r.ok ? { ok: true as const, value: await decode(r.value, this.store) } : { ok: false as const, error: await decode(r.error, this.store) })));
+  }
+
+  /**
+   * One task on some node of the cluster.
+   *
+   * @example
+   * ```ts
+   * const r = await client.run(new URL('./tasks.ts', import.meta.url), 'simulate', [42]);
+   * ```
+   */
+  run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[], options: TaskOptions = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.submit(module, exportName, [args], options, 1, (_, result) => {
+        this.results(result).then(([r]) => (r!.ok ? resolve(r!.value as T) : reject(r!.error)), reject);
+      }).catch(reject);
+    });
+  }
+
+  /**
+   * Tasks as they settle, in jobs of many tasks each (spread over the nodes).
+   *
+   * @example
+   * ```ts
+   * for await (const s of client.stream(tasks, 'square', [[1], [2]])) console.log(s.index, s.status);
+   * ```
+   */
+  async *stream<T>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): AsyncGenerator<Settled<T>, void, undefined> {
+    if (!Array.isArray(argsList)) throw new ArgumentError('argsList', 'an array of argument arrays, one per task', argsList);
+    if (argsList.length === 0) return;
+    const nodes = Math.max(1, this.nodeCache.length);
+    // A few jobs per node keep every node busy and let a slow or dead node's share be small.
+    const perJob = Math.max(1, Math.min(MAX_TASKS_PER_JOB, Math.ceil(argsList.length / (nodes * 4))));
+    const ready: Settled<T>[] = [];
+    let wake: (() => void) | undefined;
+    let done = 0;
+    let failure: unknown;
+    await this.submit(module, exportName, argsList, options, perJob, (first, result) => {
+      this.results(result).then((rs) => {
+        rs.forEach((r, i) => ready.push(r.ok ? { index: first + i, status: 'fulfilled', value: r.value as T } : { index: first + i, status: 'rejected', reason: r.error }));
+      }, (error: unknown) => {
+        const n = Math.min(perJob, argsList.length - first);
+        for (let i = 0; i < n; i++) ready.push({ index: first + i, status: 'rejected', reason: error });
+      }).finally(() => wake?.()).catch((e: unknown) => (failure = e));
+    });
+    while (done < argsList.length) {
+      if (ready.length === 0) {
+        if (failure) throw failure;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
+      const s = ready.shift()!;
+      done++;
+      options.onProgress?.(done, argsList.length);
+      yield s;
+    }
+  }
+
+  /**
+   * Every task's result, in order; the first failure rejects.
+   *
+   * @example
+   * ```ts
+   * const squares = await client.runMany<number>(tasks, 'square', [[1], [2], [3]]);
+   * ```
+   */
+  async runMany<T>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): Promise<T[]> {
+    const out = new Array<T>(argsList.length);
+    for await (const s of this.stream<T>(module, exportName, argsList, options)) {
+      if (s.status === 'rejected') throw s.reason;
+      out[s.index] = s.value;
+    }
+    return out;
+  }
+
+  /** Stops the heartbeat and closes the connections; pending calls reject. */
+  async close(): Promise<void> {
+    clearInterval(this.resync);
+    for (const id of [...this.pending.keys()]) this.settle(id, new TandemError('ERR_TANDEM_CLUSTER', 'the session closed before the cluster returned this job'));
+    await this.heartbeat.stop();
+    await Promise.allSettled([this.queue.close(), this.events.close()]);
+    this.redis.disconnect();
+  }
+}

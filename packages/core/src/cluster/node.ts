@@ -1,0 +1,158 @@
+/**
+ * A cluster node: a local Tandem session (its workers and devices) consuming task jobs from
+ * BullMQ. `npx tandem worker` runs one; a client session with workers runs one in-process.
+ *
+ * BullMQ gives at-least-once delivery: a job whose node dies mid-run is found by another node's
+ * stalled-job check once its lock expires, and run again. The lock and the check run every few
+ * seconds here, not BullMQ's 30 s, so the work of a killed node resumes in about
+ * LOCK_MS + STALLED_INTERVAL_MS. Task code runs in the session's worker threads, so the node's
+ * own event loop stays free to renew locks even while every worker is busy.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { ArgumentError, TaskModuleError } from '../errors.ts';
+import type { Tandem } from '../session/session.ts';
+import { allowedModule, allowList, type AllowList } from './allow.ts';
+import { BlobStore } from './blob-store.ts';
+import { decode, encode } from './codec.ts';
+import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, type NodeInfo } from './heartbeat.ts';
+import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
+import { validateJob, type TaskJob, type TaskJobResult } from './protocol.ts';
+
+/** How long a node holds a job's lock between renewals (renewed every half of it while it runs). */
+export const LOCK_MS = 4000;
+/** How often nodes look for jobs whose lock expired (their node died). */
+export const STALLED_INTERVAL_MS = 2000;
+/** How often a job may be found stalled before it fails: a job that kills every node it lands on stops. */
+export const MAX_STALLED = 3;
+
+export interface NodeOptions extends ClusterOptions {
+  /** Directories and package names whose task modules this node runs. Required and non-empty. */
+  readonly allow: readonly string[];
+  /** Worker threads of the node's session (default: available parallelism). */
+  readonly workers?: number;
+  /** Backends of the node's session (default: every one that opens). */
+  readonly backends?: string[];
+  /** Shown in `cluster status` and messages. Default: host:pid. */
+  readonly name?: string;
+  /** Jobs run at once. Default: the session's workers. */
+  readonly concurrency?: number;
+  /** Run jobs on this session rather than opening one (a client's in-process node). */
+  readonly session?: Tandem;
+}
+
+/** A running node. */
+export interface ClusterNode {
+  readonly id: string;
+  readonly name: string;
+  devices(): ReturnType<Tandem['devices']>;
+  /** Stops taking jobs, lets the running ones finish, then closes its session (if it opened it). */
+  close(): Promise<void>;
+}
+
+/**
+ * Joins the cluster: opens a session (unless given one) and runs task jobs from the queue.
+ *
+ * @example
+ * ```ts
+ * const node = await startNode({ redis: 'redis://127.0.0.1:6379', allow: ['/srv/tasks'] });
+ * process.once('SIGTERM', () => node.close());
+ * ```
+ */
+export async function startNode(options: NodeOptions): Promise<ClusterNode> {
+  const cluster = resolveCluster(options, 'options');
+  if (!Array.isArray(options.allow) || options.allow.length === 0 || !options.allow.every((a) => typeof a === 'string' && a !== '')) {
+    throw new ArgumentError('options.allow', 'the directories or package names whose task modules this node may run (at least one)', options.allow);
+  }
+  const list = allowList(options.allow);
+  const { Tandem } = await import('../session/session.ts');
+  const own = options.session === undefined;
+  const td = options.session ?? (await Tandem.create({ ...(options.workers !== undefined ? { workers: options.workers } : {}), ...(options.backends ? { backends: options.backends } : {}) }));
+  const { Worker, UnrecoverableError } = await import('bullmq');
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(cluster.connection);
+  const store = new BlobStore(redis, cluster.prefix, cluster.blobTtlSeconds);
+  const id = randomUUID();
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const workers = td.stats().workers.length;
+  const counts = { running: 0, completed: 0, failed: 0 };
+  const info = (): NodeInfo => ({
+    id, name, host: hostname(), pid: process.pid, workers, ...counts, lastSeen: Date.now(),
+    devices: td.devices().map((d) => `${d.id} — ${d.description}`),
+  });
+  const heartbeat = keepAlive(redis, nodeKey(cluster.prefix, id), NODE_TTL_SECONDS, () => JSON.stringify(info()));
+
+  const run = async (job: TaskJob): Promise<TaskJobResult> => {
+    // A job whose client is gone (its key expired) has nobody waiting: drop it rather than run it.
+    if ((await redis.exists(clientKey(cluster.prefix, job.client))) === 0) throw new UnrecoverableError(`client ${job.client} is gone; its job was dropped`);
+    let href: string;
+    try {
+      href = allowedModule(job.module, list, name);
+    } catch (error) {
+      // Refused or missing here: every task fails with the TaskModuleError itself, so the caller
+      // catches it as one (a failed job would reach it as a plain message).
+      const encoded = await encode(error, store, 'error');
+      return { v: 1, node: name, results: job.tasks.map(() => ({ ok: false as const, error: encoded })) };
+    }
+    const argsList = (await Promise.all(job.tasks.map((t) => decode(t, store)))) as unknown[][];
+    const taskOptions = { ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}) };
+    const settled = new Array<TaskJobResult['results'][number]>(argsList.length);
+    if (argsList.length === 1) {
+      try {
+        settled[0] = { ok: true, value: await encode(await td.run(href, job.exportName, argsList[0]!, taskOptions), store, 'result') };
+      } catch (error) {
+        settled[0] = { ok: false, error: await encode(error, store, 'error') };
+      }
+    } else {
+      for await (const s of td.stream(href, job.exportName, argsList, taskOptions)) {
+        settled[s.index] = s.status === 'fulfilled' ? { ok: true, value: await encode(s.value, store, 'result') } : { ok: false, error: await encode(s.reason, store, 'error') };
+      }
+    }
+    return { v: 1, node: name, results: settled };
+  };
+
+  const worker = new Worker(TASK_QUEUE, async (job) => {
+    counts.running++;
+    try {
+      let data: TaskJob;
+      try {
+        data = validateJob(job.data);
+      } catch (error) {
+        throw new UnrecoverableError(`job ${job.id} refused by node ${name}: ${(error as Error).message}`);
+      }
+      try {
+        const result = await run(data);
+        counts.completed++;
+        return result;
+      } catch (error) {
+        counts.failed++;
+        // Bad job data fails the same way on every node: don't try it elsewhere.
+        if (error instanceof TaskModuleError || error instanceof ArgumentError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+    } finally {
+      counts.running--;
+    }
+  }, {
+    connection: cluster.connection, prefix: cluster.prefix, concurrency: options.concurrency ?? Math.max(1, workers),
+    lockDuration: LOCK_MS, stalledInterval: STALLED_INTERVAL_MS, maxStalledCount: MAX_STALLED,
+  });
+  // ioredis reconnects by itself (Redis restarted); BullMQ reports the outage here meanwhile.
+  worker.on('error', () => {});
+  await worker.waitUntilReady();
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    name,
+    devices: () => td.devices(),
+    close() {
+      closing ??= (async () => {
+        await worker.close();
+        await heartbeat.stop();
+        redis.disconnect();
+        if (own) await td.close();
+      })();
+      return closing;
+    },
+  };
+}
