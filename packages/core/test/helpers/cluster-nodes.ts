@@ -166,6 +166,6 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
  * A client session on the cluster that runs nothing itself (`workers: 0`): every task goes
  * through Redis to the nodes.
  */
-export async function clusterClient(redis: string, options: Record<string, unknown> = {}): Promise<Tandem> {
-  return Tandem.create({ cluster: { redis }, workers: 0, ...options } as TandemOptions);
+export async function clusterClient(redis: string, options: Omit<TandemOptions, 'cluster' | 'workers'> = {}): Promise<Tandem> {
+  return Tandem.create({ cluster: { redis }, workers: 0, ...options });
 }
