@@ -127,7 +127,9 @@ export function redactUrl(raw: string): string {
  */
 function allowEntry(raw: string, cwd: string, command: string): string {
   if (raw === '') throw new UsageError(`${command}: --allow got an empty entry`);
-  const looksLikePath = isAbsolute(raw) || raw.startsWith('.') || raw.includes('/') && !raw.startsWith('@') || raw.includes('\\');
+  // Every module: for a cluster whose clients are all trusted (the library's own in-process node uses it).
+  if (raw === '*') return raw;
+  const looksLikePath = isAbsolute(raw) || raw.startsWith('.') || (raw.includes('/') && !raw.startsWith('@')) || raw.includes('\\');
   if (!looksLikePath && PACKAGE_NAME.test(raw)) return raw;
   if (!looksLikePath) throw new UsageError(`${command}: --allow '${raw}' is neither a directory (start paths with ./ or /) nor a package name`);
   const path = resolve(cwd, raw);

@@ -83,6 +83,7 @@ const WORKER_USAGE = `usage: tandem worker --redis URL --allow <dir-or-package>â
 
   --redis        redis:// or rediss:// URL; a password in it (redis://:pw@host:6379) is used for AUTH
   --allow        directories (or package names) whose task modules this node may run; required
+                 ('*' runs any module a client names: only for a cluster whose clients are all trusted)
   --workers      worker threads of the local session (default: the machine's parallelism)
   --backends     backends to open, comma-separated, or none (default: every one that works here)
   --name         the node's name in \`tandem cluster status\` (default: host-pid)

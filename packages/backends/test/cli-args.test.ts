@@ -31,6 +31,7 @@ describe('tandem worker arguments', () => {
       redis: 'redis://127.0.0.1:6380', allow: [here.replace(/\/$/, ''), '@acme/models', dir, 'lodash'], workers: 3, backends: ['cpu', 'webgpu'], name: 'n1', concurrency: 4,
     });
     expect(parseWorkerArgs(['--redis=redis://h', '--allow', '.', '--backends', 'none'], here).backends).toEqual([]);
+    expect(parseWorkerArgs(['--redis=redis://h', '--allow', '*'], here).allow).toEqual(['*']);
   });
 
   it('passes passwords and rediss:// through untouched, and never prints the password', () => {

@@ -47,6 +47,16 @@ describe.skipIf(!redisOrSkip())('cluster: 2 nodes and a client', () => {
     console.log(`1,000 tasks by node: ${[...byNode].map(([pid, c]) => `${nodes.find((x) => x.pid === pid)?.name}=${c}`).join(', ')}`);
   });
 
+  it('runMany of many identical tasks: each settles (jobs of equal content in one call are still distinct jobs)', async () => {
+    // 1,000 identical argument lists split into several jobs with byte-identical data: if job ids
+    // came from content and call alone, BullMQ would keep one of them and the rest would never settle.
+    const results = await Promise.race([
+      td!.runMany<number>(CLUSTER_TASKS, 'square', Array.from({ length: 1_000 }, () => [3])),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('runMany of identical tasks did not settle within 20 s')), 20_000)),
+    ]);
+    expect(results).toEqual(new Array(1_000).fill(9));
+  });
+
   it('run and stream go through the cluster too', async () => {
     expect(await td!.run(CLUSTER_TASKS, 'square', [12])).toBe(144);
     const pids = new Set(await Promise.all(Array.from({ length: 20 }, () => td!.run<number>(CLUSTER_TASKS, 'whoAmI'))));
