@@ -101,8 +101,7 @@ async function worker(argv: string[]): Promise<number> {
     return 0;
   }
   const args = parseWorkerArgs(argv);
-  // A signal that arrives while the node is still starting is honoured once it has started: the
-  // node must be closed (its jobs handed back), not abandoned half-joined.
+  // First signal: leave gracefully (held jobs finish or go back to the queue); second: exit now.
   let signalled: NodeJS.Signals | undefined;
   let node: { close(): Promise<void> } | undefined;
   let resolveDone!: (code: number) => void;
@@ -126,11 +125,21 @@ async function worker(argv: string[]): Promise<number> {
     }
     signalled = signal;
     if (node) leave();
+    else {
+      // Not joined yet (still connecting, or Redis unreachable): no job is held, nothing to hand back.
+      console.log(`${signal} before joining: exiting`);
+      process.exit(0);
+    }
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
   const { startNode } = await import('@tandem/core/internal/cluster/node');
+  console.log(`connecting to ${redisAddress(args.redis)}…`);
+  // The Redis client retries for ever (a node should outlast a Redis restart), so an unreachable
+  // server would look like a silent hang: say so while it lasts.
+  const slow = setInterval(() => console.log(`still connecting to ${redisAddress(args.redis)} — is Redis running there, and the password right?`), 10_000);
+  slow.unref();
   const started = await startNode({
     redis: args.redis,
     allow: args.allow,
@@ -140,6 +149,7 @@ async function worker(argv: string[]): Promise<number> {
     ...(args.concurrency !== undefined && { concurrency: args.concurrency }),
     ...(args.prefix !== undefined && { prefix: args.prefix }),
   });
+  clearInterval(slow);
   node = started;
   for (const d of started.devices()) {
     console.log(`device ${d.id.padEnd(12)} ${d.description}  [${[d.kind, d.software ? 'software' : '', `${d.lanes} lane${d.lanes === 1 ? '' : 's'}`].filter(Boolean).join(', ')}]`);
@@ -147,7 +157,6 @@ async function worker(argv: string[]): Promise<number> {
   console.log(`allow ${args.allow.join(' ')}`);
   // Tests and scripts wait for this line: the node consumes jobs from here on.
   console.log(`joined ${redisAddress(args.redis)} as ${started.name}`);
-  if (signalled) leave();
   return done;
 }
 

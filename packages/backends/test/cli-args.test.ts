@@ -1,5 +1,5 @@
 /** Command lines of `tandem worker` and `tandem cluster status`: what they accept, and the one line they refuse with. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,5 +78,24 @@ describe('the tandem CLI', () => {
       .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('tandem worker: --allow is required: the directories or packages whose task modules this node may run');
+  });
+
+  it('a worker still connecting (nothing listens there) exits 0 on SIGTERM', async () => {
+    // Port 1 on loopback: connection refused, and the Redis client retries for ever.
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--redis', 'redis://127.0.0.1:1', '--allow', here, '--workers', '1', '--backends', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      while (!out.includes('connecting to 127.0.0.1:1')) {
+        if (child.exitCode !== null) throw new Error(`exited early: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/^SIGTERM before joining: exiting$/m);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
