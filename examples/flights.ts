@@ -25,6 +25,7 @@ import cliProgress from 'cli-progress';
 import { Tandem, kernel, type KernelThis } from '@tandem/core';
 import '@tandem/backends';
 import { train, type EpochRecord, type StepRecord } from '@tandem/ml';
+import { epochBars } from './lib/epoch-bars.ts';
 
 const FLIGHTS = 'node_modules/vega-datasets/data/flights-3m.parquet';
 const AIRPORTS = 'node_modules/vega-datasets/data/airports.csv';
@@ -73,30 +74,6 @@ function rowsBar(label: string): { update(p: { rows: number; totalRows?: number 
 
 function describeEpoch(r: EpochRecord): string {
   return `epoch ${r.epoch}/${EPOCHS}  loss ${r.loss.toFixed(4)}  val acc ${pct(r.valAccuracy)}  ${fmt(r.samplesPerSecond)} flights/s  ${r.seconds.toFixed(1)} s`;
-}
-
-/** On a terminal, a bar per epoch advancing every step, with the epoch lines above it; piped, a line per epoch. */
-function trainingBar(): { step(s: StepRecord): void; epoch(r: EpochRecord): void; stop(): void } {
-  if (!process.stdout.isTTY) return { step: () => {}, epoch: (r) => console.log(`  ${describeEpoch(r)}`), stop: () => {} };
-  const bars = new cliProgress.MultiBar(
-    { format: '  epoch {epoch} {bar} step {value}/{total} | loss {loss} | {duration_formatted}', hideCursor: true, stream: process.stdout },
-    cliProgress.Presets.shades_classic,
-  );
-  let bar: cliProgress.SingleBar | undefined;
-  return {
-    step(s) {
-      if (s.step === 1) {
-        if (bar) bars.remove(bar);
-        bar = bars.create(s.steps, 0, { epoch: `${s.epoch}/${EPOCHS}`, loss: '-' });
-      }
-      bar!.update(s.step, { loss: s.loss.toFixed(4) });
-    },
-    epoch: (r) => bars.log(`  ${describeEpoch(r)}\n`),
-    stop() {
-      bars.update(); // stop() alone drops lines still in the log buffer (the last epoch's)
-      bars.stop();
-    },
-  };
 }
 
 /** Runs `f`, adding its time to the stage timings printed at the end. */
@@ -186,7 +163,7 @@ for (const r of worstRoutes) {
 const data = await stage('training data (toTrainData)', () => flown.toTrainData({ features: FEATURES, label: 'late', testFraction: 0.2, seed: 1 }));
 console.log(`\nTraining an MLP ${FEATURES.length}-32-16-2 to predict "late" from ${FEATURES.join(', ')}`);
 console.log(`  ${fmt(data.train.y.size)} training flights (10% held out for validation), ${fmt(data.test.y.size)} test flights; Adam, batch ${BATCH}, ${EPOCHS} epochs, replicas: 'auto'`);
-const progress = trainingBar();
+const progress = epochBars(EPOCHS, (r) => `  ${describeEpoch(r)}`);
 const steps: StepRecord[] = [];
 let result;
 try {

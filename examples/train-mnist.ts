@@ -13,8 +13,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
-import { datasets, train, type EpochRecord, type StepRecord } from '@tandem/ml';
+import { datasets, train, type EpochRecord } from '@tandem/ml';
+import { epochBars } from './lib/epoch-bars.ts';
 
 const MODELS = {
   mlp: { file: './models/mlp.ts', config: { hidden: 128 }, title: 'MLP 784-128-10', epochs: 5, batch: 256, lr: 2e-3 },
@@ -34,35 +34,6 @@ function describe(r: EpochRecord): string {
   const shares = r.shares.map((s, i) => `r${i} ${pct(s)}`).join(' ');
   return `epoch ${r.epoch}/${EPOCHS}  loss ${r.loss.toFixed(4)}  val acc ${pct(r.valAccuracy)}  ` +
     `${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s  ${r.seconds.toFixed(2)} s  shares: ${shares}`;
-}
-
-/**
- * On a terminal, a bar that advances every step (with the step's loss) and the epoch lines above
- * it; piped, a line per epoch.
- */
-function progress(): { step(s: StepRecord): void; epoch(r: EpochRecord): void; stop(): void } {
-  if (!process.stdout.isTTY) return { step: () => {}, epoch: (r) => console.log(describe(r)), stop: () => {} };
-  const bars = new cliProgress.MultiBar(
-    { format: '  epoch {epoch} {bar} step {value}/{total} | loss {loss} | {duration_formatted}', hideCursor: true, stream: process.stdout },
-    cliProgress.Presets.shades_classic,
-  );
-  let bar: cliProgress.SingleBar | undefined;
-  return {
-    step(s) {
-      if (s.step === 1) {
-        if (bar) bars.remove(bar);
-        bar = bars.create(s.steps, 0, { epoch: `${s.epoch}/${EPOCHS}`, loss: '-' });
-      }
-      bar!.update(s.step, { loss: s.loss.toFixed(4) });
-    },
-    epoch(r) {
-      bars.log(`${describe(r)}\n`);
-    },
-    stop() {
-      bars.update(); // stop() alone drops lines still in the log buffer (the last epoch's)
-      bars.stop();
-    },
-  };
 }
 
 /** Loss (left axis) and validation accuracy (right axis, 0–100%) per epoch, as hand-written SVG. */
@@ -103,7 +74,7 @@ console.log(`MNIST: ${data.train.y.shape[0]} training digits (10% held out for v
 const LR = MODEL.lr;
 console.log(`${MODEL.title}, Adam (learning rate ${LR}), batch ${BATCH}, ${EPOCHS} epochs, replicas: 'auto' (one per core)\n`);
 
-const bar = progress();
+const bar = epochBars(EPOCHS, describe);
 const t0 = performance.now();
 let result;
 try {

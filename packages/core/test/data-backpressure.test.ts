@@ -6,12 +6,12 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import * as arrow from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { Tandem, Tensor } from '../src/index.ts';
 import type { Batch } from '../src/data/index.ts';
 import { QueueMeter, readAhead } from '../src/data/stream/read-ahead.ts';
-import { lastRun, tempDir } from './data-helpers.ts';
+import { dataSession, lastRun } from './data-helpers.ts';
 
 const ROWS = 1000; // 8,000 bytes per batch
 const batch = (i: number): Batch => ({ rows: ROWS, columns: new Map([['x', { type: 'float64' as const, values: Tensor.from(new Float64Array(ROWS).fill(i), [ROWS], 'float64') }]]) });
@@ -81,15 +81,8 @@ describe('readAhead', () => {
 });
 
 describe('a pipeline with a slow consumer', () => {
-  let td: Tandem;
-  const tmp = tempDir();
-  beforeAll(async () => {
-    td = await Tandem.create({ workers: 2, backends: ['cpu'], costCache: false });
-  });
-  afterAll(async () => {
-    await td?.close();
-    tmp.remove();
-  });
+  const session = dataSession();
+  const tmp = session.tmp;
 
   it('keeps the bytes queued between stages within maxQueuedBytes + one batch per pipe over a file 10× larger', async () => {
     // 64 batches × 16,384 rows × (5 float64) = 40 MiB, written as an Arrow stream.
@@ -108,7 +101,7 @@ describe('a pipeline with a slow consumer', () => {
     const batchBytes = rows * 5 * 8;
     const max = 4 * 1024 * 1024;
 
-    const t = (await td.read(path)).filter('a', '>=', 0).select('a', 'b', 'c');
+    const t = (await session.td().read(path)).filter('a', '>=', 0).select('a', 'b', 'c');
     let n = 0;
     let sum = 0;
     for await (const b of t.batches({ maxQueuedBytes: max })) {
@@ -118,13 +111,13 @@ describe('a pipeline with a slow consumer', () => {
     }
     expect(n).toBe(64 * rows);
     expect(sum).toBe(Array.from({ length: 64 }, (_, b) => b * rows + rows - 1).reduce((a, v) => a + v, 0));
-    const run = lastRun(td);
+    const run = lastRun(session.td());
     expect(run.maxQueuedBytes).toBe(max);
     const pipes = 3; // after the read, the filter and the select
     expect(run.peakQueuedBytes).toBeGreaterThan(0);
     expect(run.peakQueuedBytes).toBeLessThanOrEqual(max + pipes * batchBytes);
     expect(run.peakQueuedBytes).toBeLessThan((64 * batchBytes) / 5);
     expect(run.pipes).toBe(pipes);
-    expect(td.explain()).toMatch(/peak queued between stages \d+\.\d MiB \(budget 4\.0 MiB/);
+    expect(session.td().explain()).toMatch(/peak queued between stages \d+\.\d MiB \(budget 4\.0 MiB/);
   });
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { Tandem } from '../src/index.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { Tandem } from '../src/index.ts';
 import type { PipelineRun } from '../src/data/index.ts';
 
 const DATA = fileURLToPath(new URL('../../../node_modules/vega-datasets/data/', import.meta.url));
@@ -50,4 +51,21 @@ export function closeF32(a: number, b: number, ulps = 4): boolean {
 /** An apache-arrow table of vectors and typed arrays (tableFromArrays is typed for plain arrays only). */
 export function arrowTable(columns: Record<string, arrow.Vector | Float64Array | Float32Array | Int32Array | BigInt64Array>): arrow.Table {
   return new arrow.Table(Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, v instanceof arrow.Vector ? v : arrow.makeVector(v as Float64Array)])));
+}
+
+/**
+ * A session on 2 workers and the cpu backend, and a temporary directory, for the tests of one
+ * file (or describe block): made before them, closed and removed after.
+ */
+export function dataSession(): { td: () => Tandem; tmp: ReturnType<typeof tempDir> } {
+  let td: Tandem | undefined;
+  const tmp = tempDir();
+  beforeAll(async () => {
+    td = await Tandem.create({ workers: 2, backends: ['cpu'], costCache: false });
+  });
+  afterAll(async () => {
+    await td?.close();
+    tmp.remove();
+  });
+  return { td: () => td!, tmp };
 }

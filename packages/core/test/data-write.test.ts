@@ -1,25 +1,18 @@
 /**
- * table.write: Parquet, Arrow and CSV files read back equal (by td.read, and the Parquet by DuckDB
+ * table.write: Parquet, Arrow and CSV files read back equal (by session.td().read, and the Parquet by DuckDB
  * and the Arrow by apache-arrow), and a run that fails or is aborted midway leaves no file, no
  * temporary file, and an existing target as it was.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as arrow from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { Tandem } from '../src/index.ts';
 import type { Table } from '../src/data/index.ts';
-import { dataTasks, duckdb, FLIGHTS_3M, tempDir, arrowTable } from './data-helpers.ts';
+import { arrowTable, dataSession, dataTasks, duckdb, FLIGHTS_3M, tempDir } from './data-helpers.ts';
 
-let td: Tandem;
-const tmp = tempDir();
-beforeAll(async () => {
-  td = await Tandem.create({ workers: 2, backends: ['cpu'], costCache: false });
-});
-afterAll(async () => {
-  await td?.close();
-  tmp.remove();
-});
+const session = dataSession();
+const tmp = session.tmp;
 
 /** A small table with a null in every column and every column type. */
 async function withNulls(): Promise<Table> {
@@ -32,7 +25,7 @@ async function withNulls(): Promise<Table> {
     at: arrow.vectorFromArray([new Date(Date.UTC(2001, 0, 1, 0, 1)), new Date(Date.UTC(2024, 1, 29, 23, 59, 59, 999)), null, new Date(-86_400_000)], new arrow.TimestampMillisecond()),
     s: arrow.vectorFromArray(['a', 'has, "quotes"', null, 'multi\nline'], new arrow.Utf8()),
   });
-  return td.fromArrow(t);
+  return session.td().fromArrow(t);
 }
 
 describe('round trips', () => {
@@ -40,7 +33,7 @@ describe('round trips', () => {
     const t = await withNulls();
     const path = tmp.path(`nulls.${format}`);
     await t.write(path);
-    const back = await td.read(path);
+    const back = await session.td().read(path);
     expect(await back.toRows()).toEqual(await t.toRows());
     // CSV has no types: whole numbers come back as float64; the others keep every type.
     if (format !== 'csv') expect([...back.schema]).toEqual([...t.schema]);
@@ -48,10 +41,10 @@ describe('round trips', () => {
   });
 
   it.each(['parquet', 'arrow', 'csv'] as const)('%s: 300,000 flights in several batches read back equal, row for row', async (format) => {
-    const flights = (await td.read(FLIGHTS_3M)).limit(300_000);
+    const flights = (await session.td().read(FLIGHTS_3M)).limit(300_000);
     const path = tmp.path(`flights.${format}`);
     await flights.write(path);
-    const [a, b] = await Promise.all([flights.collect(), (await td.read(path)).collect()]);
+    const [a, b] = await Promise.all([flights.collect(), (await session.td().read(path)).collect()]);
     expect(b.rows).toBe(300_000);
     for (const name of ['date', 'delay', 'distance']) {
       const x = a.columns.get(name)!.values.data, y = b.columns.get(name)!.values.data;
@@ -68,7 +61,7 @@ describe('round trips', () => {
   });
 
   it('the Parquet file is what DuckDB reads, and the Arrow file what apache-arrow reads', async () => {
-    const flights = (await td.read(FLIGHTS_3M)).limit(300_000);
+    const flights = (await session.td().read(FLIGHTS_3M)).limit(300_000);
     const pq = tmp.path('check.parquet');
     const ipc = tmp.path('check.arrow');
     await Promise.all([flights.write(pq), flights.write(ipc)]);
@@ -91,7 +84,7 @@ describe('failures leave nothing behind', () => {
   async function numbers(n: number): Promise<Table> {
     const path = tmp.path(`x${n}.csv`);
     writeFileSync(path, `x\n${Array.from({ length: n }, (_, i) => i).join('\n')}\n`);
-    return td.read(path, { batchRows: 1000 });
+    return session.td().read(path, { batchRows: 1000 });
   }
 
   it.each(['parquet', 'arrow', 'csv'] as const)('%s: a mapBatches function throwing on the 3rd batch rejects the write; no file, no temp file, the old file intact', async (format) => {

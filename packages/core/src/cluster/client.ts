@@ -154,7 +154,8 @@ export class ClusterClient {
       };
       const bytes = Buffer.byteLength(JSON.stringify(data));
       if (bytes > MAX_JOB_BYTES) throw new ArgumentError('args', `arguments under ${MAX_JOB_BYTES} bytes of JSON per job (tensors and typed arrays travel as blobs; large plain arrays should be typed arrays)`, `${bytes} bytes`);
-      const id = jobId(call, data);
+      // The index too: identical tasks of one call (runMany of the same arguments) are different jobs.
+      const id = jobId(`${call}:${first}`, data);
       this.pending.set(id, { tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result) });
       jobs.push({ name: exportName, data, opts: { jobId: id, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 3600 } } });
     }

@@ -1,6 +1,7 @@
 /** The data part of `explain()`: the last table pipeline run, stage by stage. */
 import type { PipelineRun } from '../data/stages/stage.ts';
 import { ms } from './format.ts';
+import { kernelLines } from './by-kernel.ts';
 import type { Span } from './types.ts';
 
 const mib = (b: number) => `${(b / (1 << 20)).toFixed(1)} MiB`;
@@ -20,17 +21,7 @@ export function explainPipeline(run: PipelineRun, spans: readonly Span[] = []): 
   lines.push('  (busy: time a stage spent on its batches, not waiting for input)');
   if (spans.length > 0) {
     // Kernel stages run a planned graph per batch; the graph part of explain() shows only the last one.
-    const byKernel = new Map<string, { pieces: number; elements: number; time: number }>();
-    for (const s of spans) {
-      const key = `${s.kernel}${typeof s.args.purpose === 'string' ? ` (${s.args.purpose})` : ''} on ${s.track}`;
-      const e = byKernel.get(key) ?? { pieces: 0, elements: 0, time: 0 };
-      e.pieces++;
-      e.elements += typeof s.args.elements === 'number' ? s.args.elements : 0;
-      e.time += s.duration;
-      byKernel.set(key, e);
-    }
-    lines.push('  Kernels of this run, every batch (where the planner placed them):');
-    for (const [k, e] of byKernel) lines.push(`    ${k.padEnd(44)} ${String(e.pieces).padStart(5)} pieces ${String(e.elements).padStart(10)} elements ${ms(e.time).padStart(10)}`);
+    lines.push('  Kernels of this run, every batch (where the planner placed them):', ...kernelLines(spans, '    ', 44));
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import type { CostModel } from '../planner/cost-model.ts';
 import type { Replan } from '../planner/replan.ts';
 import { ms } from './format.ts';
+import { groupOf, kernelLines } from './by-kernel.ts';
 import type { Activity, GraphRun, Span } from './types.ts';
 
 const bytes = (v: unknown) => {
@@ -9,9 +10,6 @@ const bytes = (v: unknown) => {
 };
 
 /** What the per-kernel summary groups a span under: its kernel, and what it was for when not the op itself (`matmul (calibration)`). */
-function groupOf(span: Span): string {
-  return typeof span.args.purpose === 'string' ? `${span.kernel} (${span.args.purpose})` : span.kernel;
-}
 
 /** Time covered by at least one span: overlapping pieces on one device count once. */
 function busyTime(spans: ReadonlyArray<{ readonly start: number; readonly duration: number }>): number {
@@ -42,17 +40,7 @@ export function explainSpans(allSpans: readonly Span[], run: GraphRun | undefine
     const failed = s.args.error ? `  FAILED: ${String(s.args.error)}` : '';
     lines.push(`  ${s.track.padEnd(12)} ${s.name.slice(0, 36).padEnd(36)} ${ms(s.args.predictedMs as number | undefined).padStart(10)} ${ms(s.duration).padStart(10)} ${bytes(s.args.bytesMoved).padStart(10)}${failed}`);
   }
-  const byKernel = new Map<string, { pieces: number; elements: number; time: number }>();
-  for (const s of spans) {
-    const k = `${groupOf(s)} on ${s.track}`;
-    const e = byKernel.get(k) ?? { pieces: 0, elements: 0, time: 0 };
-    e.pieces++;
-    e.elements += typeof s.args.elements === 'number' ? s.args.elements : 0;
-    e.time += s.duration;
-    byKernel.set(k, e);
-  }
-  lines.push('By kernel and device:');
-  for (const [k, e] of byKernel) lines.push(`  ${k.padEnd(40)} ${String(e.pieces).padStart(5)} pieces ${String(e.elements).padStart(12)} elements ${ms(e.time).padStart(10)}`);
+  lines.push('By kernel and device:', ...kernelLines(spans, '  ', 40));
 
   const start = Math.min(...spans.map((s) => s.start));
   const end = Math.max(...spans.map((s) => s.start + s.duration));

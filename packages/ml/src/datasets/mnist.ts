@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { ArgumentError, Tensor } from '@tandem/core';
+import { ArgumentError, Tensor, type LabelledRows } from '@tandem/core';
 import { seededRandom, shuffleInPlace } from './random.ts';
 
 const require = createRequire(import.meta.url);
@@ -14,12 +14,8 @@ const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
 /** Images and their labels. */
-export interface LabelledSet {
-  /** [n, 784] float32, pixels in [0, 1] (or standardised, see {@link MnistOptions.standardize}). */
-  readonly x: Tensor<'float32'>;
-  /** [n] int32 class labels 0–9. */
-  readonly y: Tensor<'int32'>;
-}
+/** x: [n, 784] float32 pixels in [0, 1] (or standardised, see {@link MnistOptions.standardize}); y: [n] int32 labels 0–9. The same shape as a table's `toTrainData()` rows. */
+export type LabelledSet = LabelledRows;
 
 export interface Dataset {
   readonly train: LabelledSet;

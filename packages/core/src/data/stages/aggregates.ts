@@ -15,7 +15,8 @@ export class Accumulator {
   min = new Float64Array(64).fill(Infinity);
   max = new Float64Array(64).fill(-Infinity);
 
-  constructor(private readonly squares: boolean) {}
+  /** `squares` for std; `extremes` for min and max: work no aggregation asked for is skipped. */
+  constructor(private readonly squares: boolean, private readonly extremes = true) {}
 
   /** Adds values[i] to group groups[i] for every valid row. */
   add(values: ArrayLike<number>, validity: Uint8Array | undefined, groups: Int32Array, rows: number, groupCount: number): void {
@@ -29,8 +30,10 @@ export class Accumulator {
       count[g]! += 1;
       sum[g]! += v;
       if (this.squares) sumSq[g]! += v * v;
-      if (v < min[g]!) min[g] = v;
-      if (v > max[g]!) max[g] = v;
+      if (this.extremes) {
+        if (v < min[g]!) min[g] = v;
+        if (v > max[g]!) max[g] = v;
+      }
     }
   }
 

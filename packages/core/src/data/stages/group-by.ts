@@ -45,7 +45,7 @@ export function groupByStage(schema: Schema, keys: readonly string[], spec: unkn
     needs: () => new Set([...keys, ...wanted.map((w) => w.column)]),
     async *run(input, { stats }) {
       const groups = new GroupKeys(keys, keys.map((k) => schema.get(k) === 'string'));
-      const accs = wanted.map(({ aggs }) => new Accumulator(aggs.includes('std')));
+      const accs = wanted.map(({ aggs }) => new Accumulator(aggs.includes('std'), aggs.includes('min') || aggs.includes('max')));
       const hists = wanted.map(({ histogram: h }) => (h ? new HistogramAccumulator(h.bins, h.lo, h.hi) : undefined));
       let ids = new Int32Array(0);
       let keyColumns: Column[] | undefined;

@@ -30,9 +30,16 @@ export class GroupKeys {
     return this.groups.size;
   }
 
+  /** For one string key: group index + 1 by dictionary code (0: not seen yet). */
+  private byCode = new Int32Array(0);
+
   /** Writes each row's group index into `out`. */
   assign(batch: Batch, out: Int32Array): void {
     const cols = this.keys.map((k) => batch.columns.get(k)!);
+    if (cols.length === 1 && this.stringKeys[0] && !cols[0]!.validity) {
+      this.assignByCode(cols[0]!, batch.rows, out);
+      return;
+    }
     const scale = 2 ** this.bits;
     const limit = scale - 1;
     for (let r = 0; r < batch.rows; r++) {
@@ -51,6 +58,37 @@ export class GroupKeys {
           const isNull = c.validity !== undefined && c.validity[r] === 0;
           this.keyNull[k]!.push(isNull);
           this.keyValues[k]!.push(isNull ? 0 : c.values.data[r]!);
+        }
+      }
+      out[r] = g;
+    }
+  }
+
+  /**
+   * One string key without nulls, the common case (group by airport, by category): codes are
+   * dense, so an array indexed by code finds the group without a map lookup per row.
+   */
+  private assignByCode(c: Column, rows: number, out: Int32Array): void {
+    const codes = c.values.data as Int32Array;
+    const size = c.dictionary!.size;
+    if (this.byCode.length < size) {
+      const grown = new Int32Array(Math.max(size, this.byCode.length * 2));
+      grown.set(this.byCode);
+      this.byCode = grown;
+    }
+    const byCode = this.byCode;
+    for (let r = 0; r < rows; r++) {
+      const code = codes[r]!;
+      let g = byCode[code]! - 1;
+      if (g < 0) {
+        // Registered in the map too, under the key the general path would use, so both agree.
+        const key = code + 1;
+        g = this.groups.get(key) ?? this.groups.size;
+        this.groups.set(key, g);
+        byCode[code] = g + 1;
+        if (g === this.keyValues[0]!.length) {
+          this.keyNull[0]!.push(false);
+          this.keyValues[0]!.push(code);
         }
       }
       out[r] = g;
