@@ -100,8 +100,14 @@ describe.skipIf(!redisOrSkip())('cluster faults', () => {
     expect(recoveryMs).toBeLessThan(RECOVERY_BOUND_MS);
   }, 90_000);
 
-  it('Redis restarted mid-run (AOF on): work resumes and nothing is lost', async () => {
-    const redis = await startRedis();
+  // Graceful: SIGTERM, Redis writes the AOF out and exits. Hard: SIGKILL, with appendfsync
+  // always so every acknowledged write is already on disk. Either way it then starts again on the
+  // same port and directory and loads the AOF; clients and nodes reconnect by themselves.
+  it.each([
+    { how: 'gracefully (SIGTERM, appendfsync everysec)', hard: false, appendfsync: 'everysec' as const },
+    { how: 'hard (SIGKILL, appendfsync always)', hard: true, appendfsync: 'always' as const },
+  ])('Redis restarted mid-run $how: work resumes and nothing is lost', async ({ hard, appendfsync }) => {
+    const redis = await startRedis({ appendfsync });
     servers.push(redis);
     nodes = await startNodes(redis.url, ['steady-a', 'steady-b'], { workers: 2 });
     const td = await clusterClient(redis.url);
@@ -111,10 +117,8 @@ describe.skipIf(!redisOrSkip())('cluster faults', () => {
     const run = collect(td, n, 20, 3);
     await until(() => run.settled.length >= 50, 30_000, '50 tasks to settle');
     const at = run.settled.length;
-    // Graceful: SIGTERM, Redis writes the AOF out and exits; then it starts again on the same
-    // port and directory and loads the AOF. Clients and nodes reconnect by themselves.
-    await redis.restart();
-    console.log(`Redis restarted at ${at}/${n} settled`);
+    await redis.restart({ hard });
+    console.log(`Redis restarted (${hard ? 'SIGKILL' : 'SIGTERM'}) at ${at}/${n} settled`);
     await run.done;
     expect(run.settled).toHaveLength(n);
     expectExactlyOnce(run.settled, n);
