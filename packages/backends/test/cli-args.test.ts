@@ -1,6 +1,6 @@
 /** Command lines of `tandem worker` and `tandem cluster status`: what they accept, and the one line they refuse with. */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,10 +26,14 @@ function refused(argv: string[], pattern: RegExp): void {
 describe('tandem worker arguments', () => {
   it('takes several --allow entries after one flag, repeated flags, directories made absolute and package names as they are', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-allow-'));
-    const args = parseWorkerArgs(['--redis', 'redis://127.0.0.1:6380', '--allow', '.', '@acme/models', '--allow', dir, 'lodash', '--workers', '3', '--backends', 'cpu,webgpu', '--name', 'n1', '--concurrency=4'], here);
-    expect(args).toEqual({
-      redis: 'redis://127.0.0.1:6380', allow: [here.replace(/\/$/, ''), '@acme/models', dir, 'lodash'], workers: 3, backends: ['cpu', 'webgpu'], name: 'n1', concurrency: 4,
-    });
+    try {
+      const args = parseWorkerArgs(['--redis', 'redis://127.0.0.1:6380', '--allow', '.', '@acme/models', '--allow', dir, 'lodash', '--workers', '3', '--backends', 'cpu,webgpu', '--name', 'n1', '--concurrency=4'], here);
+      expect(args).toEqual({
+        redis: 'redis://127.0.0.1:6380', allow: [here.replace(/\/$/, ''), '@acme/models', dir, 'lodash'], workers: 3, backends: ['cpu', 'webgpu'], name: 'n1', concurrency: 4,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(parseWorkerArgs(['--redis=redis://h', '--allow', '.', '--backends', 'none'], here).backends).toEqual([]);
     expect(parseWorkerArgs(['--redis=redis://h', '--allow', '*'], here).allow).toEqual(['*']);
   });
