@@ -2,17 +2,20 @@
  * `npx tandem <command>`:
  *   devices     every backend with its device, or why it is unavailable and how to fix that
  *   calibrate   time kernels on every device at a few sizes, save the learned costs, print them
+ *   worker      join a cluster: run jobs from Redis in a local session (issue 13)
+ *   cluster status   the cluster's nodes and queue counts
  */
 import { Tandem } from '@tandem/core';
 import { Tensor } from '@tandem/core/backend';
 import { predictPower } from '@tandem/core/internal/planner/power-fit';
 import { listDevices } from './index.ts';
+import { parseStatusArgs, parseWorkerArgs, redactUrl, redisAddress, UsageError } from './cli-args.ts';
 
 function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
 }
 
-async function devices(): Promise<number> {
+async function devices(_argv: string[] = []): Promise<number> {
   const rows = await listDevices();
   // webgpu and gpujs share one Dawn adapter, so a missing driver fails both with the same fix: say it once.
   const fixesShown = new Set<string>();
@@ -41,7 +44,7 @@ const CALIBRATION: Array<{ kernel: string; sizes: number[]; make(n: number): Ten
   { kernel: 'matmul', sizes: [64, 128, 256, 512], make: (n) => [Tensor.zeros([n, n]), Tensor.zeros([n, n])] },
 ];
 
-async function calibrate(): Promise<number> {
+async function calibrate(_argv: string[] = []): Promise<number> {
   const td = await Tandem.create();
   try {
     for (const device of td.devices()) {
@@ -76,12 +79,156 @@ async function calibrate(): Promise<number> {
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { devices, calibrate };
-const [command = 'help'] = process.argv.slice(2);
+const WORKER_USAGE = `usage: tandem worker --redis URL --allow <dir-or-package>… [--workers N] [--backends a,b|none] [--name NAME] [--concurrency N] [--prefix P]
+
+  --redis        redis:// or rediss:// URL; a password in it (redis://:pw@host:6379) is used for AUTH
+  --allow        directories (or package names) whose task modules this node may run; required
+                 ('*' runs any module a client names: only for a cluster whose clients are all trusted)
+  --workers      worker threads of the local session (default: the machine's parallelism)
+  --backends     backends to open, comma-separated, or none (default: every one that works here)
+  --name         the node's name in \`tandem cluster status\` (default: host-pid)
+  --concurrency  jobs held at once (default: the library's)
+  --prefix       BullMQ key prefix (default: the library's)
+
+Stops gracefully on SIGTERM or SIGINT (held jobs finish or go back to the queue); a second signal exits at once.`;
+
+const STATUS_USAGE = 'usage: tandem cluster status --redis URL [--prefix P] [--json]';
+
+/** Joins the cluster and runs jobs until a signal; resolves to the exit code. */
+async function worker(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(WORKER_USAGE);
+    return 0;
+  }
+  const args = parseWorkerArgs(argv);
+  // First signal: leave gracefully (held jobs finish or go back to the queue); second: exit now.
+  let signalled: NodeJS.Signals | undefined;
+  let node: { close(): Promise<void> } | undefined;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  const leave = () => {
+    console.log(`${signalled}: leaving the cluster (held jobs finish or go back to the queue)…`);
+    node!.close().then(() => {
+      console.log('left the cluster');
+      resolveDone(0);
+    }, (error: unknown) => {
+      console.error(`tandem worker: closing failed: ${(error as Error).message}`);
+      resolveDone(1);
+    });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      // Asked twice: exit now. Jobs this node held are picked up by another node once their locks
+      // expire (BullMQ's stalled-job check), so nothing is lost, only delayed by the lock time.
+      console.log(`${signal} again: exiting at once`);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
+    signalled = signal;
+    if (node) leave();
+    else {
+      // Not joined yet (still connecting, or Redis unreachable): no job is held, nothing to hand back.
+      console.log(`${signal} before joining: exiting`);
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const { startNode } = await import('@tandem/core/internal/cluster/node');
+  console.log(`connecting to ${redisAddress(args.redis)}…`);
+  // The Redis client retries for ever (a node should outlast a Redis restart), so an unreachable
+  // server would look like a silent hang: say so while it lasts.
+  const slow = setInterval(() => console.log(`still connecting to ${redisAddress(args.redis)} — is Redis running there, and the password right?`), 10_000);
+  slow.unref();
+  const started = await startNode({
+    redis: args.redis,
+    allow: args.allow,
+    ...(args.workers !== undefined && { workers: args.workers }),
+    ...(args.backends !== undefined && { backends: args.backends }),
+    ...(args.name !== undefined && { name: args.name }),
+    ...(args.concurrency !== undefined && { concurrency: args.concurrency }),
+    ...(args.prefix !== undefined && { prefix: args.prefix }),
+  });
+  clearInterval(slow);
+  node = started;
+  for (const d of started.devices()) {
+    console.log(`device ${d.id.padEnd(12)} ${d.description}  [${[d.kind, d.software ? 'software' : '', `${d.lanes} lane${d.lanes === 1 ? '' : 's'}`].filter(Boolean).join(', ')}]`);
+  }
+  console.log(`allow ${args.allow.join(' ')}`);
+  // Tests and scripts wait for this line: the node consumes jobs from here on.
+  console.log(`joined ${redisAddress(args.redis)} as ${started.name}`);
+  return done;
+}
+
+function ago(ms: number): string {
+  if (!(ms >= 0)) return '—';
+  if (ms < 1_000) return 'now';
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s ago`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min ago`;
+  return `${Math.round(ms / 3_600_000)} h ago`;
+}
+
+/** Prints the cluster's nodes and queue counts. */
+async function clusterStatusCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(STATUS_USAGE);
+    return 0;
+  }
+  const args = parseStatusArgs(argv);
+  const { clusterStatus } = await import('@tandem/core/internal/cluster/status');
+  const status = await clusterStatus({ redis: args.redis, ...(args.prefix !== undefined && { prefix: args.prefix }) });
+  if (args.json) {
+    console.log(JSON.stringify(status, null, 2));
+    return 0;
+  }
+  const now = Date.now();
+  console.log(`cluster at ${redisAddress(args.redis)}: ${status.nodes.length} node${status.nodes.length === 1 ? '' : 's'}`);
+  if (status.nodes.length > 0) {
+    const header = ['NAME', 'HOST', 'PID', 'DEVICES', 'WORKERS', 'RUNNING', 'COMPLETED', 'FAILED', 'LAST SEEN'];
+    const rows = status.nodes.map((n) => [n.name, n.host, String(n.pid), n.devices.join(',') || '—', String(n.workers), String(n.running), String(n.completed), String(n.failed), ago(now - n.lastSeen)]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [header, ...rows]) console.log(`  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  }
+  const q = status.queue;
+  console.log(`queue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.failed} failed, ${q.completed} completed`);
+  return 0;
+}
+
+async function cluster(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'status') return clusterStatusCommand(rest);
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    console.log(STATUS_USAGE);
+    return sub === undefined ? 2 : 0;
+  }
+  throw new UsageError(`tandem cluster: unknown subcommand '${sub}' (status)`);
+}
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = { devices, calibrate, worker, cluster };
+const [command = 'help', ...rest] = process.argv.slice(2);
 const run = commands[command];
 if (!run) {
-  console.log('usage: tandem <command>\n\n  devices     list every backend, its device and status (and how to fix an unavailable one)\n  calibrate   time kernels on every device, save the learned costs (reused by later sessions) and print them');
+  console.log('usage: tandem <command>\n\n  devices     list every backend, its device and status (and how to fix an unavailable one)\n  calibrate   time kernels on every device, save the learned costs (reused by later sessions) and print them\n  worker      join a cluster on Redis and run its jobs (tandem worker --help)\n  cluster status   list the cluster\'s nodes and queue counts (tandem cluster status --redis URL)');
   process.exitCode = command === 'help' || command === '--help' ? 0 : 2;
 } else {
-  process.exitCode = await run();
+  try {
+    const code = await run(rest);
+    // A worker's or a status's Redis connections may hold the event loop open after the command
+    // is done with them: its code is final, so exit with it.
+    if (command === 'worker' || command === 'cluster') process.exit(code);
+    process.exitCode = code;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    let message = (error as Error)?.message ?? String(error);
+    // Never print a password: messages from the Redis client may quote the URL.
+    const argv = process.argv.slice(2);
+    const at = argv.findIndex((a) => a === '--redis' || a.startsWith('--redis='));
+    const url = at < 0 ? undefined : argv[at]!.startsWith('--redis=') ? argv[at]!.slice('--redis='.length) : argv[at + 1];
+    if (url) message = message.split(url).join(redactUrl(url));
+    console.error(`tandem ${command}: ${message}`);
+    process.exit(1);
+  }
 }
