@@ -71,6 +71,9 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const { Worker, UnrecoverableError } = await import('bullmq');
   const { Redis } = await import('ioredis');
   const redis = new Redis(cluster.connection);
+  // ioredis reconnects by itself (Redis restarted, not up yet); without a listener each failed
+  // attempt would print an "Unhandled error event" trace.
+  redis.on('error', () => {});
   const store = new BlobStore(redis, cluster.prefix, cluster.blobTtlSeconds);
   const id = randomUUID();
   const name = options.name ?? `${hostname()}:${process.pid}`;
