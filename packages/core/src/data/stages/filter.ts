@@ -25,7 +25,6 @@ export function compareStage(schema: Schema, column: string, op: unknown, value:
   } else if (!(typeof value === 'number' || typeof value === 'boolean' || value instanceof Date)) {
     throw new ArgumentError('value', `a number${type === 'bool' ? ' or boolean' : type === 'timestamp' ? ' or Date' : ''} (column '${column}' is ${type})`, value);
   }
-  const test = comparator(op as Comparison);
   return {
     needs: (output) => neededBefore(output, [column]),
     label: `filter ${column} ${op} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
@@ -33,24 +32,32 @@ export function compareStage(schema: Schema, column: string, op: unknown, value:
     run: (input, context) => perBatch(input, context, (b) => {
       const c = b.columns.get(column)!;
       const target = type === 'string' ? c.dictionary!.find(value as string) : Number(value instanceof Date ? value.getTime() : value);
-      const v = c.values.data;
       const keep = new Int32Array(b.rows);
-      let n = 0;
-      for (let i = 0; i < b.rows; i++) if (test(v[i]!, target) && (!c.validity || c.validity[i])) keep[n++] = i;
+      const n = matching(op as Comparison, c.values.data, b.rows, target, c.validity, keep);
       return keepRows(b, keep.subarray(0, n));
     }),
   };
 }
 
-function comparator(op: Comparison): (a: number, b: number) => boolean {
+/**
+ * Writes the rows i where `v[i] op target` and the row is valid into `keep`; returns how many.
+ * A loop per comparison, not a comparator called per row: the filter is one pass over a column,
+ * and a call per row is most of its cost.
+ */
+function matching(op: Comparison, v: ArrayLike<number>, rows: number, target: number, validity: Uint8Array | undefined, keep: Int32Array): number {
+  let n = 0;
   switch (op) {
-    case '==': return (a, b) => a === b;
-    case '!=': return (a, b) => a !== b;
-    case '<': return (a, b) => a < b;
-    case '<=': return (a, b) => a <= b;
-    case '>': return (a, b) => a > b;
-    case '>=': return (a, b) => a >= b;
+    case '==': for (let i = 0; i < rows; i++) if (v[i] === target) keep[n++] = i; break;
+    case '!=': for (let i = 0; i < rows; i++) if (v[i] !== target) keep[n++] = i; break;
+    case '<': for (let i = 0; i < rows; i++) if (v[i]! < target) keep[n++] = i; break;
+    case '<=': for (let i = 0; i < rows; i++) if (v[i]! <= target) keep[n++] = i; break;
+    case '>': for (let i = 0; i < rows; i++) if (v[i]! > target) keep[n++] = i; break;
+    case '>=': for (let i = 0; i < rows; i++) if (v[i]! >= target) keep[n++] = i; break;
   }
+  if (!validity) return n;
+  let m = 0;
+  for (let k = 0; k < n; k++) if (validity[keep[k]!]) keep[m++] = keep[k]!;
+  return m;
 }
 
 export function kernelFilterStage(schema: Schema, predicate: UserKernel, columns: unknown): Stage {
