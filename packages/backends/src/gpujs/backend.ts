@@ -275,11 +275,8 @@ export class GpuJsBackend implements Backend {
   }
 }
 
-/** A user kernel's program; checkCall has checked the call, and gpu.js adds one limit: it computes in f32 only. */
+/** A user kernel's program; checkCall has checked the call. gpu.js computes in f32: tensors of other dtypes are converted as they are uploaded. */
 function userPlan(call: KernelCall): BuiltinPlan {
   const { user, output, args } = call;
-  for (const [i, a] of args.entries()) {
-    if (a instanceof Tensor && a.dtype !== 'float32') throw new ArgumentError(`args[${i}].dtype`, 'float32 (gpu.js computes in f32 only)', a.dtype);
-  }
   return { kind: 'map', program: userProgram(user!, args, output.shape.length as 1 | 2 | 3), args: args as (Tensor | number)[], dims: gpuDims(output.shape) };
 }

@@ -55,7 +55,9 @@ export class DeviceMemory {
 
   /** The tensor's device copy, uploading it first unless the current data is already there. */
   handleFor(t: Tensor, argument: string): BufferHandle {
-    if (t.dtype !== 'float32') throw new ArgumentError(`${argument}.dtype`, 'float32 (gpu.js computes in f32 only)', t.dtype);
+    // gpu.js computes in f32: other dtypes are converted on the way up (the typed-array copy below
+    // converts), so a float64 column runs here with float32 precision — the documented tolerance of
+    // a GPU run — instead of being refused and failing the call.
     if (this.isCurrent(t)) return this.copies.get(t)!.handle;
     const bytes = t.size * 4;
     if (bytes > this.maxBindingBytes) {
@@ -66,7 +68,7 @@ export class DeviceMemory {
     // buffer mapped at creation: one copy, straight from shared memory.
     const buffer = timedUpload(bytes, () => {
       const b = this.context.device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE | COPY_SRC | COPY_DST, mappedAtCreation: true });
-      new Float32Array(b.getMappedRange(), 0, t.size).set(t.data as Float32Array);
+      new Float32Array(b.getMappedRange(), 0, t.size).set(t.data as ArrayLike<number> as Float32Array);
       b.unmap();
       return b;
     });
