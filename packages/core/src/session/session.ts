@@ -283,7 +283,10 @@ export class Tandem {
 
   /** Stops taking tasks, finishes queued and running ones, then ends the workers and devices. */
   async close(): Promise<void> {
-    await this.leaveCluster();
+    // The pool must start closing in this call, before any await: a task submitted right after
+    // close() is refused. A cluster session first stops its node taking jobs (its running ones
+    // finish on the pool), then closes the pool.
+    if (this.cluster) await this.leaveCluster();
     await this.pool.close();
     await this.disposeBackends();
   }
@@ -297,7 +300,7 @@ export class Tandem {
 
   /** Rejects everything pending (code `ERR_TANDEM_POOL_DESTROYED`) and ends the workers and devices now. */
   async destroy(): Promise<void> {
-    await this.leaveCluster().catch(() => {});
+    if (this.cluster) await this.leaveCluster().catch(() => {});
     await this.pool.destroy();
     await this.disposeBackends();
   }
