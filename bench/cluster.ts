@@ -29,6 +29,7 @@ import { describeMachine, machineInfo } from './lib/machine.ts';
 import { alternate } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { median, summarize } from './lib/stats.ts';
+import { calibrateSpin } from './lib/spin.ts';
 import { spin } from './tasks/spin.ts';
 
 const TASKS_DIR = fileURLToPath(new URL('./tasks/', import.meta.url));
@@ -327,20 +328,6 @@ async function tinyTasks(redis: RedisServer, admin: Redis, s: Settings) {
     ],
   };
   return { table, costTable, ratio: r, tandem, raw, data: { tandem, raw, runs: Object.fromEntries(results) } };
-}
-
-/** Iterations of `spin` that take about `targetMs` here (calibrated on the main thread). */
-function calibrateSpin(targetMs: number): { iterations: number; measuredMs: number } {
-  for (let i = 0; i < 20; i++) spin(200_000);
-  const timeOf = (n: number) => {
-    const t = performance.now();
-    spin(n);
-    return performance.now() - t;
-  };
-  const probe = 2_000_000;
-  const perIter = median(Array.from({ length: 5 }, () => timeOf(probe))) / probe;
-  const iterations = Math.max(1, Math.round(targetMs / perIter));
-  return { iterations, measuredMs: median(Array.from({ length: 5 }, () => timeOf(iterations))) };
 }
 
 async function cpuBound(redis: RedisServer, s: Settings) {

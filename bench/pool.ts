@@ -20,6 +20,7 @@ import { machineInfo, describeMachine } from './lib/machine.ts';
 import { alternate, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { latencySummary, median, summarize, type LatencySummary } from './lib/stats.ts';
+import { calibrateSpin } from './lib/spin.ts';
 import { spin } from './tasks/spin.ts';
 
 const INC_TS = new URL('./tasks/inc.ts', import.meta.url);
@@ -308,20 +309,6 @@ async function tinyTasks(s: { reps: number; tasks: number; inFlight: number; war
     p99: { run: a['tandem-run'].p99.median, piscina: base.p99.median },
     data: { aggregates: a, runs: Object.fromEntries(results) },
   };
-}
-
-/** Iterations of `spin` that take about `targetMs` here (calibrated on the main thread). */
-function calibrateSpin(targetMs: number): { iterations: number; measuredMs: number } {
-  for (let i = 0; i < 20; i++) spin(200_000);
-  const timeOf = (n: number) => {
-    const t = performance.now();
-    spin(n);
-    return performance.now() - t;
-  };
-  const probe = 2_000_000;
-  const perIter = median(Array.from({ length: 5 }, () => timeOf(probe))) / probe;
-  const iterations = Math.max(1, Math.round(targetMs / perIter));
-  return { iterations, measuredMs: median(Array.from({ length: 5 }, () => timeOf(iterations))) };
 }
 
 async function cpuBound(s: { cpuTasks: number; cpuTaskMs: number; cpuReps: number }) {
