@@ -15,7 +15,7 @@ import { resolveTaskModule, type ModuleSpecifier } from '../pool/module-ref.ts';
 import type { TaskOptions } from '../pool/options.ts';
 import { BlobStore } from './blob-store.ts';
 import { decode, encode } from './codec.ts';
-import { clientKey, CLIENT_TTL_SECONDS, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
+import { clientKey, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
 import { TASK_QUEUE, type ResolvedCluster } from './options.ts';
 import { jobId, MAX_JOB_BYTES, type TaskJob, type TaskJobResult } from './protocol.ts';
 
@@ -77,7 +77,7 @@ export class ClusterClient {
     }
     const id = `client-${randomUUID()}`;
     // Nodes drop the jobs of a client whose key expired: it died, nobody waits for them.
-    const heartbeat = keepAlive(redis, clientKey(cluster.prefix, id), CLIENT_TTL_SECONDS, () => String(Date.now()));
+    const heartbeat = keepAlive(redis, clientKey(cluster.prefix, id), cluster.clientGraceSeconds, () => String(Date.now()));
     await heartbeat.ready;
     const client = new ClusterClient(id, cluster, redis, queue, events, new BlobStore(redis, cluster.prefix, cluster.blobTtlSeconds), heartbeat);
     await client.refreshNodes();

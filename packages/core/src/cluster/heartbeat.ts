@@ -23,8 +23,6 @@ export interface NodeInfo {
 
 /** Node keys expire this long after the last refresh. */
 export const NODE_TTL_SECONDS = 15;
-/** A client's key expires this long after its last refresh: the grace period after which a dead client's jobs are dropped. */
-export const CLIENT_TTL_SECONDS = 30;
 
 export const nodeKey = (prefix: string, id: string) => `${prefix}:node:${id}`;
 export const clientKey = (prefix: string, id: string) => `${prefix}:client:${id}`;

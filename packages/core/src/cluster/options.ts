@@ -15,12 +15,18 @@ export interface ClusterOptions {
   readonly prefix?: string;
   /** Seconds a blob (a tensor or large argument, or a result) lives in Redis. Default 3,600. */
   readonly blobTtlSeconds?: number;
+  /**
+   * Seconds after a client's last heartbeat (it died, or lost Redis) before nodes drop its jobs
+   * instead of running them. Default 30.
+   */
+  readonly clientGraceSeconds?: number;
 }
 
 export interface ResolvedCluster {
   readonly connection: Record<string, unknown>;
   readonly prefix: string;
   readonly blobTtlSeconds: number;
+  readonly clientGraceSeconds: number;
   /** host:port, for messages (never the password). */
   readonly where: string;
 }
@@ -62,5 +68,7 @@ export function resolveCluster(options: unknown, argument = 'cluster'): Resolved
   if (typeof prefix !== 'string' || !/^[\w.-]+$/.test(prefix)) throw new ArgumentError(`${argument}.prefix`, 'letters, digits, _ . -', prefix);
   const blobTtlSeconds = o.blobTtlSeconds ?? 3600;
   if (!Number.isSafeInteger(blobTtlSeconds) || blobTtlSeconds < 10) throw new ArgumentError(`${argument}.blobTtlSeconds`, 'an integer ≥ 10', blobTtlSeconds);
-  return { connection, prefix, blobTtlSeconds, where };
+  const clientGraceSeconds = o.clientGraceSeconds ?? 30;
+  if (!Number.isSafeInteger(clientGraceSeconds) || clientGraceSeconds < 1) throw new ArgumentError(`${argument}.clientGraceSeconds`, 'a positive integer', clientGraceSeconds);
+  return { connection, prefix, blobTtlSeconds, clientGraceSeconds, where };
 }
