@@ -4,13 +4,13 @@
  * without a copy; a larger one, a stream or a URL is read batch by batch.
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import * as arrow from 'apache-arrow';
 import { DataFormatError } from '../../errors.ts';
 import type { Batch } from '../batch.ts';
 import type { Dictionary } from '../column.ts';
 import { fromArrowBatch, schemaOfArrow } from '../arrow/from-arrow.ts';
 import { sharedCopy } from './shared-bytes.ts';
+import { fetchBody } from './http.ts';
 import type { Source, SourceOptions } from './source.ts';
 
 /** Files up to this size are read whole onto shared memory (zero-copy columns). */
@@ -26,6 +26,7 @@ export async function openArrow(location: string, isUrl: boolean): Promise<Sourc
       const reader = await (arrow.RecordBatchReader.from(body as never) as unknown as Promise<arrow.AsyncRecordBatchStreamReader>);
       return await reader.open();
     } catch (error) {
+      if (error instanceof DataFormatError) throw error;
       throw new DataFormatError(location, `not a readable Arrow IPC file or stream: ${(error as Error).message}`, {}, error);
     }
   };
@@ -62,10 +63,4 @@ function toAsync(reader: arrow.RecordBatchReader): AsyncIterable<arrow.RecordBat
       yield* reader as Iterable<arrow.RecordBatch>;
     },
   };
-}
-
-async function fetchBody(url: string): Promise<Readable> {
-  const response = await fetch(url);
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  return Readable.fromWeb(response.body as never);
 }

@@ -4,9 +4,10 @@
  * field spans lines (csv-parse's per-record `info`, which would say, took a third of the read).
  */
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { DataFormatError } from '../../errors.ts';
+import { fetchBody } from './http.ts';
 import type { ReadOptions, Source } from './source.ts';
 import { openTextRows, type TextPass, type TextRecord } from './text-rows.ts';
 
@@ -20,7 +21,7 @@ function csvPass(location: string, isUrl: boolean, options: ReadOptions): TextPa
   const names = new Promise<readonly string[]>((res, rej) => { resolveNames = res; rejectNames = rej; });
   names.catch(() => {});
   async function* records(): AsyncGenerator<TextRecord> {
-    const input = isUrl ? await fetchStream(location) : createReadStream(location);
+    const input = isUrl ? await fetchBody(location) : createReadStream(location);
     const parser = input.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, bom: true, skip_empty_lines: true }));
     // pipe() doesn't pass on the input's errors: without this a read error left the parser waiting forever.
     input.on('error', (error: Error) => parser.destroy(error));
@@ -77,10 +78,4 @@ async function* drained<T>(stream: Readable): AsyncGenerator<T[]> {
   } finally {
     stream.off('readable', poke);
   }
-}
-
-async function fetchStream(url: string): Promise<Readable> {
-  const response = await fetch(url);
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  return Readable.fromWeb(response.body as never);
 }

@@ -1,8 +1,8 @@
 /** JSON lines: one JSON object per line; columns are the first objects' keys, in order of appearance. */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import { DataFormatError } from '../../errors.ts';
+import { fetchBody } from './http.ts';
 import type { ReadOptions, Source } from './source.ts';
 import { openTextRows, type TextPass, type TextRecord } from './text-rows.ts';
 
@@ -13,7 +13,7 @@ export function openJsonl(location: string, isUrl: boolean, options: ReadOptions
     const names = new Promise<readonly string[]>((res) => (resolveNames = res));
     const inferRows = options.inferRows ?? 1000;
     async function* records(): AsyncGenerator<TextRecord> {
-      const input = isUrl ? Readable.fromWeb((await fetch(location)).body as never) : createReadStream(location);
+      const input = isUrl ? await fetchBody(location) : createReadStream(location);
       const lines = createInterface({ input, crlfDelay: Infinity });
       const pending: { object: Record<string, unknown>; line: number }[] = [];
       const seen = keys ? undefined : new Set<string>();

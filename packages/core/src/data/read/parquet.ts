@@ -14,6 +14,7 @@ import type { Batch } from '../batch.ts';
 import type { Dictionary } from '../column.ts';
 import { fromArrowBatch, schemaOfArrow } from '../arrow/from-arrow.ts';
 import { sharedCopy } from './shared-bytes.ts';
+import { checkParquetUrl } from './http.ts';
 import { fromPlainBatch } from './plain.ts';
 import type { PlainBatch } from '../stages/map-batches.ts';
 import type { Source, SourceOptions } from './source.ts';
@@ -27,6 +28,7 @@ const parquetWasm = () => (wasm ??= import('parquet-wasm/node'));
 export async function openParquet(location: string, isUrl: boolean): Promise<Source> {
   const pw = await parquetWasm();
   let file: import('parquet-wasm/node').ParquetFile;
+  if (isUrl) await checkParquetUrl(location);
   try {
     file = isUrl ? await pw.ParquetFile.fromUrl(location) : await pw.ParquetFile.fromFile(await openAsBlob(location));
   } catch (error) {
