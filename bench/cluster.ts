@@ -31,6 +31,7 @@ import { writeReport, type Check, type Table } from './lib/report.ts';
 import { median, summarize } from './lib/stats.ts';
 import { calibrateSpin } from './lib/spin.ts';
 import { spin } from './tasks/spin.ts';
+import { positiveInt } from './lib/options.ts';
 
 const TASKS_DIR = fileURLToPath(new URL('./tasks/', import.meta.url));
 const INC_TS = new URL('./tasks/inc.ts', import.meta.url);
@@ -94,14 +95,6 @@ function watchClusterLoad(redis: RedisServer): { stop(): LoadReport } {
   };
 }
 
-function intOption(values: Record<string, string | boolean | undefined>, name: string, fallback: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${String(raw)}`);
-  return n;
-}
-
 /** Counters of Redis and of the processes, to turn a run into per-task costs. */
 async function counters(admin: Redis, procs: readonly Proc[]) {
   const info = await admin.info();
@@ -131,14 +124,14 @@ export default async function main(argv: string[]): Promise<void> {
     options: Object.fromEntries(['reps', 'tasks', 'raw-concurrency', 'cpu-tasks', 'cpu-ms', 'recover-reps', 'recover-tasks', 'recover-ms'].map((k) => [k, { type: 'string' as const }])),
   });
   const s: Settings = {
-    reps: intOption(values, 'reps', 5),
-    tasks: intOption(values, 'tasks', 20_000),
-    rawConcurrency: intOption(values, 'raw-concurrency', 8),
-    cpuTasks: intOption(values, 'cpu-tasks', 200),
-    cpuTaskMs: intOption(values, 'cpu-ms', 20),
-    recoverReps: intOption(values, 'recover-reps', 3),
-    recoverTasks: intOption(values, 'recover-tasks', 400),
-    recoverTaskMs: intOption(values, 'recover-ms', 25),
+    reps: positiveInt(values, 'reps', 5),
+    tasks: positiveInt(values, 'tasks', 20_000),
+    rawConcurrency: positiveInt(values, 'raw-concurrency', 8),
+    cpuTasks: positiveInt(values, 'cpu-tasks', 200),
+    cpuTaskMs: positiveInt(values, 'cpu-ms', 20),
+    recoverReps: positiveInt(values, 'recover-reps', 3),
+    recoverTasks: positiveInt(values, 'recover-tasks', 400),
+    recoverTaskMs: positiveInt(values, 'recover-ms', 25),
   };
   const availability = redisAvailability();
   if (!availability.available) throw new Error(`the cluster bench needs redis-server: ${availability.reason}`);

@@ -38,6 +38,7 @@ import { foldColdAuto, policyPeers } from './lib/cold-auto.ts';
 import { alternate, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { median, summarize, type Summary } from './lib/stats.ts';
+import { positiveInt } from './lib/options.ts';
 
 const WORKERS = 2;
 const TARGET_VS_ORACLE = 1.1;
@@ -87,14 +88,6 @@ interface Run {
 /** The oracle's summary: the fastest by median among `ids` (the static finalists and the single-device policies). */
 function oracleOf(summary: ReadonlyMap<string, Summary>, ids: readonly string[]): Summary {
   return ids.map((id) => summary.get(id)!).reduce((a, b) => (b.median < a.median ? b : a));
-}
-
-function positive(values: Record<string, string | boolean | undefined>, name: string, fallback: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${String(raw)}`);
-  return n;
 }
 
 /**
@@ -168,15 +161,15 @@ export default async function main(argv: string[]): Promise<void> {
   });
   const settings: Settings = {
     workers: WORKERS,
-    reps: positive(values, 'reps', 5),
-    warmup: positive(values, 'warmup', 2),
-    gridReps: positive(values, 'grid-reps', 3),
-    size: positive(values, 'size', 4096),
-    maxIter: positive(values, 'iter', 256),
-    matmul: positive(values, 'matmul', 512),
-    chains: positive(values, 'chains', 4),
-    finalists: positive(values, 'finalists', 3),
-    cold: positive(values, 'cold', 3),
+    reps: positiveInt(values, 'reps', 5),
+    warmup: positiveInt(values, 'warmup', 2),
+    gridReps: positiveInt(values, 'grid-reps', 3),
+    size: positiveInt(values, 'size', 4096),
+    maxIter: positiveInt(values, 'iter', 256),
+    matmul: positiveInt(values, 'matmul', 512),
+    chains: positiveInt(values, 'chains', 4),
+    finalists: positiveInt(values, 'finalists', 3),
+    cold: positiveInt(values, 'cold', 3),
   };
   const startedAt = new Date().toISOString();
   const t0 = performance.now();

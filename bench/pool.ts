@@ -22,6 +22,7 @@ import { writeReport, type Check, type Table } from './lib/report.ts';
 import { latencySummary, median, summarize, type LatencySummary } from './lib/stats.ts';
 import { calibrateSpin } from './lib/spin.ts';
 import { spin } from './tasks/spin.ts';
+import { positiveInt } from './lib/options.ts';
 
 const INC_TS = new URL('./tasks/inc.ts', import.meta.url);
 const INC_MJS = new URL('./tasks/inc.mjs', import.meta.url);
@@ -115,14 +116,6 @@ class SpinThreads {
   }
 }
 
-function intOption(values: Record<string, string | boolean | undefined>, name: string, fallback: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${String(raw)}`);
-  return n;
-}
-
 export default async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -130,13 +123,13 @@ export default async function main(argv: string[]): Promise<void> {
   });
   const settings = {
     workers: WORKERS,
-    reps: intOption(values, 'reps', 5),
-    tasks: intOption(values, 'tasks', 100_000),
-    inFlight: intOption(values, 'in-flight', 64),
-    warmupTasks: intOption(values, 'warmup-tasks', 20_000),
-    cpuTasks: intOption(values, 'cpu-tasks', 200),
-    cpuTaskMs: intOption(values, 'cpu-ms', 20),
-    cpuReps: intOption(values, 'cpu-reps', 5),
+    reps: positiveInt(values, 'reps', 5),
+    tasks: positiveInt(values, 'tasks', 100_000),
+    inFlight: positiveInt(values, 'in-flight', 64),
+    warmupTasks: positiveInt(values, 'warmup-tasks', 20_000),
+    cpuTasks: positiveInt(values, 'cpu-tasks', 200),
+    cpuTaskMs: positiveInt(values, 'cpu-ms', 20),
+    cpuReps: positiveInt(values, 'cpu-reps', 5),
   };
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
