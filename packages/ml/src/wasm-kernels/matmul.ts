@@ -11,12 +11,9 @@
  * right operand of every product it has not seen (a training step's tensors are all new): about
  * 6 ns per element here against 2 for our copy, so a big operand should not end up on the right.
  */
-import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { kernelOverride } from './override.ts';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { transposeLastTwo, type WasmHeap } from './transpose.ts';
-
-let ours: KernelConfig | undefined;
-let native: KernelConfig | undefined;
 
 const sizeOf = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 
@@ -68,6 +65,8 @@ function transposedMatMul(nativeMatMul: KernelFunc): KernelFunc {
   };
 }
 
+const override = kernelOverride('BatchMatMul', (native) => native && { ...native, kernelFunc: transposedMatMul(native.kernelFunc) });
+
 /**
  * Replaces the wasm backend's `BatchMatMul` with one that multiplies transposed operands on the
  * fast path (see the module comment). Idempotent; returns whether it is in place. Call it after
@@ -81,14 +80,7 @@ function transposedMatMul(nativeMatMul: KernelFunc): KernelFunc {
  * ```
  */
 export function registerWasmFastMatMul(): boolean {
-  if (ours && getKernel('BatchMatMul', 'wasm') === ours) return true;
-  const matMul = getKernel('BatchMatMul', 'wasm');
-  if (!matMul) return false;
-  native = matMul;
-  unregisterKernel('BatchMatMul', 'wasm'); // avoid tfjs's "already registered" warning
-  ours = { ...matMul, kernelFunc: transposedMatMul(matMul.kernelFunc) };
-  registerKernel(ours);
-  return true;
+  return override.register();
 }
 
 /**
@@ -100,9 +92,5 @@ export function registerWasmFastMatMul(): boolean {
  * ```
  */
 export function unregisterWasmFastMatMul(): void {
-  if (!ours || getKernel('BatchMatMul', 'wasm') !== ours) return;
-  unregisterKernel('BatchMatMul', 'wasm');
-  registerKernel(native!);
-  ours = undefined;
-  native = undefined;
+  override.unregister();
 }

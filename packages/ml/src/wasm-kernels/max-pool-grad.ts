@@ -4,8 +4,9 @@
  * together (channels are the contiguous axis), and adds the output gradient at the window's first
  * maximum — the position tfjs-backend-cpu picks, so the two agree on ties.
  */
-import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { kernelOverride } from './override.ts';
 
 interface WasmBackendLike {
   typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
@@ -71,8 +72,7 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return wasm.makeOutput(input.shape.slice(), 'float32', undefined, dx);
 };
 
-let ours: KernelConfig | undefined;
-let native: KernelConfig | undefined;
+const override = kernelOverride('MaxPoolGrad', () => (getKernel('MaxPool', 'wasm') ? { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad } : undefined));
 
 /**
  * Replaces the wasm backend's `MaxPoolGrad` with the one above. Idempotent; returns whether it is
@@ -85,14 +85,7 @@ let native: KernelConfig | undefined;
  * ```
  */
 export function registerWasmMaxPoolGrad(): boolean {
-  if (ours && getKernel('MaxPoolGrad', 'wasm') === ours) return true;
-  const existing = getKernel('MaxPoolGrad', 'wasm');
-  if (!getKernel('MaxPool', 'wasm')) return false;
-  native = existing;
-  if (existing) unregisterKernel('MaxPoolGrad', 'wasm');
-  ours = { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad };
-  registerKernel(ours);
-  return true;
+  return override.register();
 }
 
 /**
@@ -104,9 +97,5 @@ export function registerWasmMaxPoolGrad(): boolean {
  * ```
  */
 export function unregisterWasmMaxPoolGrad(): void {
-  if (!ours || getKernel('MaxPoolGrad', 'wasm') !== ours) return;
-  unregisterKernel('MaxPoolGrad', 'wasm');
-  if (native) registerKernel(native);
-  ours = undefined;
-  native = undefined;
+  override.unregister();
 }

@@ -5,12 +5,10 @@
  * batch 1024 for a [1024, 128] sum). Summing rows into per-column accumulators reads the input
  * once. The accumulators are float64, as tfjs-backend-cpu's are.
  */
-import { getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { util } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { kernelOverride } from './override.ts';
 import type { WasmHeap } from './transpose.ts';
-
-let ours: KernelConfig | undefined;
-let native: KernelConfig | undefined;
 
 /** How many leading axes `axes` names, when it names exactly [0, k) for some k below the rank; else 0. */
 export function leadingAxes(axes: readonly number[], rank: number): number {
@@ -59,6 +57,8 @@ function leadingSum(nativeSum: KernelFunc): KernelFunc {
   };
 }
 
+const override = kernelOverride('Sum', (native) => native && { ...native, kernelFunc: leadingSum(native.kernelFunc) });
+
 /**
  * Replaces the wasm backend's `Sum` with one that sums leading axes without transposing (other
  * reductions still go to the native kernel). Idempotent; returns whether it is in place.
@@ -70,14 +70,7 @@ function leadingSum(nativeSum: KernelFunc): KernelFunc {
  * ```
  */
 export function registerWasmLeadingSum(): boolean {
-  if (ours && getKernel('Sum', 'wasm') === ours) return true;
-  const sum = getKernel('Sum', 'wasm');
-  if (!sum) return false;
-  native = sum;
-  unregisterKernel('Sum', 'wasm');
-  ours = { ...sum, kernelFunc: leadingSum(sum.kernelFunc) };
-  registerKernel(ours);
-  return true;
+  return override.register();
 }
 
 /**
@@ -89,9 +82,5 @@ export function registerWasmLeadingSum(): boolean {
  * ```
  */
 export function unregisterWasmLeadingSum(): void {
-  if (!ours || getKernel('Sum', 'wasm') !== ours) return;
-  unregisterKernel('Sum', 'wasm');
-  registerKernel(native!);
-  ours = undefined;
-  native = undefined;
+  override.unregister();
 }
