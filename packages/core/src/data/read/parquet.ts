@@ -2,9 +2,9 @@
  * Parquet through parquet-wasm (Rust's parquet crate compiled to WebAssembly: every codec,
  * ZSTD included). Measured on flights-3m.parquet: 0.42 s for all 3M rows, against 1.45 s for three
  * of its five columns with hyparquet. Local files are opened as a Blob (`fs.openAsBlob`), so only
- * the row group being decoded is read from disk: a file larger than memory streams. Given the
- * session's workers, row groups decode there in parallel (parquet-decode.ts), as many at once as
- * there are workers, in file order.
+ * the row group being decoded is read from disk: a file larger than memory streams. Row groups
+ * decode in the session's workers (parquet-decode.ts), as many at once as there are workers, in
+ * file order.
  */
 import { openAsBlob } from 'node:fs';
 import { extname } from 'node:path';
@@ -12,8 +12,7 @@ import * as arrow from 'apache-arrow';
 import { DataFormatError } from '../../errors.ts';
 import type { Batch } from '../batch.ts';
 import type { Dictionary } from '../column.ts';
-import { fromArrowBatch, schemaOfArrow } from '../arrow/from-arrow.ts';
-import { sharedCopy } from './shared-bytes.ts';
+import { schemaOfArrow } from '../arrow/from-arrow.ts';
 import { checkParquetUrl } from './http.ts';
 import { fromPlainBatch } from './plain.ts';
 import type { PlainBatch } from '../stages/map-batches.ts';
@@ -44,27 +43,11 @@ export async function openParquet(location: string, isUrl: boolean): Promise<Sou
     schema,
     rows: metadata.fileMetadata().numRows(),
     async *batches(options: SourceOptions): AsyncGenerator<Batch> {
-      const dictionaries = new Map<string, Dictionary>();
-      // In the workers whenever there are any: besides the parallelism, a corrupt row group can
-      // make parquet-wasm trap ('unreachable') with its promise never settling; a worker that
-      // does so crashes and its task fails, where the main thread would wait for ever.
-      if (options.runTask && options.parallelism && options.parallelism >= 1) {
-        yield* inWorkers(location, isUrl, groups, options, dictionaries);
-        return;
-      }
-      let firstRow = 0;
-      for (let g = 0; g < groups.length; g++) {
-        options.signal?.throwIfAborted();
-        let table: arrow.Table;
-        try {
-          const decoded = await file.read({ rowGroups: [g], batchSize: Math.max(1, groups[g]!), ...(options.columns ? { columns: [...options.columns] } : {}) });
-          table = arrow.tableFromIPC(sharedCopy(decoded.intoIPCStream()));
-        } catch (error) {
-          throw new DataFormatError(location, `row group ${g} can't be decoded (truncated or corrupt?): ${messageOf(error)}`, { row: firstRow + 1 }, error);
-        }
-        for (const b of table.batches) yield fromArrowBatch(b, dictionaries);
-        firstRow += groups[g]!;
-      }
+      // Always in the workers: besides the parallelism, a corrupt row group can make parquet-wasm
+      // trap ('unreachable') with its promise never settling; a worker that does so crashes and
+      // its task fails, where the main thread would wait for ever. With no worker up just now,
+      // the pool queues the task until one is back.
+      yield* inWorkers(location, isUrl, groups, { ...options, parallelism: Math.max(1, options.parallelism) }, new Map<string, Dictionary>());
     },
   };
 }
@@ -78,12 +61,12 @@ async function* inWorkers(location: string, isUrl: boolean, groups: readonly num
   let firstRow = 0;
   const start = () => {
     const g = next++;
-    const p = options.runTask!<PlainBatch[]>(DECODE_MODULE, 'decodeRowGroup', [location, isUrl, g, groups[g]!, options.columns]);
+    const p = options.runTask<PlainBatch[]>(DECODE_MODULE, 'decodeRowGroup', [location, isUrl, g, groups[g]!, options.columns]);
     p.catch(() => {}); // observed in turn below
     pending.push(p);
   };
   try {
-    while (next < groups.length && pending.length < options.parallelism!) start();
+    while (next < groups.length && pending.length < options.parallelism) start();
     for (let g = 0; g < groups.length; g++) {
       options.signal?.throwIfAborted();
       let plain: PlainBatch[];

@@ -19,9 +19,9 @@ export interface SourceOptions {
   readonly columns?: readonly string[];
   readonly signal?: AbortSignal;
   /** Runs a task on the session's workers, for readers that decode there. */
-  readonly runTask?: <T>(module: URL, exportName: string, args: readonly unknown[]) => Promise<T>;
-  /** How many tasks a reader may have running at once (the session's workers). */
-  readonly parallelism?: number;
+  readonly runTask: <T>(module: URL, exportName: string, args: readonly unknown[]) => Promise<T>;
+  /** How many tasks a reader may have running at once (the session's live workers). */
+  readonly parallelism: number;
 }
 
 /** Options of `td.read`. */
