@@ -32,7 +32,7 @@ import type { ModuleSpecifier } from '../pool/module-ref.ts';
 import type { PoolOptions, TaskOptions } from '../pool/options.ts';
 import { WorkerPool, type ProgressEvent } from '../pool/pool.ts';
 import { hostname } from 'node:os';
-import { resolveCluster, type ClusterOptions } from '../cluster/options.ts';
+import { resolveCluster, type ClusterOptions, type ResolvedCluster } from '../cluster/options.ts';
 import type { ClusterClient } from '../cluster/client.ts';
 import type { ClusterNode } from '../cluster/node.ts';
 import type { PoolStats } from '../pool/stats.ts';
@@ -143,7 +143,8 @@ export class Tandem {
       throw new ArgumentError('costCache', 'a file path, or false to keep costs in memory', options.costCache);
     }
     const submitOnly = options.cluster !== undefined && options.workers === 0;
-    if (options.cluster !== undefined) resolveCluster(options.cluster); // bad options fail before anything starts
+    // Bad cluster options fail before anything starts.
+    const cluster = options.cluster === undefined ? undefined : resolveCluster(options.cluster);
     const pool = new WorkerPool(submitOnly ? { ...options, workers: 1 } : options);
     let td: Tandem | undefined;
     try {
@@ -151,7 +152,7 @@ export class Tandem {
       const { backends, unavailable } = await openBackends(options.backends ?? (submitOnly ? [] : undefined), pool);
       const costPath = options.costCache === false ? undefined : options.costCache ?? costCachePath(backends.map((b) => b.device.description));
       td = new Tandem(pool, backends, unavailable, policy, costPath);
-      if (options.cluster) await td.joinCluster(options.cluster, submitOnly);
+      if (cluster) await td.joinCluster(options.cluster!, cluster, submitOnly);
       return td;
     } catch (error) {
       if (td) await td.destroy();
@@ -162,9 +163,8 @@ export class Tandem {
 
   private cluster: { client: ClusterClient; node?: ClusterNode; where: string } | undefined;
 
-  private async joinCluster(options: ClusterOptions, submitOnly: boolean): Promise<void> {
+  private async joinCluster(options: ClusterOptions, resolved: ResolvedCluster, submitOnly: boolean): Promise<void> {
     const { ClusterClient } = await import('../cluster/client.ts');
-    const resolved = resolveCluster(options);
     const client = await ClusterClient.open(resolved);
     this.cluster = { client, where: resolved.where };
     // With workers, this session runs cluster jobs too — its own user's, so any module ('*').

@@ -34,7 +34,7 @@ export async function openSource(pathOrUrl: string | URL, options: ReadOptions =
   const ext = extname(isUrl ? new URL(location).pathname : location).toLowerCase();
   const format = options.format ?? BY_EXTENSION[ext];
   if (!format || !FORMATS.includes(format)) {
-    throw new ArgumentError(options.format ? 'options.format' : 'options.format', `one of ${FORMATS.join(', ')} (the extension '${ext}' doesn't say)`, options.format ?? location);
+    throw new ArgumentError('options.format', `one of ${FORMATS.join(', ')} (the extension '${ext}' doesn't say)`, options.format ?? location);
   }
   for (const key of ['batchRows', 'inferRows'] as const) {
     const v = options[key];
