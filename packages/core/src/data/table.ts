@@ -8,7 +8,6 @@ import type * as arrow from 'apache-arrow';
 import { ArgumentError } from '../errors.ts';
 import type { UserKernel } from '../kernel/user.ts';
 import type { ModuleSpecifier } from '../pool/module-ref.ts';
-import { toArrowTable } from './arrow/to-arrow.ts';
 import type { Batch, Schema } from './batch.ts';
 import { concatColumns, valueAt, type Column, type ColumnType } from './column.ts';
 import type { Source } from './read/source.ts';
@@ -25,7 +24,7 @@ import { sortStage } from './stages/sort.ts';
 import type { DataSession, Stage } from './stages/stage.ts';
 import { withColumnStage } from './stages/with-column.ts';
 import { buildTrainData, checkTrainDataOptions, type TrainData, type TrainDataOptions } from './train-data.ts';
-import { writeBatches, writeFormatOf, type WriteFormat } from './write/write.ts';
+import type { WriteFormat } from './write/write.ts';
 
 /**
  * Rows from a file, a URL or an Arrow table, with stages applied lazily. Made by `td.read` or
@@ -249,6 +248,8 @@ export class Table {
    * ```
    */
   async toArrow(options?: RunOptions): Promise<arrow.Table> {
+    // apache-arrow (about 0.2 s to load) only when a table is converted: `@tandem/core` imports this file.
+    const { toArrowTable } = await import('./arrow/to-arrow.ts');
     const batches: Batch[] = [];
     for await (const b of this.batches(options)) batches.push(b);
     return toArrowTable(this.schema, batches);
@@ -296,6 +297,7 @@ export class Table {
    * ```
    */
   async write(path: string, options: RunOptions & { format?: WriteFormat } = {}): Promise<void> {
+    const { writeBatches, writeFormatOf } = await import('./write/write.ts');
     const format = writeFormatOf(path, options?.format);
     await writeBatches(path, format, this.schema, this.batches(options));
   }
