@@ -21,6 +21,7 @@ export type { WorkerLease } from './pool/lease.ts';
 export type { PoolOptions, TaskOptions, TaskRun } from './pool/options.ts';
 export type { BulkOptions, Settled } from './pool/bulk.ts';
 export type { ModuleSpecifier } from './pool/module-ref.ts';
+export type { ClusterOptions } from './cluster/options.ts';
 export type { PoolStats, WorkerStats, Percentiles } from './pool/stats.ts';
 export type { WorkerKind } from './pool/worker-handle.ts';
 export {

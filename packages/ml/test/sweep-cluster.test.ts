@@ -1,29 +1,22 @@
 /**
  * A sweep over a cluster: two real `tandem worker` nodes on a test Redis, a client session with
- * `workers: 0`, and `sweep({ session })` spreading its trials over the nodes.
- *
- * NOT YET RUNNABLE: `sweep` runs each trial as a `train` whose replica is leased from a worker of
- * the session's own pool (sweep.ts: `freeWorkers(session.pool)`, `requestReplicas`), and a cluster
- * client has no workers (`workers: 0`), so sweep rejects with "concurrency: at most 0". Trials
- * must become cluster jobs (one `train` run on a node per trial, results back through Redis)
- * before this can pass. The test is written and kept skipped until then; flip
- * SWEEP_RUNS_ON_CLUSTER when sweep learns it. The todo below keeps it visible in the report.
+ * `workers: 0`, and `sweep({ session })` spreading its trials over the nodes as session tasks
+ * (`@tandem/ml/remote-trial`), ASHA's rung decisions taken on the client.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tandem } from '@tandem/core';
+import { TaskModuleError, type Tandem } from '@tandem/core';
 import { datasets, type TrainData } from '../src/index.ts';
 import { sweep } from '../src/sweep/index.ts';
 import { subset } from './fixtures/subset.ts';
 import { clusterClient, killAllNodes, startNodes, type NodeProcess } from '../../core/test/helpers/cluster-nodes.ts';
 import { redisOrSkip, startRedis, type RedisServer } from '../../core/test/helpers/redis-server.ts';
 
-const SWEEP_RUNS_ON_CLUSTER = false;
 const MODEL = new URL('./fixtures/mlp.ts', import.meta.url);
 /** The nodes may run the model module and Tandem ML's own training code. */
 const ALLOW = [fileURLToPath(new URL('./fixtures/', import.meta.url)), '@tandem/ml'];
 
-describe.skipIf(!SWEEP_RUNS_ON_CLUSTER || !redisOrSkip())('sweep over a cluster', () => {
+describe.skipIf(!redisOrSkip())('sweep over a cluster', () => {
   let redis: RedisServer | undefined;
   let nodes: NodeProcess[] = [];
   let td: Tandem | undefined;
@@ -61,9 +54,46 @@ describe.skipIf(!SWEEP_RUNS_ON_CLUSTER || !redisOrSkip())('sweep over a cluster'
       expect(Number.isFinite(t.metric)).toBe(true);
     }
     expect(result.best).toBeDefined();
+    // Spread: two trials at once, and each node takes one job at a time (one worker each).
+    expect(new Set(result.trials.map((t) => t.node))).toEqual(new Set(['sweep-a', 'sweep-b']));
   }, 120_000);
-});
 
-describe('sweep over a cluster (pending)', () => {
-  it.todo('sweep({ session: clusterClient }) over 2 nodes returns every trial — needs sweep to run trials as cluster jobs (see the note at the top)');
+  it('stops trials at ASHA rungs on the answer of the client, and trains none past its rung', async () => {
+    const result = await sweep({
+      model: MODEL, data, trials: 4, scheduler: 'asha', maxEpochs: 3, gracePeriod: 1, reductionFactor: 2, batchSize: 100, seed: 3, session: td!,
+      space: { learningRate: { log: [1e-4, 1e-1] }, hidden: [4, 16] },
+    });
+    expect(result.trials.map((t) => t.id).sort()).toEqual([0, 1, 2, 3]);
+    const stopped = result.trials.filter((t) => t.status === 'stopped');
+    const completed = result.trials.filter((t) => t.status === 'completed');
+    // The first trial to reach rung 1 always continues; with 4 trials and η = 2, some stop.
+    expect(completed.length).toBeGreaterThanOrEqual(1);
+    expect(stopped.length).toBeGreaterThanOrEqual(1);
+    for (const t of stopped) expect([1, 2]).toContain(t.epochs);
+    for (const t of completed) expect(t.epochs).toBe(3);
+    for (const t of result.trials) expect(t.history.map((h) => h.epoch)).toEqual(Array.from({ length: t.epochs }, (_, i) => i + 1));
+    expect(result.totalEpochs).toBe(result.trials.reduce((n, t) => n + t.epochs, 0));
+  }, 180_000);
+
+  it('an aborted sweep rejects at once, and its trials stop on the nodes', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    // 50,000 epochs (about 8 ms each here): trials that kept running after the abort would hold both nodes for minutes.
+    const aborted = sweep({
+      model: MODEL, data, trials: 2, scheduler: 'random', maxEpochs: 50_000, batchSize: 100, session: td!, space: { hidden: [8] }, signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(new Error('enough')), 1500);
+    await expect(aborted).rejects.toThrow('enough');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // The nodes are free again: a short sweep needs both of them.
+    const after = await sweep({ model: MODEL, data, trials: 2, scheduler: 'random', maxEpochs: 1, batchSize: 100, session: td!, space: { hidden: [8] } });
+    expect(after.trials.map((t) => t.status)).toEqual(['completed', 'completed']);
+  }, 60_000);
+
+  it('rejects with TaskModuleError when the model lies outside the nodes\' --allow list', async () => {
+    const outside = new URL('../../../examples/models/mlp.ts', import.meta.url);
+    await expect(sweep({
+      model: outside, data, trials: 2, scheduler: 'random', maxEpochs: 1, batchSize: 100, session: td!, space: { hidden: [8] },
+    })).rejects.toBeInstanceOf(TaskModuleError);
+  }, 60_000);
 });

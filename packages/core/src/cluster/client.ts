@@ -18,6 +18,7 @@ import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
 import { TASK_QUEUE, type ResolvedCluster } from './options.ts';
 import { jobId, MAX_JOB_BYTES, type TaskJob, type TaskJobResult } from './protocol.ts';
+import { cancelKey, replyKey, REPLY_TTL_SECONDS, type SessionTaskMessage } from './session-task.ts';
 
 type Queue = import('bullmq').Queue;
 type QueueEvents = import('bullmq').QueueEvents;
@@ -32,6 +33,18 @@ interface Pending {
   readonly tasks: number;
   readonly since: number;
   settle(result: TaskJobResult | Error): void;
+  /** A session task's report or question (its job's progress). */
+  message?(m: SessionTaskMessage): void;
+}
+
+/** How a session task's caller hears from it. */
+export interface SessionTaskOptions {
+  /** Called with each value the task reports. */
+  onReport?: (value: unknown) => void;
+  /** Answers the task's questions (each once; a question asked again gets the same answer). */
+  onAsk?: (question: unknown) => unknown;
+  /** Cancels the task: it rejects here at once, and the task's own signal aborts on its node. */
+  signal?: AbortSignal;
 }
 
 export class ClusterClient {
@@ -54,6 +67,9 @@ export class ClusterClient {
       this.settle(id, value);
     });
     events.on('failed', ({ jobId: id, failedReason }) => this.settle(id, new TandemError('ERR_TANDEM_CLUSTER_JOB', failedReason)));
+    events.on('progress', ({ jobId: id, data }) => {
+      if (typeof data === 'object' && data !== null) this.pending.get(id)?.message?.(data as SessionTaskMessage);
+    });
     events.on('error', () => {}); // reconnects by itself; missed events are caught by the resync
     this.resync = setInterval(() => void this.lookUpStale(), RESYNC_MS);
     this.resync.unref();
@@ -138,7 +154,7 @@ export class ClusterClient {
 
   /** Submits the tasks as jobs of up to `perJob` tasks; calls `onJob` as each job settles. */
   private async submit(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: TaskOptions, perJob: number,
-    onJob: (first: number, result: TaskJobResult | Error) => void): Promise<void> {
+    onJob: (first: number, result: TaskJobResult | Error) => void, session?: { message(id: string, m: SessionTaskMessage): void }): Promise<void> {
     if (typeof exportName !== 'string' || exportName === '') throw new ArgumentError('exportName', 'the name of an exported function', exportName);
     if (options.transfer) throw new ArgumentError('options.transfer', 'nothing: buffers cannot be moved to another machine (they are copied)', options.transfer);
     const name = this.moduleName(module);
@@ -149,19 +165,20 @@ export class ClusterClient {
       if (!slice.every(Array.isArray)) throw new ArgumentError('argsList', 'an array of argument arrays, one per task', argsList);
       const tasks = await Promise.all(slice.map((args, i) => encode(args, this.store, `argsList[${first + i}]`)));
       const data: TaskJob = {
-        v: 1, client: this.id, module: name, exportName, tasks,
+        v: 1, client: this.id, module: name, exportName, tasks, ...(session ? { kind: 'session' as const } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.retries !== undefined ? { retries: options.retries } : {}),
       };
       const bytes = Buffer.byteLength(JSON.stringify(data));
       if (bytes > MAX_JOB_BYTES) throw new ArgumentError('args', `arguments under ${MAX_JOB_BYTES} bytes of JSON per job (tensors and typed arrays travel as blobs; large plain arrays should be typed arrays)`, `${bytes} bytes`);
       // The index too: identical tasks of one call (runMany of the same arguments) are different jobs.
       const id = jobId(`${call}:${first}`, data);
-      this.pending.set(id, { tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result) });
+      this.pending.set(id, { tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result), ...(session ? { message: (m: SessionTaskMessage) => session.message(id, m) } : {}) });
       jobs.push({ name: exportName, data, opts: { jobId: id, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 3600 } } });
     }
     options.signal?.addEventListener('abort', () => {
       for (const j of jobs) this.settle(j.opts.jobId as string, options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'));
-      void Promise.allSettled(jobs.map((j) => this.queue.remove(j.opts.jobId as string)));
+      // A queued job is removed; a running session task sees its cancel mark and stops.
+      void Promise.allSettled(jobs.flatMap((j) => [this.queue.remove(j.opts.jobId as string), ...(session ? [this.redis.set(cancelKey(this.cluster.prefix, j.opts.jobId as string), '1', 'EX', REPLY_TTL_SECONDS)] : [])]));
     }, { once: true });
     await this.queue.addBulk(jobs as never);
   }
@@ -184,6 +201,47 @@ export class ClusterClient {
       this.submit(module, exportName, [args], options, 1, (_, result) => {
         this.results(result).then(([r]) => (r!.ok ? resolve(r!.value as T) : reject(r!.error)), reject);
       }).catch(reject);
+    });
+  }
+
+  /**
+   * A session task on some node: `exportName` of `module` (allowed there) called in the node's
+   * main thread as `fn(context, ...args)` with the node's session (see `session-task.ts`). For
+   * work that drives a session itself, such as a sweep trial's `train()`.
+   *
+   * @example
+   * ```ts
+   * const r = await client.runSessionTask('@tandem/ml/remote-trial', 'runTrial', [spec], { onReport: (epoch) => console.log(epoch) });
+   * ```
+   */
+  runSessionTask<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[], options: SessionTaskOptions = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // Our own signal too: a caller's onAsk that throws cancels the task, which would otherwise wait for an answer.
+      const cancel = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+      const answers = new Map<number, Promise<string>>();
+      const answer = (id: string, n: number, question: unknown) => {
+        let reply = answers.get(n);
+        if (!reply) {
+          reply = Promise.resolve().then(() => (options.onAsk ? options.onAsk(question) : null)).then((a) => JSON.stringify(a ?? null));
+          reply.catch((error: unknown) => cancel.abort(error));
+          answers.set(n, reply);
+        }
+        // Not written (Redis away): the task asks again.
+        reply.then((text) => this.redis.set(replyKey(this.cluster.prefix, id, n), text, 'EX', REPLY_TTL_SECONDS)).catch(() => {});
+      };
+      const message = (id: string, m: SessionTaskMessage) => {
+        if ('report' in m) {
+          try {
+            options.onReport?.(m.report);
+          } catch (error) {
+            cancel.abort(error);
+          }
+        } else if (typeof m.ask === 'number') answer(id, m.ask, m.question);
+      };
+      this.submit(module, exportName, [args], { signal }, 1, (_, result) => {
+        this.results(result).then(([r]) => (r!.ok ? resolve(r!.value as T) : reject(r!.error)), reject);
+      }, { message }).catch(reject);
     });
   }
 

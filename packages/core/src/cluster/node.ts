@@ -18,6 +18,7 @@ import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, type NodeInfo } from './heartbeat.ts';
 import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
 import { validateJob, type TaskJob, type TaskJobResult } from './protocol.ts';
+import { runSessionTask, type SessionTaskContext } from './session-task.ts';
 
 /** How long a node holds a job's lock between renewals (renewed every half of it while it runs). */
 export const LOCK_MS = 4000;
@@ -85,7 +86,17 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   });
   const heartbeat = keepAlive(redis, nodeKey(cluster.prefix, id), NODE_TTL_SECONDS, () => JSON.stringify(info()));
 
-  const run = async (job: TaskJob): Promise<TaskJobResult> => {
+  /** A session task: the export called in this thread with a context holding the session. */
+  const runOnSession = async (href: string, data: TaskJob, job: { id?: string; updateProgress(value: object): Promise<void> }, args: unknown[]): Promise<unknown> => {
+    const mod = (await import(href)) as Record<string, unknown>;
+    const fn = mod[data.exportName];
+    if (typeof fn !== 'function') throw new TaskModuleError('ERR_TANDEM_EXPORT_NOT_FUNCTION', `session task module ${href} has no function export '${data.exportName}'`);
+    return runSessionTask(fn as (context: SessionTaskContext, ...args: unknown[]) => unknown, args, {
+      job, client: data.client, redis, prefix: cluster.prefix, session: td, node: name, allowed: (module) => allowedModule(module, list, name),
+    });
+  };
+
+  const run = async (job: TaskJob, bull: { id?: string; updateProgress(value: object): Promise<void> }): Promise<TaskJobResult> => {
     // A job whose client is gone (its key expired) has nobody waiting: drop it rather than run it.
     if ((await redis.exists(clientKey(cluster.prefix, job.client))) === 0) throw new UnrecoverableError(`client ${job.client} is gone; its job was dropped`);
     let href: string;
@@ -102,7 +113,8 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     const settled = new Array<TaskJobResult['results'][number]>(argsList.length);
     if (argsList.length === 1) {
       try {
-        settled[0] = { ok: true, value: await encode(await td.run(href, job.exportName, argsList[0]!, taskOptions), store, 'result') };
+        const value = job.kind === 'session' ? await runOnSession(href, job, bull, argsList[0]!) : await td.run(href, job.exportName, argsList[0]!, taskOptions);
+        settled[0] = { ok: true, value: await encode(value, store, 'result') };
       } catch (error) {
         settled[0] = { ok: false, error: await encode(error, store, 'error') };
       }
@@ -124,7 +136,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
         throw new UnrecoverableError(`job ${job.id} refused by node ${name}: ${(error as Error).message}`);
       }
       try {
-        const result = await run(data);
+        const result = await run(data, job);
         counts.completed++;
         return result;
       } catch (error) {

@@ -14,6 +14,11 @@ export interface TaskJob {
   /** A file: URL or a package specifier; never code. */
   readonly module: string;
   readonly exportName: string;
+  /**
+   * 'session': a session task (`session-task.ts`), run in the node's main thread with the node's
+   * session, for work that drives a session itself (a sweep trial's `train`). One task per job.
+   */
+  readonly kind?: 'session';
   /** Each task's encoded argument list. */
   readonly tasks: readonly unknown[];
   readonly timeoutMs?: number;
@@ -48,6 +53,8 @@ export function validateJob(data: unknown): TaskJob {
   if (typeof j.exportName !== 'string' || !/^[A-Za-z_$][\w$]{0,255}$/.test(j.exportName)) throw new ArgumentError('job.exportName', 'an export name', j.exportName);
   if (!Array.isArray(j.tasks) || j.tasks.length === 0 || j.tasks.length > MAX_TASKS_PER_JOB) throw new ArgumentError('job.tasks', `1 to ${MAX_TASKS_PER_JOB} argument lists`, j.tasks);
   if (!j.tasks.every(Array.isArray)) throw new ArgumentError('job.tasks', 'argument lists (arrays)', j.tasks);
+  if (j.kind !== undefined && j.kind !== 'session') throw new ArgumentError('job.kind', "'session' or nothing", j.kind);
+  if (j.kind === 'session' && j.tasks.length !== 1) throw new ArgumentError('job.tasks', 'one argument list for a session task', j.tasks.length);
   if (j.timeoutMs !== undefined && (typeof j.timeoutMs !== 'number' || !(j.timeoutMs > 0))) throw new ArgumentError('job.timeoutMs', 'a positive number', j.timeoutMs);
   if (j.retries !== undefined && (!Number.isSafeInteger(j.retries) || (j.retries as number) < 0 || (j.retries as number) > 100)) throw new ArgumentError('job.retries', 'an integer from 0 to 100', j.retries);
   return data as TaskJob;

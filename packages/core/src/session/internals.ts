@@ -8,6 +8,7 @@ import type { DeviceDescription } from '../backend/contract.ts';
 import type { CostModel } from '../planner/cost-model.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import type { Recorder } from '../trace/recorder.ts';
+import type { ClusterClient } from '../cluster/client.ts';
 
 export interface SessionInternals {
   readonly pool: WorkerPool;
@@ -17,6 +18,8 @@ export interface SessionInternals {
   devices(): DeviceDescription[];
   /** Learned costs changed outside the session's own graphs: save them when the session closes. */
   costsChanged(): void;
+  /** The cluster this session submits to, if it joined one: where a sweep's trials go. */
+  cluster(): ClusterClient | undefined;
 }
 
 const bySession = new WeakMap<object, SessionInternals>();

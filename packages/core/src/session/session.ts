@@ -123,6 +123,7 @@ export class Tandem {
     this.ops = makeOps((kernel, args, params, options) => this.launch(kernelCall(kernel, args, params), options?.device));
     registerInternals(this, {
       pool, costs: this.costs, recorder: this.recorder, devices: () => this.devices(), costsChanged: () => void (this.costsDirty = true),
+      cluster: () => this.cluster?.client,
     });
   }
 

@@ -12,9 +12,12 @@
  * decision is taken inside `onEpoch`), so stopping costs nothing and promotion costs nothing.
  * Decisions depend on the order in which trials reach a rung, so with `concurrency > 1` the set of
  * stopped trials can vary between runs; sampled configs and each trial's training are seeded.
+ *
+ * On a cluster session each trial is a session task on a node (`remote-trial.ts`); a trial at a
+ * rung asks this process for the decision and waits for it, so the bookkeeping stays here.
  */
 import { availableParallelism } from 'node:os';
-import { ArgumentError, Tandem, type ModuleSpecifier } from '@tandem/core';
+import { ArgumentError, TaskModuleError, Tandem, type ModuleSpecifier } from '@tandem/core';
 import { sessionInternals } from '@tandem/core/internal/session/internals';
 import { seededRandom } from '../datasets/random.ts';
 import { train, type EpochRecord, type TrainData } from '../train/index.ts';
@@ -23,6 +26,8 @@ import { workersFor } from '../train/devices.ts';
 import { requestReplicas } from '../train/placement.ts';
 import { freeWorkers } from '../train/replica-set.ts';
 import { normaliseOptimizer } from '../train/options.ts';
+import { resolveModelUrl } from '../train/module-url.ts';
+import { metricFromWire, type RemoteTrialResult, type RemoteTrialSpec, type RungQuestion } from './remote-trial.ts';
 import { sampleSpace, validateSpace, type SampledConfig, type SearchSpace } from './space.ts';
 
 /** Metrics a sweep can rank by: an {@link EpochRecord} field. */
@@ -54,10 +59,11 @@ export interface SweepOptions {
   /**
    * The session whose workers run the trials (each trial's replica on one of them, lent for the
    * trial) and whose devices `devices: 'auto'` means. Without one, the sweep opens a session of
-   * its own and closes it.
+   * its own and closes it. On a cluster session (`Tandem.create({ cluster })`), each trial runs
+   * on one of the cluster's nodes instead (nodes must allow `@tandem/ml` and the model's file).
    */
   session?: Tandem;
-  /** Trials at once, each on its own worker (a wasm or `backend` replica). Default: the session's free workers (available parallelism without a session). Ignored with `devices`. */
+  /** Trials at once, each on its own worker (a wasm or `backend` replica). Default: the session's free workers (available parallelism without a session; on a cluster, the nodes' workers). Ignored with `devices`. */
   concurrency?: number;
   /**
    * The trial slots, one trial at a time on each: a list of engines (e.g. `['wasm', 'wasm',
@@ -94,6 +100,8 @@ export interface TrialResult {
   history: EpochRecord[];
   /** Why a failed trial failed: e.g. a `NonFiniteError` (its training went NaN), or a replica's error. */
   error?: unknown;
+  /** The cluster node that trained it, on a cluster session. */
+  node?: string;
 }
 
 export interface SweepResult {
@@ -107,6 +115,8 @@ export interface SweepResult {
 }
 
 const TRAIN_KEYS = new Set(['learningRate', 'optimizer', 'batchSize']);
+/** The session task a cluster node runs for each trial (nodes must allow `@tandem/ml`). */
+const REMOTE_TRIAL_MODULE = '@tandem/ml/remote-trial';
 
 class StopTrial extends Error {}
 
@@ -197,14 +207,21 @@ interface Checked {
 async function sweepOn(td: Tandem, options: SweepOptions, checked: Checked): Promise<SweepResult> {
   const { trials, scheduler, metric, mode, maxEpochs, gracePeriod, reductionFactor, backend } = checked;
   const session = sessionInternals(td);
-  const free = freeWorkers(session.pool);
+  const cluster = session.cluster();
   let slots: ReplicaEngine[];
-  if (options.devices !== undefined) {
+  if (cluster) {
+    // Trials are cluster jobs: as many at once as the nodes have workers (a node runs one per worker).
+    if (options.devices !== undefined) throw new ArgumentError('devices', "nothing on a cluster session: each trial runs on a node's own workers (choose their engine with backend)", options.devices);
+    const workers = (await cluster.liveNodes()).reduce((n, node) => n + node.workers, 0);
+    slots = new Array(options.concurrency ?? Math.max(1, workers)).fill(backend);
+  } else if (options.devices !== undefined) {
+    const free = freeWorkers(session.pool);
     slots = requestReplicas(options.devices, backend, session, 0, 'devices').engines;
     if (Array.isArray(options.devices) && slots.filter((e) => e !== 'tensorflow').length > free) {
       throw new ArgumentError('devices', `at most ${free} engines besides a tensorflow one: one per free worker of the session`, options.devices);
     }
   } else {
+    const free = freeWorkers(session.pool);
     const concurrency = options.concurrency ?? free;
     if (concurrency > free) throw new ArgumentError('concurrency', `at most ${free}: one trial per free worker of the session`, concurrency);
     slots = new Array(concurrency).fill(backend);
@@ -236,41 +253,70 @@ async function sweepOn(td: Tandem, options: SweepOptions, checked: Checked): Pro
     return ahead < Math.max(1, Math.floor(seen.length / reductionFactor));
   };
 
-  const runTrial = async (id: number, engine: ReplicaEngine): Promise<TrialResult> => {
+  /** What trial `id` trains with: its model config and train() options. */
+  const trialSetup = (id: number) => {
     const config = configs[id]!;
-    const history: EpochRecord[] = [];
-    const result = (status: TrialResult['status'], error?: unknown): TrialResult => {
-      const last = history[history.length - 1];
-      const out: TrialResult = { id, config, status, device: engine, epochs: history.length, metric: last ? last[metric] : NaN, history };
-      if (status === 'failed') out.error = error;
-      return out;
+    const modelConfig: Record<string, unknown> = { ...options.config };
+    for (const [k, v] of Object.entries(config)) if (!TRAIN_KEYS.has(k)) modelConfig[k] = v;
+    // The base optimizer, then the sampled type and learning rate on top of it.
+    const optimizer: OptimizerSpec = {
+      ...baseOptimizer,
+      ...('optimizer' in config ? { type: config.optimizer as OptimizerName, learningRate: (options.optimizer as { learningRate?: number } | undefined)?.learningRate } : {}),
+      ...('learningRate' in config ? { learningRate: config.learningRate as number } : {}),
     };
+    return { modelConfig, optimizer, batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize };
+  };
+
+  const resultOf = (id: number, engine: ReplicaEngine, history: EpochRecord[], status: TrialResult['status'], error?: unknown): TrialResult => {
+    const last = history[history.length - 1];
+    const out: TrialResult = { id, config: configs[id]!, status, device: engine, epochs: history.length, metric: last ? last[metric] : NaN, history };
+    if (status === 'failed') out.error = error;
+    return out;
+  };
+
+  const runLocal = async (id: number, engine: ReplicaEngine): Promise<TrialResult> => {
+    const history: EpochRecord[] = [];
     try {
-      const modelConfig: Record<string, unknown> = { ...options.config };
-      for (const [k, v] of Object.entries(config)) if (!TRAIN_KEYS.has(k)) modelConfig[k] = v;
-      // The base optimizer, then the sampled type and learning rate on top of it.
-      const optimizer: OptimizerSpec = {
-        ...baseOptimizer,
-        ...('optimizer' in config ? { type: config.optimizer as OptimizerName, learningRate: (options.optimizer as { learningRate?: number } | undefined)?.learningRate } : {}),
-        ...('learningRate' in config ? { learningRate: config.learningRate as number } : {}),
-      };
+      const { modelConfig, optimizer, batchSize: trialBatch } = trialSetup(id);
       await train({
-        model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs,
-        batchSize: 'batchSize' in config ? (config.batchSize as number) : batchSize,
+        model: options.model, data: options.data, config: modelConfig, epochs: maxEpochs, batchSize: trialBatch,
         replicas: [engine], optimizer, seed, session: td, ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (record) => {
           history.push(record);
           if (record.epoch < maxEpochs && !continues(record.epoch, record[metric])) throw new StopTrial();
         },
       });
-      return result('completed');
+      return resultOf(id, engine, history, 'completed');
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       // Every trial builds the same model module: one that is wrong fails the sweep, at once.
       if (error instanceof ArgumentError && error.argument === 'model') throw error;
-      return error instanceof StopTrial ? result('stopped') : result('failed', error);
+      return error instanceof StopTrial ? resultOf(id, engine, history, 'stopped') : resultOf(id, engine, history, 'failed', error);
     }
   };
+
+  const modelUrl = cluster ? resolveModelUrl(options.model) : '';
+  const runRemote = async (id: number, engine: ReplicaEngine): Promise<TrialResult> => {
+    const { modelConfig, optimizer, batchSize: trialBatch } = trialSetup(id);
+    const spec: RemoteTrialSpec = {
+      model: modelUrl, data: options.data, config: modelConfig, epochs: maxEpochs, batchSize: trialBatch, optimizer, seed, engine, metric, rungs,
+    };
+    let out: RemoteTrialResult;
+    try {
+      out = await cluster!.runSessionTask<RemoteTrialResult>(REMOTE_TRIAL_MODULE, 'runTrial', [spec], {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onAsk: (q) => continues((q as RungQuestion).epoch, metricFromWire((q as RungQuestion).metric)),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      // The node refused the trial module or the model (not on its --allow list): every trial would.
+      if (error instanceof TaskModuleError) throw error;
+      return resultOf(id, engine, [], 'failed', error);
+    }
+    if (out.status === 'failed' && out.error instanceof ArgumentError && out.error.argument === 'model') throw out.error;
+    return { ...resultOf(id, engine, out.history, out.status, out.error), node: out.node };
+  };
+  const runTrial = cluster ? runRemote : runLocal;
 
   const t0 = performance.now();
   const results: TrialResult[] = [];
