@@ -184,8 +184,13 @@ async function clusterStatusCommand(argv: string[]): Promise<number> {
   const now = Date.now();
   console.log(`cluster at ${redisAddress(args.redis)}: ${status.nodes.length} node${status.nodes.length === 1 ? '' : 's'}`);
   if (status.nodes.length > 0) {
-    const header = ['NAME', 'HOST', 'PID', 'DEVICES', 'WORKERS', 'RUNNING', 'COMPLETED', 'FAILED', 'LAST SEEN'];
-    const rows = status.nodes.map((n) => [n.name, n.host, String(n.pid), n.devices.join(',') || '—', String(n.workers), String(n.running), String(n.completed), String(n.failed), ago(now - n.lastSeen)]);
+    // Jobs (RUNNING, COMPLETED, FAILED) and, inside them, tasks with their run time and the workers' busy share.
+    const header = ['NAME', 'HOST', 'PID', 'DEVICES', 'WORKERS', 'RUNNING', 'COMPLETED', 'FAILED', 'TASKS', 'RUN P50', 'BUSY', 'LAST SEEN'];
+    const rows = status.nodes.map((n) => [
+      n.name, n.host, String(n.pid), n.devices.join(',') || '—', String(n.workers), String(n.running), String(n.completed), String(n.failed),
+      n.stats ? String(n.stats.tasks.completed) : '—', n.stats ? `${n.stats.runMs.p50.toFixed(1)} ms` : '—', n.stats ? `${Math.round(n.stats.utilisation * 100)}%` : '—',
+      ago(now - n.lastSeen),
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const r of [header, ...rows]) console.log(`  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
   }

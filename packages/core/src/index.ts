@@ -4,7 +4,7 @@
  * backends are one import away: `import '@tandem/backends'`.
  * @packageDocumentation
  */
-export { Tandem, type TandemOptions, type DeviceInfo, type MapOptions } from './session/session.ts';
+export { Tandem, type TandemOptions, type DeviceInfo, type MapOptions, type SessionStats } from './session/session.ts';
 export type { Ops, OpOptions, CallOptions } from './session/ops.ts';
 export type { UnavailableBackend } from './backend/open.ts';
 export type { BackendName, DeviceDescription } from './backend/contract.ts';
@@ -22,6 +22,7 @@ export type { PoolOptions, TaskOptions, TaskRun } from './pool/options.ts';
 export type { BulkOptions, Settled } from './pool/bulk.ts';
 export type { ModuleSpecifier } from './pool/module-ref.ts';
 export type { ClusterOptions } from './cluster/options.ts';
+export type { NodeInfo as ClusterNodeInfo, NodeSessionStats } from './cluster/heartbeat.ts';
 export type { PoolStats, WorkerStats, Percentiles } from './pool/stats.ts';
 export type { WorkerKind } from './pool/worker-handle.ts';
 export {

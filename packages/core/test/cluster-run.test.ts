@@ -70,6 +70,33 @@ describe.skipIf(!redisOrSkip())('cluster: 2 nodes and a client', () => {
     expect(seen.sort()).toEqual([0, 1, 2, 3]);
   });
 
+  it('the session\'s onProgress sees its cluster tasks settle, and stats() lists each node\'s counts', async () => {
+    const events: { done: number; total: number }[] = [];
+    const stop = td!.onProgress((e) => events.push(e));
+    await td!.runMany<number>(CLUSTER_TASKS, 'square', Array.from({ length: 40 }, (_, i) => [i]));
+    stop();
+    expect(events.length).toBeGreaterThan(0);
+    const last = events[events.length - 1]!;
+    expect(last.done).toBe(last.total);
+    for (let i = 1; i < events.length; i++) expect(events[i]!.done).toBeGreaterThan(events[i - 1]!.done);
+    // Nodes publish their stats with each heartbeat (every 5 s); the client looks every 3 s.
+    const deadline = Date.now() + 15_000;
+    let nodeStats = td!.stats().nodes ?? [];
+    while (Date.now() < deadline && !(nodeStats.length === 2 && nodeStats.every((n) => (n.stats?.tasks.completed ?? 0) > 0))) {
+      await new Promise((r) => setTimeout(r, 500));
+      nodeStats = td!.stats().nodes ?? [];
+    }
+    expect(nodeStats.map((n) => n.name).sort()).toEqual(['node-a', 'node-b']);
+    for (const n of nodeStats) {
+      // Both nodes ran part of the 1,000 tasks above; their pools counted them.
+      expect(n.stats!.tasks.completed, n.name).toBeGreaterThan(0);
+      expect(n.completed, n.name).toBeGreaterThan(0);
+      expect(n.stats!.utilisation).toBeGreaterThanOrEqual(0);
+    }
+    // Its own pool ran nothing (workers: 0 runs nothing itself).
+    expect(td!.stats().tasks.completed).toBe(0);
+  }, 30_000);
+
   it('lists the cluster\'s nodes as its devices', () => {
     const devices = td!.devices();
     // The client has no workers of its own: what it lists are the nodes' devices.

@@ -79,6 +79,9 @@ describe.skipIf(!redisOrSkip())('cluster: allowlist, AUTH and operations', () =>
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/1 node\b/);
     expect(r.stdout).toMatch(/^\s+guarded\s+\S+\s+\d+\s+/m);
+    // Its session's task count, run time and busy share, from its heartbeat.
+    expect(r.stdout).toMatch(/TASKS\s+RUN P50\s+BUSY/);
+    expect(r.stdout).toMatch(/^\s+guarded\s.*\s\d+\s+\d+\.\d ms\s+\d+%\s/m);
     expect(r.stdout).toMatch(/^queue: \d+ waiting, \d+ active, \d+ delayed, \d+ failed, \d+ completed$/m);
     // Counts come from the node's heartbeat, written every NODE_TTL_SECONDS / 3 = 5 s: poll past one beat.
     // They count jobs, not tasks (runMany sends several tasks per job), so only "some" is checked.

@@ -13,6 +13,7 @@ import { ArgumentError, TandemError } from '../errors.ts';
 import type { BulkOptions, Settled } from '../pool/bulk.ts';
 import { resolveTaskModule, type ModuleSpecifier } from '../pool/module-ref.ts';
 import type { TaskOptions } from '../pool/options.ts';
+import type { ProgressEvent } from '../pool/pool.ts';
 import { BlobStore } from './blob-store.ts';
 import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
@@ -50,6 +51,9 @@ export interface SessionTaskOptions {
 export class ClusterClient {
   private readonly pending = new Map<string, Pending>();
   private calls = 0;
+  /** Tasks submitted and settled through this client, for the session's onProgress. */
+  private readonly counts = { submitted: 0, done: 0 };
+  private readonly progressListeners = new Set<(event: ProgressEvent) => void>();
   private readonly resync: NodeJS.Timeout;
   private nodeCache: NodeInfo[] = [];
 
@@ -104,7 +108,15 @@ export class ClusterClient {
     const p = this.pending.get(id);
     if (!p) return; // already settled, or not ours: a second completion of a job run twice
     this.pending.delete(id);
+    this.counts.done += p.tasks;
     p.settle(result);
+    for (const listener of this.progressListeners) listener({ done: this.counts.done, total: this.counts.submitted });
+  }
+
+  /** Calls `listener` as the tasks submitted here settle (a job's tasks at once); returns how to stop. */
+  onProgress(listener: (event: ProgressEvent) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
   }
 
   /** Jobs pending for a while are looked up, in case their event was missed. */
@@ -172,6 +184,7 @@ export class ClusterClient {
       if (bytes > MAX_JOB_BYTES) throw new ArgumentError('args', `arguments under ${MAX_JOB_BYTES} bytes of JSON per job (tensors and typed arrays travel as blobs; large plain arrays should be typed arrays)`, `${bytes} bytes`);
       // The index too: identical tasks of one call (runMany of the same arguments) are different jobs.
       const id = jobId(`${call}:${first}`, data);
+      this.counts.submitted += slice.length;
       this.pending.set(id, { tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result), ...(session ? { message: (m: SessionTaskMessage) => session.message(id, m) } : {}) });
       jobs.push({ name: exportName, data, opts: { jobId: id, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 3600 } } });
     }

@@ -4,6 +4,23 @@
  * and nodes drop the jobs of a client whose key has expired (it died: nobody waits for them).
  */
 import type { Redis } from 'ioredis';
+import type { Percentiles, PoolStats } from '../pool/stats.ts';
+
+/** A node's session, summed up for the cluster (`td.stats().nodes` on a client). */
+export interface NodeSessionStats {
+  /** Its pool's task counts (a job of many tasks counts each). */
+  readonly tasks: PoolStats['tasks'];
+  /** Its tasks' own run times. */
+  readonly runMs: Percentiles;
+  /** Busy time of its workers over its lifetime, 0..1, averaged over the workers. */
+  readonly utilisation: number;
+}
+
+/** The summary of `stats` a node publishes. */
+export function summariseStats(stats: PoolStats): NodeSessionStats {
+  const live = stats.workers.filter((w) => w.state !== 'retired');
+  return { tasks: stats.tasks, runMs: stats.runMs, utilisation: live.length ? live.reduce((a, w) => a + w.utilisation, 0) / live.length : 0 };
+}
 
 /** What a node says of itself. */
 export interface NodeInfo {
@@ -14,9 +31,12 @@ export interface NodeInfo {
   /** Its devices: `id — description` each. */
   readonly devices: readonly string[];
   readonly workers: number;
+  /** Jobs it holds now, and jobs it finished and failed since it joined. */
   readonly running: number;
   readonly completed: number;
   readonly failed: number;
+  /** Its session's counts and times (absent from nodes of an older version). */
+  readonly stats?: NodeSessionStats;
   /** ms since the epoch. */
   readonly lastSeen: number;
 }

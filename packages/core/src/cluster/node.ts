@@ -15,7 +15,7 @@ import type { Tandem } from '../session/session.ts';
 import { allowedModule, allowList, type AllowList } from './allow.ts';
 import { BlobStore } from './blob-store.ts';
 import { decode, encode } from './codec.ts';
-import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, type NodeInfo } from './heartbeat.ts';
+import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, summariseStats, type NodeInfo } from './heartbeat.ts';
 import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
 import { validateJob, type TaskJob, type TaskJobResult } from './protocol.ts';
 import { runSessionTask, type SessionTaskContext } from './session-task.ts';
@@ -82,7 +82,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const counts = { running: 0, completed: 0, failed: 0 };
   const info = (): NodeInfo => ({
     id, name, host: hostname(), pid: process.pid, workers, ...counts, lastSeen: Date.now(),
-    devices: td.devices().map((d) => `${d.id} — ${d.description}`),
+    devices: td.devices().map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()),
   });
   const heartbeat = keepAlive(redis, nodeKey(cluster.prefix, id), NODE_TTL_SECONDS, () => JSON.stringify(info()));
 

@@ -36,6 +36,13 @@ import { resolveCluster, type ClusterOptions, type ResolvedCluster } from '../cl
 import type { ClusterClient } from '../cluster/client.ts';
 import type { ClusterNode } from '../cluster/node.ts';
 import type { PoolStats } from '../pool/stats.ts';
+import type { NodeInfo } from '../cluster/heartbeat.ts';
+
+/** {@link Tandem.stats}: the session's own pool, and on a cluster each node as last seen (every few seconds). */
+export interface SessionStats extends PoolStats {
+  /** The cluster's live nodes: their jobs, and their sessions' task counts, run times and utilisation. */
+  readonly nodes?: readonly NodeInfo[];
+}
 import type { Tensor } from '../tensor/tensor.ts';
 
 /** Options of {@link Tandem.create}. */
@@ -263,10 +270,12 @@ export class Tandem {
    * @example
    * ```ts
    * console.log(td.stats().runMs.p99);
+   * for (const n of td.stats().nodes ?? []) console.log(n.name, n.stats?.tasks.completed);
    * ```
    */
-  stats(): PoolStats {
-    return this.pool.stats();
+  stats(): SessionStats {
+    const nodes = this.cluster?.client.nodes();
+    return nodes ? { ...this.pool.stats(), nodes } : this.pool.stats();
   }
 
   /**
@@ -278,6 +287,9 @@ export class Tandem {
    * ```
    */
   onProgress(listener: (event: ProgressEvent) => void): () => void {
+    // On a cluster, the session's tasks settle through the client; its own pool runs whatever
+    // jobs its node takes, other clients' included.
+    if (this.cluster) return this.cluster.client.onProgress(listener);
     this.pool.on('progress', listener);
     return () => this.pool.off('progress', listener);
   }
