@@ -15,6 +15,7 @@ import { resolveTaskModule, type ModuleSpecifier } from '../pool/module-ref.ts';
 import type { TaskOptions } from '../pool/options.ts';
 import type { ProgressEvent } from '../pool/pool.ts';
 import { BlobStore } from './blob-store.ts';
+import { probeRedis } from './probe.ts';
 import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
 import { TASK_QUEUE, type ResolvedCluster } from './options.ts';
@@ -81,6 +82,7 @@ export class ClusterClient {
 
   /** Connects to the cluster's Redis and starts its heartbeat. */
   static async open(cluster: ResolvedCluster): Promise<ClusterClient> {
+    await probeRedis(cluster);
     const { Queue, QueueEvents } = await import('bullmq');
     const { Redis } = await import('ioredis');
     const redis = new Redis(cluster.connection);

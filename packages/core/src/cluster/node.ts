@@ -14,6 +14,7 @@ import { ArgumentError, TaskModuleError } from '../errors.ts';
 import type { Tandem } from '../session/session.ts';
 import { allowedModule, allowList, type AllowList } from './allow.ts';
 import { BlobStore } from './blob-store.ts';
+import { probeRedis } from './probe.ts';
 import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, summariseStats, type NodeInfo } from './heartbeat.ts';
 import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
@@ -66,6 +67,17 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     throw new ArgumentError('options.allow', 'the directories or package names whose task modules this node may run (at least one)', options.allow);
   }
   const list = allowList(options.allow);
+  // Redis not up yet: wait for it (the CLI says so every few seconds). A wrong password or an
+  // untrusted certificate: fail now, as no retry would fix it.
+  for (;;) {
+    try {
+      await probeRedis(cluster);
+      break;
+    } catch (error) {
+      if ((error as { permanent?: boolean }).permanent) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   const { Tandem } = await import('../session/session.ts');
   const own = options.session === undefined;
   const td = options.session ?? (await Tandem.create({ ...(options.workers !== undefined ? { workers: options.workers } : {}), ...(options.backends ? { backends: options.backends } : {}) }));

@@ -3,6 +3,7 @@
  * `rediss://` for TLS) or ioredis connection options, and the key prefix every queue, blob and
  * heartbeat lives under.
  */
+import { isIP } from 'node:net';
 import { ArgumentError } from '../errors.ts';
 
 /** `Tandem.create({ cluster })` and `startNode`'s way to Redis. */
@@ -54,7 +55,8 @@ export function resolveCluster(options: unknown, argument = 'cluster'): Resolved
     if (url.password) connection.password = decodeURIComponent(url.password);
     const db = url.pathname.replace(/^\//, '');
     if (db) connection.db = Number(db);
-    if (url.protocol === 'rediss:') connection.tls = { servername: url.hostname };
+    // SNI takes host names only: Node warns on an IP address (RFC 6066), and needs none to check the certificate's IP.
+    if (url.protocol === 'rediss:') connection.tls = isIP(url.hostname) ? {} : { servername: url.hostname };
     where = `${connection.host as string}:${connection.port as number}`;
   }
   if (o.connection !== undefined) {

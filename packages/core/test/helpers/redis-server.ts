@@ -7,7 +7,7 @@
  * the same contract as the GPU tests' TANDEM_REQUIRE_GPU.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,8 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec';
   /** `requirepass`: clients must AUTH (the URL carries it as `redis://:password@…`). */
   password?: string;
+  /** TLS only (no plain port): PEM files of the server's certificate and key, and the CA that signed it. The URL is then `rediss://`. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 const BINARY = process.env.TANDEM_REDIS_SERVER ?? 'redis-server';
@@ -107,9 +109,9 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function ping(port: number, password: string | undefined): Promise<boolean> {
+async function ping(port: number, password: string | undefined, ca: string | undefined): Promise<boolean> {
   // One attempt, no reconnects and no offline queue: the caller polls.
-  const client = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 1_000 });
+  const client = new Redis({ host: '127.0.0.1', port, password, ...(ca ? { tls: { ca: readFileSync(ca) } } : {}), lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 1_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -148,6 +150,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       // No need for the kernel warnings about overcommit/THP on a test box.
       '--loglevel', 'warning',
       ...(password ? ['--requirepass', password] : []),
+      ...(options.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key, '--tls-ca-cert-file', options.tls.ca, '--tls-auth-clients', 'no'] : []),
     ];
     const proc = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
@@ -164,7 +167,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (gone) return /Address already in use/i.test(log) ? 'port-taken' : Promise.reject(new Error(`redis-server exited at start (code ${proc.exitCode}):\n${log}`));
-      if (await ping(port, password)) return 'ok';
+      if (await ping(port, password, options.tls?.ca)) return 'ok';
       await new Promise((r) => setTimeout(r, 25));
     }
     proc.kill('SIGKILL');
@@ -202,7 +205,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
 
   let stopped = false;
   return {
-    url: `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`,
     port,
     dir,
     pid: () => (running() ? child!.pid : undefined),
