@@ -60,7 +60,7 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
   const t0 = performance.now();
   async function* read(): AsyncGenerator<Batch> {
     const columns = sourceColumns(source, stages, output ?? new Set((stages.at(-1)?.schema ?? source.schema).keys()));
-    const it = source.batches({ ...(signal ? { signal } : {}), ...(columns ? { columns } : {}), runTask: (m, e, a) => session.run(m, e, a), parallelism: session.workers() })[Symbol.asyncIterator]();
+    const it = source.batches({ ...(signal ? { signal } : {}), ...(columns ? { columns } : {}), runTask: (m, e, a) => session.runLocal(m, e, a), parallelism: session.workers() })[Symbol.asyncIterator]();
     try {
       for (;;) {
         const t = performance.now();

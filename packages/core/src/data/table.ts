@@ -129,7 +129,9 @@ export class Table {
   /**
    * Runs `exportName` of a task module over each batch in the CPU workers: it receives a
    * {@link PlainBatch} (columns as typed arrays on shared memory) and returns the columns it adds
-   * or replaces, whose types `options.output` declares.
+   * or replaces, whose types `options.output` declares. On a cluster session the batches are jobs
+   * spread over the nodes (their columns travel as blobs; nodes must allow the module), up to
+   * `options.concurrency` (default 4) at once.
    *
    * @example
    * ```ts

@@ -399,6 +399,7 @@ export class Tandem {
   private readonly dataSession: DataSession = {
     map: (k, args, options) => this.map(k, args, options),
     run: (module, exportName, args) => this.run(module, exportName, args),
+    runLocal: (module, exportName, args) => this.pool.run(module, exportName, args),
     workers: () => this.pool.liveWorkers,
     activity: (stage, name, start, end, args) => this.recorder.activity(DATA_TRACK, stage, 'compute', name, start, end, args),
     recordPipeline: (run) => {

@@ -10,8 +10,11 @@ import type { Batch, Schema } from '../batch.ts';
 /** What stages ask of the session: kernels placed by its planner, tasks on its workers. */
 export interface DataSession {
   map(kernel: UserKernel, args: readonly UserKernelArg[], options: { output: [number] }): Promise<Tensor>;
+  /** A user's task (`mapBatches`): on the session's workers, or spread over its cluster's nodes. */
   run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[]): Promise<T>;
-  /** How many CPU workers the session has (readers decode on them in parallel). */
+  /** Tandem's own task on this machine's workers, cluster or not: readers decode where the file is. */
+  runLocal<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[]): Promise<T>;
+  /** How many CPU workers this machine's session has (readers decode on them in parallel). */
   workers(): number;
   /** Records what a stage did with one batch, for the trace (`performance.now()` ms). */
   activity(stage: string, name: string, start: number, end: number, args: Record<string, unknown>): void;
