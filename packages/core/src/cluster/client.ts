@@ -16,6 +16,8 @@ import type { TaskOptions } from '../pool/options.ts';
 import type { ProgressEvent } from '../pool/pool.ts';
 import { BlobStore } from './blob-store.ts';
 import { probeRedis } from './probe.ts';
+import { calibrateLink, type LinkCosts } from './link.ts';
+import type { CostModel } from '../planner/cost-model.ts';
 import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
 import { TASK_QUEUE, type ResolvedCluster } from './options.ts';
@@ -157,7 +159,8 @@ export class ClusterClient {
     return this.nodeCache;
   }
 
-  private moduleName(module: ModuleSpecifier): string {
+  /** What a job names `module` by: its package name, or its file URL (resolved here; a typo fails at the call). */
+  jobModule(module: ModuleSpecifier): string {
     // A package name is resolved on the node; a path or URL must exist here too (a typo fails at the call).
     if (typeof module === 'string' && !module.startsWith('file:') && !module.startsWith('.') && !module.startsWith('/')) {
       if (!/^(@[\w.-]+\/)?[\w.-]+(\/[\w./-]+)?$/.test(module)) throw new ArgumentError('module', 'a file URL, a path or a package name', module);
@@ -171,7 +174,7 @@ export class ClusterClient {
     onJob: (first: number, result: TaskJobResult | Error) => void, session?: { message(id: string, m: SessionTaskMessage): void }): Promise<void> {
     if (typeof exportName !== 'string' || exportName === '') throw new ArgumentError('exportName', 'the name of an exported function', exportName);
     if (options.transfer) throw new ArgumentError('options.transfer', 'nothing: buffers cannot be moved to another machine (they are copied)', options.transfer);
-    const name = this.moduleName(module);
+    const name = this.jobModule(module);
     const call = `${this.id}:${++this.calls}`;
     const jobs: { name: string; data: TaskJob; opts: Record<string, unknown> }[] = [];
     for (let first = 0; first < argsList.length; first += perJob) {
@@ -315,6 +318,11 @@ export class ClusterClient {
       out[s.index] = s.value;
     }
     return out;
+  }
+
+  /** Measures the link to Redis into `costs` (see `link.ts`). */
+  calibrateLink(costs: CostModel): Promise<LinkCosts> {
+    return calibrateLink(this.redis, this.store, costs);
   }
 
   /** Stops the heartbeat and closes the connections; pending calls reject. */

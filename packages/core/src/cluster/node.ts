@@ -20,6 +20,10 @@ import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, summariseStats, type N
 import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
 import { validateJob, type TaskJob, type TaskJobResult } from './protocol.ts';
 import { runSessionTask, type SessionTaskContext } from './session-task.ts';
+import { taskKernel, WORKERS_DEVICE } from './router.ts';
+import type { TaskOptions } from '../pool/options.ts';
+import { streamTasks } from '../pool/bulk.ts';
+import { sessionInternals } from '../session/internals.ts';
 
 /** How long a node holds a job's lock between renewals (renewed every half of it while it runs). */
 export const LOCK_MS = 4000;
@@ -91,6 +95,9 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const id = randomUUID();
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const workers = td.stats().workers.length;
+  // Jobs run on the session's own pool: through the session, a client's in-process node (whose
+  // session is on the cluster) would submit each job to the cluster again.
+  const { costs, pool } = sessionInternals(td);
   const counts = { running: 0, completed: 0, failed: 0 };
   const info = (): NodeInfo => ({
     id, name, host: hostname(), pid: process.pid, workers, ...counts, lastSeen: Date.now(),
@@ -121,20 +128,26 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
       return { v: 1, node: name, results: job.tasks.map(() => ({ ok: false as const, error: encoded })) };
     }
     const argsList = (await Promise.all(job.tasks.map((t) => decode(t, store)))) as unknown[][];
-    const taskOptions = { ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}) };
+    // The tasks' own run time, for the planner of a client on this node's session (`router.ts`).
+    let computeMs = 0;
+    const taskOptions: TaskOptions = {
+      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}),
+      onRun: (r) => void (computeMs += r.end - r.start),
+    };
     const settled = new Array<TaskJobResult['results'][number]>(argsList.length);
     if (argsList.length === 1) {
       try {
-        const value = job.kind === 'session' ? await runOnSession(href, job, bull, argsList[0]!) : await td.run(href, job.exportName, argsList[0]!, taskOptions);
+        const value = job.kind === 'session' ? await runOnSession(href, job, bull, argsList[0]!) : await pool.run(href, job.exportName, argsList[0]!, taskOptions);
         settled[0] = { ok: true, value: await encode(value, store, 'result') };
       } catch (error) {
         settled[0] = { ok: false, error: await encode(error, store, 'error') };
       }
     } else {
-      for await (const s of td.stream(href, job.exportName, argsList, taskOptions)) {
+      for await (const s of streamTasks(pool, href, job.exportName, argsList, taskOptions)) {
         settled[s.index] = s.status === 'fulfilled' ? { ok: true, value: await encode(s.value, store, 'result') } : { ok: false, error: await encode(s.reason, store, 'error') };
       }
     }
+    if (job.kind !== 'session' && computeMs > 0) costs.recordKernel(taskKernel(job.module, job.exportName), WORKERS_DEVICE, argsList.length, computeMs);
     return { v: 1, node: name, results: settled };
   };
 

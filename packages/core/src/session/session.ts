@@ -34,6 +34,7 @@ import { WorkerPool, type ProgressEvent } from '../pool/pool.ts';
 import { hostname } from 'node:os';
 import { resolveCluster, type ClusterOptions, type ResolvedCluster } from '../cluster/options.ts';
 import type { ClusterClient } from '../cluster/client.ts';
+import type { ClusterRouter } from '../cluster/router.ts';
 import type { ClusterNode } from '../cluster/node.ts';
 import type { PoolStats } from '../pool/stats.ts';
 import type { NodeInfo } from '../cluster/heartbeat.ts';
@@ -169,16 +170,20 @@ export class Tandem {
     }
   }
 
-  private cluster: { client: ClusterClient; node?: ClusterNode; where: string } | undefined;
+  private cluster: { client: ClusterClient; router: ClusterRouter; node?: ClusterNode; where: string } | undefined;
 
   private async joinCluster(options: ClusterOptions, resolved: ResolvedCluster, submitOnly: boolean): Promise<void> {
     const { ClusterClient } = await import('../cluster/client.ts');
+    const { ClusterRouter } = await import('../cluster/router.ts');
     const client = await ClusterClient.open(resolved);
-    this.cluster = { client, where: resolved.where };
-    // With workers, this session runs cluster jobs too — its own user's, so any module ('*').
+    const router = new ClusterRouter(client, this.pool, this.costs, () => this.cluster?.node?.id);
+    this.cluster = { client, router, where: resolved.where };
+    // With workers, this session runs cluster jobs too — its own user's, so any module ('*') —
+    // and places each call here or on the cluster by the measured cost of moving its arguments.
     if (!submitOnly) {
       const { startNode } = await import('../cluster/node.ts');
       this.cluster.node = await startNode({ ...options, allow: ['*'], session: this, name: `${hostname()}:${process.pid} (client)` });
+      await router.calibrate();
     }
   }
 
@@ -191,7 +196,7 @@ export class Tandem {
    * ```
    */
   run<T = unknown>(module: ModuleSpecifier, exportName: string, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<T> {
-    if (this.cluster) return this.cluster.client.run<T>(module, exportName, args, options);
+    if (this.cluster) return this.cluster.router.run<T>(module, exportName, args, options);
     return this.pool.run<T>(module, exportName, args, options);
   }
 
@@ -205,7 +210,7 @@ export class Tandem {
    * ```
    */
   runMany<T = unknown>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): Promise<T[]> {
-    if (this.cluster) return this.cluster.client.runMany<T>(module, exportName, argsList, options);
+    if (this.cluster) return this.cluster.router.runMany<T>(module, exportName, argsList, options);
     return runTasks<T>(this.pool, module, exportName, argsList, options);
   }
 
@@ -219,7 +224,7 @@ export class Tandem {
    * ```
    */
   stream<T = unknown>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions = {}): AsyncGenerator<Settled<T>, void, undefined> {
-    if (this.cluster) return this.cluster.client.stream<T>(module, exportName, argsList, options);
+    if (this.cluster) return this.cluster.router.stream<T>(module, exportName, argsList, options);
     return streamTasks<T>(this.pool, module, exportName, argsList, options);
   }
 
@@ -341,7 +346,7 @@ export class Tandem {
       parts.push(explainSpans(this.recorder.spans(), this.recorder.lastGraph(), this.backends.map((b) => b.device.id), this.costs, undefined, this.recorder.activities()));
     }
     if (this.lastPipeline) parts.push(explainPipeline(this.lastPipeline, this.lastPipelineSpans));
-    if (this.cluster) parts.push(explainCluster(this.cluster.where, this.cluster.client.nodes()));
+    if (this.cluster) parts.push(explainCluster(this.cluster.where, this.cluster.client.nodes(), this.cluster.router));
     const training = this.recorder.lastTraining();
     if (training) parts.push(explainTraining(training));
     return parts.join('\n');
