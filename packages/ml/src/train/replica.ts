@@ -19,6 +19,7 @@ import { seededRandom } from '../datasets/random.ts';
 import { registerWasmConvGradients } from '../wasm-grads/index.ts';
 import { registerWasmTrainingKernels } from '../wasm-kernels/index.ts';
 import { arriveAndWait, isAlive, shareOf } from './control.ts';
+import { denseGradient, denseStack, type DenseStack } from './dense-step.ts';
 import { applyOptimizer, createOptimizerState, type OptimizerState } from './optimizers.ts';
 import type { NonFiniteKind } from './errors.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaInit, ReplicaState, Segment, SegmentResult } from './types.ts';
@@ -46,6 +47,8 @@ interface State {
   scratch: { x: Float32Array; y: Int32Array };
   /** The state before the step being applied, when non-finite steps are skipped (reused step to step). */
   saved?: { params: Float32Array; slots: Float32Array[]; step: number };
+  /** Set when the model is a dense stack: its gradient is computed directly (`dense-step.ts`). */
+  dense?: DenseStack;
 }
 
 let state: State | undefined;
@@ -125,8 +128,9 @@ export async function init(init: ReplicaInit): Promise<ReplicaDescription> {
     params.set(await read(v.read(), asyncReads), at);
     at += sizes[i]!;
   }
+  const dense = denseStack(model, trainable);
   state = {
-    init, model, trainable, sizes, offsets, params, asyncReads, lost, scratch: { x: new Float32Array(0), y: new Int32Array(0) },
+    init, model, trainable, sizes, offsets, params, asyncReads, lost, scratch: { x: new Float32Array(0), y: new Int32Array(0) }, ...(dense ? { dense } : {}),
     optimizer: createOptimizerState(init.optimizer, params.length),
     weightCount: weightShapes.reduce((a, s) => a + s.reduce((p, d) => p * d, 1), 0),
     classes: outShape[outShape.length - 1] ?? 0,
@@ -225,25 +229,30 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
     xs.set(x.subarray(i * features, (i + 1) * features), e * features);
     ys[e] = y[i]!;
   }
-  const vars = s.trainable.map((v) => v.read() as tf.Variable);
   const { value, grads } = tf.tidy(() => {
     const input = tf.tensor(xs, [count, ...s.exampleShape], 'float32');
     const oneHot = tf.oneHot(tf.tensor1d(ys, 'int32'), s.classes);
-    return tf.variableGrads(() => {
+    if (s.dense) {
+      const d = denseGradient(s.dense, input, oneHot, size, EPSILON);
+      return { value: d.loss, grads: s.dense.order.map((i) => d.grads[i]) };
+    }
+    const vars = s.trainable.map((v) => v.read() as tf.Variable);
+    const named = tf.variableGrads(() => {
       const probs = s.model.apply(input, { training: true }) as tf.Tensor;
       const clipped = tf.clipByValue(probs, EPSILON, 1 - EPSILON);
       return tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped)))), size) as tf.Scalar;
     }, vars);
+    return { value: named.value, grads: vars.map((v) => named.grads[v.name]) };
   });
   let at = 0;
-  for (let i = 0; i < vars.length; i++) {
-    const g = grads[vars[i]!.name];
+  for (let i = 0; i < grads.length; i++) {
+    const g = grads[i];
     if (g) await readInto(g, region, at, s);
     else region.fill(0, at, at + s.sizes[i]!);
     at += s.sizes[i]!;
   }
   b.stepLoss[k * slots + slot] = (await read(value, s.asyncReads, s.lost))[0]! * size;
-  tf.dispose([value, ...Object.values(grads)]);
+  tf.dispose([value, ...grads.filter((g): g is tf.Tensor => g !== undefined)]);
   return performance.now() - t0;
 }
 
