@@ -3,49 +3,33 @@
  * even with `workers: 0`), and `mapBatches` stages spread their batches over the nodes as jobs,
  * the columns travelling as blobs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tandem } from '../src/index.ts';
-import { CLUSTER_TASKS, clusterClient, killAllNodes, startNodes, type NodeProcess } from './helpers/cluster-nodes.ts';
-import { redisOrSkip, startRedis, type RedisServer } from './helpers/redis-server.ts';
+import { describe, expect, it } from 'vitest';
+import { CLUSTER_TASKS, useCluster } from './helpers/cluster-nodes.ts';
+import { redisOrSkip } from './helpers/redis-server.ts';
 
 const AIRPORTS = new URL('../../../node_modules/vega-datasets/data/airports.csv', import.meta.url);
 const FLIGHTS = new URL('../../../node_modules/vega-datasets/data/flights-3m.parquet', import.meta.url);
 
 describe.skipIf(!redisOrSkip())('tables on a cluster session', () => {
-  let redis: RedisServer | undefined;
-  let nodes: NodeProcess[] = [];
-  let td: Tandem | undefined;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    nodes = await startNodes(redis.url, ['data-a', 'data-b']);
-    td = await clusterClient(redis.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    await td?.close().catch(() => undefined);
-    await Promise.all(nodes.map((n) => n.stop())).catch(() => undefined);
-    await killAllNodes();
-    await redis?.stop();
-  });
+  const cluster = useCluster({ names: ['data-a', 'data-b'] });
 
   it('mapBatches runs its batches on the nodes, every row once, in order', async () => {
-    const airports = await td!.read(AIRPORTS, { batchRows: 400 });
+    const airports = await cluster.td.read(AIRPORTS, { batchRows: 400 });
     const out = await airports.select('iata', 'latitude')
       .mapBatches(CLUSTER_TASKS, 'latitudeBand', { output: { band: 'int32', node: 'int32' } })
       .toRows();
-    const local = await (await td!.read(AIRPORTS)).select('iata', 'latitude').toRows();
+    const local = await (await cluster.td.read(AIRPORTS)).select('iata', 'latitude').toRows();
     expect(out).toHaveLength(local.length);
     expect(out.map((r) => r.iata)).toEqual(local.map((r) => r.iata));
     for (const [i, r] of out.entries()) expect(r.band, `row ${i}`).toBe(Math.floor((local[i]!.latitude as number) / 10));
     // 9 batches, 4 in flight, each node one job at a time: both nodes ran some; the client none.
     const ran = new Set(out.map((r) => r.node));
-    expect([...ran].sort()).toEqual(nodes.map((n) => n.pid).sort());
+    expect([...ran].sort()).toEqual(cluster.nodes.map((n) => n.pid).sort());
   }, 60_000);
 
   it('reads Parquet on the client\'s own worker, not on nodes that may not have the file', async () => {
     // Nodes allow only the fixtures directory: a decode task sent to them would be refused.
-    const flights = await td!.read(FLIGHTS);
+    const flights = await cluster.td.read(FLIGHTS);
     const late = await flights.select('delay').filter('delay', '>', 15).limit(1_000).count();
     expect(late).toBe(1_000);
   }, 60_000);

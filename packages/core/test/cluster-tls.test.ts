@@ -7,13 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Tandem } from '../src/index.ts';
-import { CLUSTER_TASKS, killAllNodes, spawnNode, startNodes, type NodeProcess } from './helpers/cluster-nodes.ts';
-import { redisOrSkip, startRedis, type RedisServer } from './helpers/redis-server.ts';
+import { CLUSTER_TASKS, spawnNode, useCluster } from './helpers/cluster-nodes.ts';
+import { redisOrSkip } from './helpers/redis-server.ts';
 
 /** A CA and a server certificate for IP 127.0.0.1 signed by it, in `dir`. */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+function makeCertificates(dir: string): void {
   const run = (args: string[]) => {
     const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
     if (r.error || r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
@@ -22,58 +22,52 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tandem test CA']);
   run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
   run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.cnf']);
-  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
 }
 
 describe.skipIf(!redisOrSkip())('cluster over TLS (rediss://)', () => {
-  let dir: string;
-  let certs: { ca: string; cert: string; key: string };
-  let redis: RedisServer | undefined;
-  let nodes: NodeProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-tls-'));
+  const certs = { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
   let td: Tandem | undefined;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tandem-tls-'));
-    certs = makeCertificates(dir);
-    redis = await startRedis({ tls: certs, password: 'tls-secret' });
-    nodes = await startNodes(redis.url, ['secure-node'], { env: { NODE_EXTRA_CA_CERTS: certs.ca } });
-  }, 60_000);
+  const cluster = useCluster({
+    names: ['secure-node'],
+    nodes: { env: { NODE_EXTRA_CA_CERTS: certs.ca } },
+    // Made in the cluster's beforeAll, before Redis starts (not at collection: a skipped suite needs no openssl).
+    redis: () => (makeCertificates(dir), { tls: certs, password: 'tls-secret' }),
+    client: false,
+  });
 
   afterAll(async () => {
     await td?.close().catch(() => undefined);
-    await Promise.all(nodes.map((n) => n.stop())).catch(() => undefined);
-    await killAllNodes();
-    await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs tasks through a TLS-only Redis, with AUTH from the URL', async () => {
-    expect(redis!.url).toMatch(/^rediss:\/\/:tls-secret@127\.0\.0\.1:\d+$/);
-    td = await Tandem.create({ cluster: { redis: redis!.url, connection: { tls: { ca: readFileSync(certs.ca) } } }, workers: 0 });
+    expect(cluster.redis.url).toMatch(/^rediss:\/\/:tls-secret@127\.0\.0\.1:\d+$/);
+    td = await Tandem.create({ cluster: { redis: cluster.redis.url, connection: { tls: { ca: readFileSync(certs.ca) } } }, workers: 0 });
     const results = await td.runMany<number>(CLUSTER_TASKS, 'square', Array.from({ length: 50 }, (_, i) => [i]));
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i * i));
     // The node said nothing about TLS (no SNI-on-an-IP warning, no certificate complaint).
-    expect(nodes[0]!.output()).not.toMatch(/warn|certificate|servername|deprecat/i);
-    expect(nodes[0]!.output()).toMatch(/joined 127\.0\.0\.1:\d+ as secure-node/);
+    expect(cluster.nodes[0]!.output()).not.toMatch(/warn|certificate|servername|deprecat/i);
+    expect(cluster.nodes[0]!.output()).toMatch(/joined 127\.0\.0\.1:\d+ as secure-node/);
   }, 60_000);
 
   it('a client that does not trust the certificate fails with one clear error, not a wait for ever', async () => {
     const started = Date.now();
-    const error = await Tandem.create({ cluster: { redis: redis!.url }, workers: 0 }).then(() => undefined, (e: unknown) => e as Error);
+    const error = await Tandem.create({ cluster: { redis: cluster.redis.url }, workers: 0 }).then(() => undefined, (e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
     expect(error!.message).toMatch(/cannot reach the cluster's Redis at 127\.0\.0\.1:\d+: .*(certificate|self.signed)/i);
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 60_000);
 
   it('a wrong password fails with one clear error', async () => {
-    const url = redis!.url.replace('tls-secret', 'wrong');
+    const url = cluster.redis.url.replace('tls-secret', 'wrong');
     const error = await Tandem.create({ cluster: { redis: url, connection: { tls: { ca: readFileSync(certs.ca) } } }, workers: 0 }).then(() => undefined, (e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
     expect(error!.message).toMatch(/cannot reach the cluster's Redis at 127\.0\.0\.1:\d+: .*(WRONGPASS|invalid username-password)/i);
   }, 60_000);
 
   it('`tandem worker` with a wrong password exits 1 saying why, rather than retrying for ever', async () => {
-    const node = spawnNode({ redis: redis!.url.replace('tls-secret', 'wrong'), name: 'locked-out', env: { NODE_EXTRA_CA_CERTS: certs.ca } });
+    const node = spawnNode({ redis: cluster.redis.url.replace('tls-secret', 'wrong'), name: 'locked-out', env: { NODE_EXTRA_CA_CERTS: certs.ca } });
     const code = await Promise.race([node.exited, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
     if (code === 'still running after 30 s') node.kill('SIGKILL');
     expect(code).toBe(1);

@@ -4,7 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { Tandem, type TandemOptions } from '../../src/index.ts';
+import { startRedis, type RedisServer, type RedisServerOptions } from './redis-server.ts';
 
 /** The CLI's TypeScript source. Not bin/tandem.mjs: that prefers a built dist/cli.js when one exists, which may be older than the sources under test. */
 export const CLI = fileURLToPath(new URL('../../../backends/src/cli.ts', import.meta.url));
@@ -168,4 +170,42 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
  */
 export async function clusterClient(redis: string, options: Omit<TandemOptions, 'cluster' | 'workers'> = {}): Promise<Tandem> {
   return Tandem.create({ cluster: { redis }, workers: 0, ...options });
+}
+
+/** What {@link useCluster} set up, once its beforeAll ran. */
+export interface ClusterFixture {
+  readonly redis: RedisServer;
+  readonly nodes: NodeProcess[];
+  /** The client session (undefined when `client` was false). */
+  readonly td: Tandem;
+}
+
+/**
+ * The beforeAll/afterAll of a cluster test, inside its describe: a Redis, `names.length` nodes and
+ * a client session (by default `workers: 0`); torn down whatever happened, each step after the
+ * one before even if it failed, so no node or server outlives the file.
+ */
+export function useCluster(setup: {
+  names: string[];
+  nodes?: Omit<NodeOptions, 'redis' | 'name'>;
+  redis?: RedisServerOptions | (() => RedisServerOptions);
+  client?: ((redisUrl: string) => Promise<Tandem>) | false;
+}): ClusterFixture {
+  const state: { redis?: RedisServer; nodes: NodeProcess[]; td?: Tandem } = { nodes: [] };
+  beforeAll(async () => {
+    state.redis = await startRedis(typeof setup.redis === 'function' ? setup.redis() : setup.redis);
+    state.nodes = await startNodes(state.redis.url, setup.names, setup.nodes);
+    if (setup.client !== false) state.td = await (setup.client ?? clusterClient)(state.redis.url);
+  }, 60_000);
+  afterAll(async () => {
+    await state.td?.close().catch(() => undefined);
+    await Promise.all(state.nodes.map((n) => n.stop())).catch(() => undefined);
+    await killAllNodes();
+    await state.redis?.stop();
+  });
+  return {
+    get redis() { return state.redis!; },
+    get nodes() { return state.nodes; },
+    get td() { return state.td!; },
+  };
 }
