@@ -182,6 +182,21 @@ describe('join', () => {
     ]);
   });
 
+  it('a lookup on a string key without nulls (one pass per batch): misses dropped by inner, kept as nulls by left', async () => {
+    const airports = (await td.read(AIRPORTS)).select('iata', 'latitude');
+    const lat = new Map((await db.rows(`select iata, latitude from read_csv('${AIRPORTS}') where iata in ('SFO', 'LAX')`)).map((r) => [r.iata, r.latitude]));
+    const codes = await td.fromArrow(arrowTable({ code: arrow.vectorFromArray(['SFO', 'ZZZ', 'LAX', 'QQQ', 'SFO'], new arrow.Utf8()), i: Int32Array.from([0, 1, 2, 3, 4]) }));
+    expect(await codes.join(airports, { on: 'code', right: 'iata' }).toRows()).toEqual([
+      { code: 'SFO', i: 0, latitude: lat.get('SFO') }, { code: 'LAX', i: 2, latitude: lat.get('LAX') }, { code: 'SFO', i: 4, latitude: lat.get('SFO') },
+    ]);
+    expect(await codes.join(airports, { on: 'code', right: 'iata', how: 'left' }).toRows()).toEqual([
+      { code: 'SFO', i: 0, latitude: lat.get('SFO') }, { code: 'ZZZ', i: 1, latitude: null }, { code: 'LAX', i: 2, latitude: lat.get('LAX') }, { code: 'QQQ', i: 3, latitude: null }, { code: 'SFO', i: 4, latitude: lat.get('SFO') },
+    ]);
+    // Every row matched: the left columns pass through as they are.
+    const all = await codes.filter('i', '!=', 1).filter('i', '!=', 3).join(airports, { on: 'code', right: 'iata' }).toRows();
+    expect(all.map((r) => r.i)).toEqual([0, 2, 4]);
+  });
+
   it('gives a row per match when the right key repeats, and suffixes clashing names', async () => {
     const left = await td.fromArrow(arrowTable({ k: Int32Array.from([1, 2, 3]), v: Float64Array.from([10, 20, 30]) }));
     const right = await td.fromArrow(arrowTable({ k: Float64Array.from([2, 1, 2]), v: Float64Array.from([0.1, 0.2, 0.3]) }));

@@ -32,6 +32,52 @@ export interface JoinIndex {
   readonly next: Int32Array;
   /** For a string key: the right's dictionary. */
   readonly dictionary?: Dictionary;
+  /** No key appears twice on the right: each left row matches at most one row. */
+  readonly unique: boolean;
+}
+
+/** The join of one batch when each left row matches at most one right row, found by its key's code. */
+function lookupJoin(b: Batch, codes: Int32Array, firstByCode: Int32Array, idx: JoinIndex, rename: ReadonlyMap<string, string>, how: 'inner' | 'left'): Batch {
+  const rows = b.rows;
+  let rightRows = new Int32Array(rows);
+  let misses = 0;
+  for (let r = 0; r < rows; r++) {
+    const m = firstByCode[codes[r]!]!;
+    rightRows[r] = m;
+    if (m < 0) misses++;
+  }
+  const columns = new Map<string, Column>();
+  let missing: Uint8Array | undefined;
+  let n = rows;
+  if (misses === 0) {
+    for (const [name, c] of b.columns) columns.set(name, c);
+  } else if (how === 'inner') {
+    const leftRows = new Int32Array(rows - misses);
+    const kept = new Int32Array(rows - misses);
+    n = 0;
+    for (let r = 0; r < rows; r++) {
+      const m = rightRows[r]!;
+      if (m < 0) continue;
+      leftRows[n] = r;
+      kept[n++] = m;
+    }
+    rightRows = kept;
+    for (const [name, c] of b.columns) columns.set(name, gatherColumn(c, leftRows));
+  } else {
+    for (const [name, c] of b.columns) columns.set(name, c);
+    missing = new Uint8Array(rows);
+    for (let r = 0; r < rows; r++) {
+      if (rightRows[r]! < 0) rightRows[r] = 0;
+      else missing[r] = 1;
+    }
+  }
+  for (const [name, as] of rename) {
+    const g = gatherColumn(idx.columns.get(name)!, rightRows);
+    let validity = g.validity;
+    if (missing) validity = validity ? validity.map((v, i) => v & missing[i]!) : missing;
+    columns.set(as, makeColumn(g.type, g.values, validity, g.dictionary));
+  }
+  return { rows: n, columns };
 }
 
 function grow(a: Int32Array): Int32Array {
@@ -48,15 +94,19 @@ export function buildJoinIndex(batches: readonly Batch[], rightSchema: Schema, k
   const rows = k.values.size;
   const first = new Map<number, number>();
   const next = new Int32Array(rows).fill(-1);
+  let unique = true;
   // Walk backwards so that each chain lists rows in their order.
   for (let r = rows - 1; r >= 0; r--) {
     if (k.validity && k.validity[r] === 0) continue; // a null key matches nothing
     const v = k.values.data[r]!;
     const at = first.get(v);
-    if (at !== undefined) next[r] = at;
+    if (at !== undefined) {
+      next[r] = at;
+      unique = false;
+    }
     first.set(v, r);
   }
-  return { rows, columns, first, next, ...(k.dictionary ? { dictionary: k.dictionary } : {}) };
+  return { rows, columns, first, next, unique, ...(k.dictionary ? { dictionary: k.dictionary } : {}) };
 }
 
 export function joinStage(schema: Schema, rightSchema: Schema, options: unknown, index: () => Promise<JoinIndex>): Stage {
@@ -106,6 +156,9 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
           }
         }
         const keys = key.values.data;
+        // A lookup (one right row per key) on a string key without nulls, the common case: one
+        // tight pass, and no pair lists when every left row matched.
+        if (idx.unique && idx.dictionary && !key.validity) return lookupJoin(b, keys as Int32Array, firstByCode, idx, rename, how);
         const firstOf = (r: number): number => {
           if (key.validity && key.validity[r] === 0) return -1;
           return idx.dictionary ? firstByCode[keys[r]!]! : idx.first.get(keys[r]!) ?? -1;
