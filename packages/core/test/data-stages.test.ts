@@ -143,6 +143,17 @@ describe('groupBy.agg', () => {
     }
   });
 
+  it('two string keys: groups stay the same across batches with and without null keys', async () => {
+    const part = (a: (string | null)[], b: string[]) => arrowTable({ a: arrow.vectorFromArray(a, new arrow.Utf8()), b: arrow.vectorFromArray(b, new arrow.Utf8()), v: Float64Array.from(a, () => 1) });
+    // Batches 1 and 3 have no nulls (a table of code pairs), batch 2 has one (the general path).
+    const whole = part(['a', 'b', 'a'], ['x', 'y', 'x']).concat(part(['a', null, 'b'], ['x', 'y', 'y']), part(['b', 'c', 'a'], ['y', 'z', 'x']));
+    expect(whole.batches.length).toBe(3);
+    const t = await td.fromArrow(whole);
+    expect(await t.groupBy(['a', 'b']).agg({ v: 'count' }).toRows()).toEqual([
+      { a: 'a', b: 'x', v_count: 4 }, { a: 'b', b: 'y', v_count: 3 }, { a: null, b: 'y', v_count: 1 }, { a: 'c', b: 'z', v_count: 1 },
+    ]);
+  });
+
   it('puts null keys in a group of their own and counts only non-null values', async () => {
     const t = await td.fromArrow(arrowTable({
       k: arrow.vectorFromArray(['a', null, 'b', 'a', null], new arrow.Utf8()),

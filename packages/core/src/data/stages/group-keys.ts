@@ -9,6 +9,8 @@ import type { Column } from '../column.ts';
 
 /** Null keys form their own group, as in SQL's GROUP BY. */
 const NULL_ID = 0;
+/** Largest table of code pairs (int32 cells: 64 MiB); beyond, pairs go through the map. */
+const MAX_PAIR_CELLS = 1 << 24;
 
 export class GroupKeys {
   /** Per key column: number value → dense id (ids start at 1; 0 is null). Unused for strings. */
@@ -40,6 +42,7 @@ export class GroupKeys {
       this.assignByCode(cols[0]!, batch.rows, out);
       return;
     }
+    if (cols.length === 2 && this.stringKeys[0] && this.stringKeys[1] && !cols[0]!.validity && !cols[1]!.validity && this.assignByPair(cols[0]!, cols[1]!, batch.rows, out)) return;
     const scale = 2 ** this.bits;
     const limit = scale - 1;
     for (let r = 0; r < batch.rows; r++) {
@@ -93,6 +96,59 @@ export class GroupKeys {
       }
       out[r] = g;
     }
+  }
+
+  /** For two string keys: group index + 1 by `code0 · stride + code1` (0: not seen yet). */
+  private byPair: { stride: number; table: Int32Array } | undefined;
+
+  /**
+   * Two string keys without nulls (group by route: origin and destination): the pair of codes
+   * indexes a table, as one code does in {@link assignByCode}. False when the table would be too
+   * large (the dictionaries are big), and the general path runs instead.
+   */
+  private assignByPair(c0: Column, c1: Column, rows: number, out: Int32Array): boolean {
+    const size0 = c0.dictionary!.size;
+    const size1 = c1.dictionary!.size;
+    let pair = this.byPair;
+    if (!pair || size1 > pair.stride || size0 * pair.stride > pair.table.length) {
+      let stride = pair?.stride ?? 64;
+      while (stride < size1) stride *= 2;
+      const cells = Math.max(size0 * stride, (pair?.table.length ?? 0) * 2, 4096);
+      if (cells > MAX_PAIR_CELLS) return false;
+      // Re-laid out from the groups so far (those without a null key: nulls never come here). Only
+      // a shortcut: a pair missing from the table is still found in the map below.
+      const table = new Int32Array(cells);
+      for (let g = 0; g < this.groups.size; g++) {
+        if (this.keyNull[0]![g] || this.keyNull[1]![g]) continue;
+        table[this.keyValues[0]![g]! * stride + this.keyValues[1]![g]!] = g + 1;
+      }
+      pair = this.byPair = { stride, table };
+    }
+    const { stride, table } = pair;
+    const codes0 = c0.values.data as Int32Array;
+    const codes1 = c1.values.data as Int32Array;
+    const scale = 2 ** this.bits;
+    for (let r = 0; r < rows; r++) {
+      const a = codes0[r]!;
+      const b = codes1[r]!;
+      const at = a * stride + b;
+      let g = table[at]! - 1;
+      if (g < 0) {
+        // Registered in the map too, under the key the general path would use, so both agree.
+        const key = (a + 1) * scale + (b + 1);
+        g = this.groups.get(key) ?? this.groups.size;
+        this.groups.set(key, g);
+        table[at] = g + 1;
+        if (g === this.keyValues[0]!.length) {
+          this.keyNull[0]!.push(false);
+          this.keyNull[1]!.push(false);
+          this.keyValues[0]!.push(a);
+          this.keyValues[1]!.push(b);
+        }
+      }
+      out[r] = g;
+    }
+    return true;
   }
 
   private idOf(k: number, c: Column, r: number): number {
