@@ -87,8 +87,13 @@ describe.skipIf(!redisOrSkip())('sweep over a cluster', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     // The nodes are free again: a short sweep needs both of them.
     const after = await sweep({ model: MODEL, data, trials: 2, scheduler: 'random', maxEpochs: 1, batchSize: 100, session: td!, space: { hidden: [8] } });
-    expect(after.trials.map((t) => t.status)).toEqual(['completed', 'completed']);
+    expect(after.trials.map((t) => t.status), String(after.trials.map((t) => t.error))).toEqual(['completed', 'completed']);
   }, 60_000);
+
+  it('rejects devices on a cluster session: each trial runs on a node\'s own workers', async () => {
+    await expect(sweep({ model: MODEL, data, trials: 1, maxEpochs: 1, session: td!, devices: ['wasm'], space: { hidden: [8] } }))
+      .rejects.toMatchObject({ name: 'ArgumentError', argument: 'devices' });
+  });
 
   it('rejects with TaskModuleError when the model lies outside the nodes\' --allow list', async () => {
     const outside = new URL('../../../examples/models/mlp.ts', import.meta.url);

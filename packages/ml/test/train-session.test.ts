@@ -86,6 +86,21 @@ describe('train, sweep and pipeline on a session', () => {
     expect(again.history).toHaveLength(1);
   });
 
+  it('a train() right after an aborted one gets fresh workers, not ones still exiting (aborted at varied moments, 10 times)', async () => {
+    // Before the fix, the aborted run gave its lease back while its workers were still ending, and
+    // the next run's first task on them died with them (2 in 12 here).
+    await using td = await Tandem.create({ workers: 1, backends: [], costCache: false });
+    const failures: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('enough')), 250 + i * 37);
+      await train({ session: td, model: MODEL, config: { hidden: 8 }, data, epochs: 50_000, batchSize: 100, replicas: 1, signal: controller.signal }).catch(() => undefined);
+      const again = await train({ session: td, model: MODEL, config: { hidden: 8 }, data, epochs: 1, batchSize: 100, replicas: 1 }).then(() => undefined, (e: unknown) => String(e));
+      if (again) failures.push(`${i}: ${again}`);
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
   it("replaces a crashed replica on the same session worker, and the session's workers are its own again after", async () => {
     await using td = await Tandem.create({ workers: 2, backends: [], costCache: false });
     const failures: string[] = [];

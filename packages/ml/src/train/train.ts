@@ -122,6 +122,9 @@ async function trainOn<C>(session: SessionInternals, options: TrainOptions<C>, o
   }
   const slots = engines.length;
   let stopListening = () => {};
+  /** The abort's ending of the replicas' workers: awaited before the lease goes back, so the next
+   *  lease of those slots gets fresh workers, not ones still exiting (its first task would die with them). */
+  let ending: Promise<void> | undefined;
   const set = new ReplicaSet(engines, (slot) => ({
     slot, modelUrl: o.modelUrl, config: options.config, optimizer: o.optimizer, engine: engines[slot]!, seed: o.seed,
   }), session.pool);
@@ -169,7 +172,7 @@ async function trainOn<C>(session: SessionInternals, options: TrainOptions<C>, o
     // end, so that one stuck inside a step can't hold the abort up.
     const onAbort = () => {
       abort(buffers.control);
-      void set.endAll();
+      ending = set.endAll();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     stopListening = () => signal?.removeEventListener('abort', onAbort);
@@ -313,6 +316,7 @@ async function trainOn<C>(session: SessionInternals, options: TrainOptions<C>, o
     throw error;
   } finally {
     stopListening();
+    await ending;
     await set.destroy();
   }
 }
