@@ -71,13 +71,18 @@ function lookupJoin(b: Batch, codes: Int32Array, firstByCode: Int32Array, idx: J
       else missing[r] = 1;
     }
   }
+  addRightColumns(columns, idx, rename, rightRows, missing);
+  return { rows: n, columns };
+}
+
+/** The right's columns at `rightRows` into `columns`, under their output names; `missing` marks a left join's misses (null). */
+function addRightColumns(columns: Map<string, Column>, idx: JoinIndex, rename: ReadonlyMap<string, string>, rightRows: Int32Array, missing: Uint8Array | undefined): void {
   for (const [name, as] of rename) {
     const g = gatherColumn(idx.columns.get(name)!, rightRows);
     let validity = g.validity;
     if (missing) validity = validity ? validity.map((v, i) => v & missing[i]!) : missing;
     columns.set(as, makeColumn(g.type, g.values, validity, g.dictionary));
   }
-  return { rows: n, columns };
 }
 
 function grow(a: Int32Array): Int32Array {
@@ -195,12 +200,7 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
           missing = Uint8Array.from(rightRows, (v) => (v < 0 ? 0 : 1));
           for (let i = 0; i < n; i++) if (rightRows[i]! < 0) rightRows[i] = 0;
         }
-        for (const [name, as] of rename) {
-          const g = gatherColumn(idx.columns.get(name)!, rightRows);
-          let validity = g.validity;
-          if (missing) validity = validity ? validity.map((v, i) => v & missing[i]!) : missing;
-          columns.set(as, makeColumn(g.type, g.values, validity, g.dictionary));
-        }
+        addRightColumns(columns, idx, rename, rightRows, missing);
         return { rows: n, columns };
       });
     },
