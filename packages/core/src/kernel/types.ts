@@ -31,6 +31,8 @@ export interface UserKernelSource {
   readonly constants: Readonly<Record<string, KernelConstant>>;
   /** Sources of named helper functions the kernel may call (gpu.js's `addFunction`). */
   readonly functions?: readonly string[];
+  /** The module that exports the kernel (a file URL or package specifier), where a cluster's nodes load it. */
+  readonly module?: string;
   /**
    * Set per call by `userCall`: positions of arguments passed as booleans. They travel as 0/1
    * (a `KernelArg` is a number) and each backend shows them to the kernel as booleans again.

@@ -1,3 +1,5 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ArgumentError } from '../errors.ts';
 import { DTYPES, Tensor } from '../tensor/tensor.ts';
 import { registerKernel } from './registry.ts';
@@ -21,6 +23,12 @@ export interface KernelOptions {
    * `function name(...) { ... }` declarations, whose bodies may read `this.thread` and `this.output`.
    */
   readonly functions?: readonly KernelHelper[];
+  /**
+   * The module that exports this kernel, usually `import.meta.url`. A cluster's nodes load the
+   * kernel from there (under their `--allow` list) when a session with no device of its own runs
+   * it; they never take code from the queue. Not needed otherwise.
+   */
+  readonly module?: string | URL;
 }
 
 /**
@@ -65,21 +73,34 @@ export function kernel(
     flattenNested(v, `${prefix}.${k}`);
   }
   const functions = long ? helperSources((options as KernelOptions).functions ?? []) : [];
+  const module = long ? moduleOf((options as KernelOptions).module) : undefined;
   return Object.freeze({
     __tandemKernel: true as const,
     name,
     source,
     constants: Object.freeze({ ...constants }),
     ...(functions.length > 0 ? { functions: Object.freeze(functions) } : {}),
+    ...(module ? { module } : {}),
   });
 }
 
 // A constant is a number, a boolean or an array of numbers, so an object under `constants` or an
 // array of functions under `functions` can only be the long form.
 function isLongForm(o: object): boolean {
-  const { constants, functions } = o as { constants?: unknown; functions?: unknown };
+  const { constants, functions, module } = o as { constants?: unknown; functions?: unknown; module?: unknown };
   return (typeof constants === 'object' && constants !== null && !Array.isArray(constants) && !ArrayBuffer.isView(constants))
-    || (Array.isArray(functions) && functions.some((f) => typeof f === 'function'));
+    || (Array.isArray(functions) && functions.some((f) => typeof f === 'function'))
+    || typeof module === 'string' || module instanceof URL;
+}
+
+/** The kernel's module as a cluster job names it: a file URL or a package specifier. */
+function moduleOf(module: unknown): string | undefined {
+  if (module === undefined) return undefined;
+  if (module instanceof URL) return module.href;
+  if (typeof module === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(module)) return new URL(module).href;
+  if (typeof module === 'string' && (isAbsolute(module) || module.startsWith('.'))) return pathToFileURL(resolve(module)).href;
+  if (typeof module === 'string' && /^(@[\w.-]+\/)?[\w.-]+(\/[\w./-]+)?$/.test(module)) return module;
+  throw new ArgumentError('options.module', 'the URL or package name of the module that exports the kernel (import.meta.url)', module);
 }
 
 function helperSources(functions: readonly KernelHelper[]): string[] {

@@ -243,9 +243,18 @@ export class Tandem {
    */
   async map(k: UserKernel, args: readonly UserKernelArg[], options: MapOptions): Promise<Tensor> {
     if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object with output, e.g. { output: [n] }', options);
+    // No device here (a cluster client with workers: 0): a node runs it, loading the kernel from its module.
+    if (this.cluster && this.backends.length === 0 && options.device === undefined) return this.mapOnCluster(this.cluster.client, k, args, options.output);
     const out = this.launch(userCall(k, args, options.output), options.device);
     await out.values();
     return out;
+  }
+
+  private async mapOnCluster(client: ClusterClient, k: UserKernel, args: readonly UserKernelArg[], output: KernelOutput): Promise<Tensor> {
+    userCall(k, args, output); // the same checks of the kernel and its arguments as a local run
+    if (!k.module) throw new ArgumentError('kernel', `a kernel declared with { module: import.meta.url } (and exported), so the cluster's nodes can load '${k.name}': this session has no device of its own`, k.name);
+    const { REMOTE_KERNEL_MODULE } = await import('../cluster/remote-kernel.ts');
+    return client.runSessionTask<Tensor>(REMOTE_KERNEL_MODULE, 'mapKernel', [{ module: k.module, kernel: k.name, args, output }]);
   }
 
   /**
