@@ -104,3 +104,20 @@ describe('td.ops, built from the registry', () => {
     expect(() => td.ops.call('user', [])).toThrow(ArgumentError);
   });
 });
+
+describe('kernel() options.module (where a cluster node loads the kernel)', () => {
+  const fn = function (this: users.KernelThis, x: number[]) { return x[this.thread.x]!; };
+  it('keeps a module given as a URL, a file URL string, a path or a package name', () => {
+    const here = new URL(import.meta.url);
+    expect(users.kernel('a', fn, { module: here }).module).toBe(here.href);
+    expect(users.kernel('b', fn, { module: here.href }).module).toBe(here.href);
+    expect(users.kernel('c', fn, { module: here.pathname }).module).toBe(here.href);
+    expect(users.kernel('d', fn, { module: '@acme/kernels/geo' }).module).toBe('@acme/kernels/geo');
+    expect(users.kernel('e', fn).module).toBeUndefined();
+  });
+  it('a numeric constant named module stays a constant; a bad module is an ArgumentError naming options.module', () => {
+    expect(users.kernel('f', fn, { module: 3 }).constants).toEqual({ module: 3 });
+    expect(() => users.kernel('g', fn, { module: 'not a module!' })).toThrow(ArgumentError);
+    expect(() => users.kernel('g', fn, { module: 'not a module!' })).toThrow(/options\.module/);
+  });
+});
