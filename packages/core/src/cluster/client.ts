@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentError, TandemError } from '../errors.ts';
 import type { BulkOptions, Settled } from '../pool/bulk.ts';
-import { resolveTaskModule, type ModuleSpecifier } from '../pool/module-ref.ts';
+import { moduleName, type ModuleSpecifier } from '../pool/module-ref.ts';
 import type { TaskOptions } from '../pool/options.ts';
 import type { ProgressEvent } from '../pool/pool.ts';
 import { BlobStore } from './blob-store.ts';
@@ -159,22 +159,12 @@ export class ClusterClient {
     return this.nodeCache;
   }
 
-  /** What a job names `module` by: its package name, or its file URL (resolved here; a typo fails at the call). */
-  jobModule(module: ModuleSpecifier): string {
-    // A package name is resolved on the node; a path or URL must exist here too (a typo fails at the call).
-    if (typeof module === 'string' && !module.startsWith('file:') && !module.startsWith('.') && !module.startsWith('/')) {
-      if (!/^(@[\w.-]+\/)?[\w.-]+(\/[\w./-]+)?$/.test(module)) throw new ArgumentError('module', 'a file URL, a path or a package name', module);
-      return module;
-    }
-    return resolveTaskModule(module);
-  }
-
   /** Submits the tasks as jobs of up to `perJob` tasks; calls `onJob` as each job settles. */
   private async submit(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: TaskOptions, perJob: number,
     onJob: (first: number, result: TaskJobResult | Error) => void, session?: { message(id: string, m: SessionTaskMessage): void }): Promise<void> {
     if (typeof exportName !== 'string' || exportName === '') throw new ArgumentError('exportName', 'the name of an exported function', exportName);
     if (options.transfer) throw new ArgumentError('options.transfer', 'nothing: buffers cannot be moved to another machine (they are copied)', options.transfer);
-    const name = this.jobModule(module);
+    const name = moduleName(module);
     const call = `${this.id}:${++this.calls}`;
     const jobs: { name: string; data: TaskJob; opts: Record<string, unknown> }[] = [];
     for (let first = 0; first < argsList.length; first += perJob) {

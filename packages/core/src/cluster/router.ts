@@ -6,7 +6,7 @@
  */
 import type { BulkOptions, Settled } from '../pool/bulk.ts';
 import { runTasks, streamTasks } from '../pool/bulk.ts';
-import type { ModuleSpecifier } from '../pool/module-ref.ts';
+import { moduleName, type ModuleSpecifier } from '../pool/module-ref.ts';
 import type { TaskOptions, TaskRun } from '../pool/options.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import type { CostModel } from '../planner/cost-model.ts';
@@ -51,7 +51,7 @@ export class ClusterRouter {
 
   private place(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[]): { placement: Placement; key: string } {
     const own = this.ownNode();
-    const key = taskKernel(this.client.jobModule(module), exportName);
+    const key = taskKernel(moduleName(module), exportName);
     if (own === undefined) return { placement: { where: 'cluster', why: 'no workers here' }, key };
     const argBytes = binaryBytes(argsList);
     const remoteWorkers = this.client.nodes().filter((n) => n.id !== own).reduce((s, n) => s + n.workers, 0);

@@ -1,6 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ArgumentError } from '../errors.ts';
+import { moduleName } from '../pool/module-ref.ts';
 import { DTYPES, Tensor } from '../tensor/tensor.ts';
 import { registerKernel } from './registry.ts';
 import { flattenNested } from './nested.ts';
@@ -73,7 +72,8 @@ export function kernel(
     flattenNested(v, `${prefix}.${k}`);
   }
   const functions = long ? helperSources((options as KernelOptions).functions ?? []) : [];
-  const module = long ? moduleOf((options as KernelOptions).module) : undefined;
+  const given = long ? (options as KernelOptions).module : undefined;
+  const module = given === undefined ? undefined : moduleName(given, 'options.module');
   return Object.freeze({
     __tandemKernel: true as const,
     name,
@@ -91,16 +91,6 @@ function isLongForm(o: object): boolean {
   return (typeof constants === 'object' && constants !== null && !Array.isArray(constants) && !ArrayBuffer.isView(constants))
     || (Array.isArray(functions) && functions.some((f) => typeof f === 'function'))
     || typeof module === 'string' || module instanceof URL;
-}
-
-/** The kernel's module as a cluster job names it: a file URL or a package specifier. */
-function moduleOf(module: unknown): string | undefined {
-  if (module === undefined) return undefined;
-  if (module instanceof URL) return module.href;
-  if (typeof module === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(module)) return new URL(module).href;
-  if (typeof module === 'string' && (isAbsolute(module) || module.startsWith('.'))) return pathToFileURL(resolve(module)).href;
-  if (typeof module === 'string' && /^(@[\w.-]+\/)?[\w.-]+(\/[\w./-]+)?$/.test(module)) return module;
-  throw new ArgumentError('options.module', 'the URL or package name of the module that exports the kernel (import.meta.url)', module);
 }
 
 function helperSources(functions: readonly KernelHelper[]): string[] {

@@ -28,3 +28,16 @@ export function resolveTaskModule(spec: ModuleSpecifier, argument = 'module'): s
   known.add(href);
   return href;
 }
+
+/**
+ * What a cluster job (or a kernel's `module`) names a module by: a package specifier as it is,
+ * resolved on the node that loads it; a path or URL as {@link resolveTaskModule} resolves it here
+ * (it must exist here too, so a typo fails at the call).
+ */
+export function moduleName(spec: ModuleSpecifier, argument = 'module'): string {
+  if (typeof spec === 'string' && !spec.startsWith('file:') && !spec.startsWith('.') && !isAbsolute(spec)) {
+    if (!/^(@[\w.-]+\/)?[\w.-]+(\/[\w./-]+)?$/.test(spec)) throw new ArgumentError(argument, 'a file URL, a path or a package name', spec);
+    return spec;
+  }
+  return resolveTaskModule(spec, argument);
+}
