@@ -20,7 +20,7 @@ import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, summariseStats, type N
 import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
 import { validateJob, type TaskJob, type TaskJobResult } from './protocol.ts';
 import { runSessionTask, type SessionTaskContext } from './session-task.ts';
-import { taskKernel, WORKERS_DEVICE } from './router.ts';
+import { taskKernel, timed, WORKERS_DEVICE } from './router.ts';
 import type { TaskOptions } from '../pool/options.ts';
 import { streamTasks } from '../pool/bulk.ts';
 import { sessionInternals } from '../session/internals.ts';
@@ -129,11 +129,10 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     }
     const argsList = (await Promise.all(job.tasks.map((t) => decode(t, store)))) as unknown[][];
     // The tasks' own run time, for the planner of a client on this node's session (`router.ts`).
-    let computeMs = 0;
-    const taskOptions: TaskOptions = {
-      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}),
-      onRun: (r) => void (computeMs += r.end - r.start),
-    };
+    const { options: taskOptions, done: recordRunTime } = timed<TaskOptions>(
+      { ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}) },
+      (ms) => void costs.recordKernel(taskKernel(job.module, job.exportName), WORKERS_DEVICE, argsList.length, ms),
+    );
     const settled = new Array<TaskJobResult['results'][number]>(argsList.length);
     if (argsList.length === 1) {
       try {
@@ -147,7 +146,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
         settled[s.index] = s.status === 'fulfilled' ? { ok: true, value: await encode(s.value, store, 'result') } : { ok: false, error: await encode(s.reason, store, 'error') };
       }
     }
-    if (job.kind !== 'session' && computeMs > 0) costs.recordKernel(taskKernel(job.module, job.exportName), WORKERS_DEVICE, argsList.length, computeMs);
+    if (job.kind !== 'session') recordRunTime();
     return { v: 1, node: name, results: settled };
   };
 

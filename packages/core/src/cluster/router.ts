@@ -22,7 +22,7 @@ const JOB_ROUND_TRIPS = 4;
 export const WORKERS_DEVICE = 'workers';
 
 /** Sums the run time of a call's task attempts (`onRun`), then records it. */
-function timed<O extends TaskOptions>(options: O, record: (ms: number) => void): { options: O; done(): void } {
+export function timed<O extends TaskOptions>(options: O, record: (ms: number) => void): { options: O; done(): void } {
   let total = 0;
   const onRun = (run: TaskRun) => {
     total += run.end - run.start;
