@@ -16,10 +16,11 @@ export function isPermanentRedisError(error: unknown): boolean {
 }
 
 /**
- * Connects once, PINGs, disconnects. Rejects with a TandemError saying where and why; its
- * `permanent` says whether trying again could help.
+ * A connection that tried once: connected and answering PING, or a TandemError saying where and
+ * why, whose `permanent` says whether trying again could help. It never reconnects: for one look
+ * (`cluster status`) or a probe, not for a service.
  */
-export async function probeRedis(cluster: ResolvedCluster, timeoutMs = 10_000): Promise<void> {
+export async function connectOnce(cluster: ResolvedCluster, timeoutMs = 10_000): Promise<import('ioredis').Redis> {
   const { Redis } = await import('ioredis');
   const redis = new Redis({ ...cluster.connection, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: false, lazyConnect: true, connectTimeout: timeoutMs });
   let lastError: Error | undefined;
@@ -27,10 +28,15 @@ export async function probeRedis(cluster: ResolvedCluster, timeoutMs = 10_000): 
   try {
     await redis.connect();
     await redis.ping();
+    return redis;
   } catch (error) {
+    redis.disconnect();
     const cause = lastError ?? (error as Error);
     throw Object.assign(new TandemError('ERR_TANDEM_CLUSTER', `cannot reach the cluster's Redis at ${cluster.where}: ${cause.message}`, { cause }), { permanent: isPermanentRedisError(cause) || isPermanentRedisError(error) });
-  } finally {
-    redis.disconnect();
   }
+}
+
+/** Connects once, PINGs, disconnects; rejects as {@link connectOnce} does. */
+export async function probeRedis(cluster: ResolvedCluster, timeoutMs = 10_000): Promise<void> {
+  (await connectOnce(cluster, timeoutMs)).disconnect();
 }
