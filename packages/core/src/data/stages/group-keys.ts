@@ -84,15 +84,8 @@ export class GroupKeys {
       const code = codes[r]!;
       let g = byCode[code]! - 1;
       if (g < 0) {
-        // Registered in the map too, under the key the general path would use, so both agree.
-        const key = code + 1;
-        g = this.groups.get(key) ?? this.groups.size;
-        this.groups.set(key, g);
+        g = this.groupOfCodes(code + 1, [code]);
         byCode[code] = g + 1;
-        if (g === this.keyValues[0]!.length) {
-          this.keyNull[0]!.push(false);
-          this.keyValues[0]!.push(code);
-        }
       }
       out[r] = g;
     }
@@ -134,21 +127,30 @@ export class GroupKeys {
       const at = a * stride + b;
       let g = table[at]! - 1;
       if (g < 0) {
-        // Registered in the map too, under the key the general path would use, so both agree.
-        const key = (a + 1) * scale + (b + 1);
-        g = this.groups.get(key) ?? this.groups.size;
-        this.groups.set(key, g);
+        g = this.groupOfCodes((a + 1) * scale + (b + 1), [a, b]);
         table[at] = g + 1;
-        if (g === this.keyValues[0]!.length) {
-          this.keyNull[0]!.push(false);
-          this.keyNull[1]!.push(false);
-          this.keyValues[0]!.push(a);
-          this.keyValues[1]!.push(b);
-        }
       }
       out[r] = g;
     }
     return true;
+  }
+
+  /**
+   * The group of string keys with these codes (none null), found in the map under `key` — the key
+   * the general path gives them, so that both paths agree — or made there. Called by the fast
+   * paths only when their table has no entry yet.
+   */
+  private groupOfCodes(key: number, codes: readonly number[]): number {
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      g = this.groups.size;
+      this.groups.set(key, g);
+      codes.forEach((code, k) => {
+        this.keyNull[k]!.push(false);
+        this.keyValues[k]!.push(code);
+      });
+    }
+    return g;
   }
 
   private idOf(k: number, c: Column, r: number): number {
