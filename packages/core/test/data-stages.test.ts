@@ -7,7 +7,7 @@ import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
 import { kernel, Tandem } from '../src/index.ts';
-import type { Table } from '../src/data/index.ts';
+import type { Batch, Table } from '../src/data/index.ts';
 import { AIRPORTS, closeF32, dataTasks, duckdb, FLIGHTS_3M, firstRows, lastRun, tempDir, arrowTable } from './data-helpers.ts';
 
 const N = 200_000;
@@ -17,6 +17,15 @@ let db: Awaited<ReturnType<typeof duckdb>>;
 let ref: { date: number; delay: number; distance: number; origin: string; destination: string }[];
 const tmp = tempDir();
 const flights = async (): Promise<Table> => (await td.read(FLIGHTS_3M)).limit(N);
+
+/** `batch` has exactly `expected.length` rows, and its column `name` holds `expected`, in order. */
+function expectColumn(batch: Batch, name: string, expected: readonly unknown[]): void {
+  expect(batch.rows).toBe(expected.length);
+  const got = batch.columns.get(name)!.values.data;
+  let wrong = 0;
+  for (let i = 0; i < expected.length; i++) if (got[i] !== expected[i]) wrong++;
+  expect(wrong).toBe(0);
+}
 
 beforeAll(async () => {
   td = await Tandem.create({ workers: 2, backends: ['cpu'], costCache: false });
@@ -39,12 +48,7 @@ describe('filter', () => {
   ] as const)('%s %s %s keeps the rows a JS loop keeps, in order', async (column, op, value) => {
     const test = { '>': (a: unknown) => (a as number) > (value as number), '<=': (a: unknown) => (a as number) <= (value as number), '==': (a: unknown) => a === value, '!=': (a: unknown) => a !== value }[op];
     const expected = ref.filter((r) => test(r[column])).map((r) => r.distance);
-    const rows = await (await flights()).filter(column, op, value).select('distance').collect();
-    expect(rows.rows).toBe(expected.length);
-    const got = rows.columns.get('distance')!.values.data;
-    let wrong = 0;
-    for (let i = 0; i < expected.length; i++) if (got[i] !== expected[i]) wrong++;
-    expect(wrong).toBe(0);
+    expectColumn(await (await flights()).filter(column, op, value).select('distance').collect(), 'distance', expected);
   });
 
   it('by a user kernel keeps the rows it returns non-zero for', async () => {
@@ -52,12 +56,7 @@ describe('filter', () => {
       return d[this.thread.x]! > 1000 ? 1 : 0;
     });
     const got = await (await flights()).filter(long, ['distance']).select('delay').collect();
-    const expected = ref.filter((r) => r.distance > 1000).map((r) => r.delay);
-    expect(got.rows).toBe(expected.length);
-    const delay = got.columns.get('delay')!.values.data;
-    let wrong = 0;
-    for (let i = 0; i < expected.length; i++) if (delay[i] !== expected[i]) wrong++;
-    expect(wrong).toBe(0);
+    expectColumn(got, 'delay', ref.filter((r) => r.distance > 1000).map((r) => r.delay));
   });
 
   it('drops rows where the column is null', async () => {
