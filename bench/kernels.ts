@@ -11,9 +11,12 @@
  * Options: --reps N (5)  --max-run-s S (10: a peer whose one run takes longer, or is predicted to
  *          from the previous size, is skipped at that size, and the table says so)
  *          --kernels matmul,saxpy,sum  --peers SUBSTR[,SUBSTR] (keep only peers whose id contains one)
+ *          --workers N (the cpu backend's workers and PyTorch's threads; default: every core)
+ *          --matmul-sizes 256,512,1024,2048 (add 4096 on a real GPU)
  */
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { WorkerPool, type BackendName } from '@tandem/core';
 import type { Backend } from '@tandem/core/backend';
@@ -24,12 +27,12 @@ import { int, ms, ratio } from './lib/format.ts';
 import { check, makeCase, sizeLabel, type CheckResult, type KernelCase, type KernelName } from './lib/kernel-cases.ts';
 import { tandemPeer, tfjsDirectPeer, type KernelPeer, type Runner } from './lib/kernel-peers.ts';
 import { describeLoad, watchLoad } from './lib/load.ts';
+import { torchKernelPeer, type TorchKernelPeer } from './lib/torch-kernel-peer.ts';
 import { describeMachine, machineInfo } from './lib/machine.ts';
 import { alternate, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 
-const WORKERS = 2;
 const SIZES: Record<KernelName, number[]> = {
   matmul: [256, 512, 1024, 2048],
   saxpy: [2 ** 20, 2 ** 24],
@@ -249,13 +252,43 @@ function kernelTable(kernel: KernelName, cells: readonly Cell[], unit: string, f
   };
 }
 
+/** The CPU matmul ceiling: PyTorch's (OpenBLAS) when it ran on the CPU in this run, else the figure measured once on the 2-core VM. */
+function ceilingNote(cells: readonly Cell[], bestCpu: Cell | undefined, workers: number): string {
+  const torch = cells.find((c) => c.kernel === 'matmul' && c.n === TARGET_N && c.peer === 'pytorch cpu' && c.status === 'ok');
+  const ceiling = torch ? torch.median : OPENBLAS_GFLOPS_PER_CORE * workers;
+  const source = torch
+    ? `PyTorch on ${workers} CPU threads measured ${fmtThroughput(ceiling)} GFLOP/s at ${TARGET_N} in this run`
+    : `OpenBLAS's ≈ ${OPENBLAS_GFLOPS_PER_CORE} GFLOP/s per core on the 2-core VM (≈ ${fmtThroughput(ceiling)} GFLOP/s on ${workers} cores; PyTorch did not run here to measure it)`;
+  return `The practical ceiling for a CPU matmul: ${source}.${bestCpu ? ` ${bestCpu.peer} reached ${fmtThroughput(bestCpu.median)} GFLOP/s at ${TARGET_N} (${Math.round((100 * bestCpu.median) / ceiling)}% of that).` : ''}`;
+}
+
+/** Tandem's GPU backends against PyTorch on CUDA, matmul at each size both ran: the ratio a GPU user would compare. */
+function gpuNotes(cells: readonly Cell[], peers: readonly KernelPeer[]): string[] {
+  const gpuPeers = peers.filter((p) => p.tandem && !p.cpu).map((p) => p.id);
+  const out: string[] = [];
+  for (const torch of cells.filter((c) => c.kernel === 'matmul' && c.peer === 'pytorch cuda' && c.status === 'ok')) {
+    const best = cells.filter((c) => c.kernel === 'matmul' && c.n === torch.n && gpuPeers.includes(c.peer) && c.status === 'ok' && c.check?.ok)
+      .sort((a, b) => a.medianMs - b.medianMs)[0];
+    if (best) out.push(`matmul ${torch.label}: ${best.peer} ${fmtThroughput(best.median)} GFLOP/s against PyTorch CUDA's ${fmtThroughput(torch.median)} (${ratio(torch.medianMs / best.medianMs)} of PyTorch's speed; both include reading the result back to host memory).`);
+  }
+  return out;
+}
+
 export default async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: Object.fromEntries(['reps', 'max-run-s', 'kernels', 'peers'].map((k) => [k, { type: 'string' as const }])) });
+  const { values } = parseArgs({ args: argv, options: Object.fromEntries(['reps', 'max-run-s', 'kernels', 'peers', 'workers', 'matmul-sizes'].map((k) => [k, { type: 'string' as const }])) });
   const reps = Math.max(1, Math.round(positive(values, 'reps', 5)));
   const maxRunMs = positive(values, 'max-run-s', 10) * 1000;
   const kernels = (values.kernels?.split(',') ?? ['matmul', 'saxpy', 'sum']) as KernelName[];
   for (const k of kernels) if (!(k in SIZES)) throw new Error(`--kernels: unknown kernel '${k}' (have ${Object.keys(SIZES).join(', ')})`);
   const peerFilter = values.peers?.split(',');
+  const WORKERS = Math.round(positive(values, 'workers', availableParallelism()));
+  if (values['matmul-sizes']) {
+    SIZES.matmul = values['matmul-sizes'].split(',').map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`--matmul-sizes wants positive integers, got ${v}`);
+      return n;
+    });
+  }
 
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
@@ -263,7 +296,9 @@ export default async function main(argv: string[]): Promise<void> {
   const unavailable: Unavailable[] = [];
   const pool = new WorkerPool({ workers: WORKERS });
   const tandem: Backend[] = [];
+  const torchPeers: TorchKernelPeer[] = [];
   const closeAll = async () => {
+    for (const t of torchPeers) t.dispose();
     await Promise.all(tandem.map((b) => b.dispose().catch(() => undefined)));
     await pool.close();
   };
@@ -274,6 +309,18 @@ export default async function main(argv: string[]): Promise<void> {
     tandem.push(...(await openTandem(pool, unavailable)));
     tf = await loadTfjs();
     direct = await directPeers(tf, unavailable);
+    const found = await torchKernelPeer(WORKERS);
+    if (typeof found === 'string') {
+      unavailable.push({ peer: 'pytorch', reason: found });
+      console.log(`  pytorch: unavailable — ${found}`);
+    } else {
+      torchPeers.push(found);
+      if (!found.cpu) {
+        const resident = await torchKernelPeer(WORKERS, true);
+        if (typeof resident !== 'string') torchPeers.push(resident);
+      }
+      direct.push(...torchPeers);
+    }
   } catch (error) {
     await closeAll();
     throw error;
@@ -360,7 +407,8 @@ export default async function main(argv: string[]): Promise<void> {
     'Steady state: each peer ran once before the timed runs (its time is the "First run" column: uploads, shader compilation, tfjs kernel setup); timed runs start with the inputs already where the peer keeps them (shared host memory for the cpu backend, device buffers for GPU backends, tfjs tensors for tfjs) and end when the result is in host memory, so output readback is included and input upload is not.',
     `Peers alternate within each repetition (the starting peer rotates); ${reps} repetitions; ratios are from medians of this run. A peer whose one run takes over ${maxRunMs / 1000} s, or is predicted to from the previous size (n³ for matmul, n otherwise), is skipped at that size and shown as skipped.`,
     'Checks against float64, with the tolerances Tandem\'s backend tests use: matmul samples 256 entries (error relative to Σ|a·b| over the dot product, tolerance 1e-5·√n); saxpy checks every element (relative to |αx|+|y|, 1e-6); sum relative to Σ|x| (1e-5). "OFF" marks a result outside its tolerance: shown, not dropped, and never counted for a target.',
-    `The practical ceiling for a CPU matmul here is OpenBLAS's ≈ ${OPENBLAS_GFLOPS_PER_CORE} GFLOP/s per core (≈ ${OPENBLAS_GFLOPS_PER_CORE * WORKERS} GFLOP/s on ${WORKERS} cores).${bestCpu ? ` ${bestCpu.peer} reached ${fmtThroughput(bestCpu.median)} GFLOP/s at ${TARGET_N} (${Math.round((100 * bestCpu.median) / (OPENBLAS_GFLOPS_PER_CORE * WORKERS))}% of that).` : ''}`,
+    ceilingNote(cells, bestCpu, WORKERS),
+    ...gpuNotes(cells, peers),
     'tfjs-backend-wasm runs single-threaded in Node (setThreadsCount has no effect there); splitting rows across worker threads is how Tandem\'s cpu backend uses every core.',
     ...(gpu?.device.software
       ? [`The GPU is a software rasteriser (${gpu.device.description}): its shaders run on the same ${machine.cores} CPU cores, so GPU figures here measure that emulation, not GPU hardware.`]

@@ -16,11 +16,11 @@
  *
  * Options: --reps N (5)  --warmup N (2)  --grid-reps N (3)  --finalists N (3: grid points re-measured
  *          alongside the policies; the oracle is the best of them)  --size N (4096)  --iter N (256)
- *          --matmul N (512)  --chains N (4)
+ *          --matmul N (512)  --chains N (4)  --workers N (the cpu backend's workers; default: every core)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CostModel } from '@tandem/core/internal/planner/cost-model';
@@ -40,7 +40,8 @@ import { writeReport, type Check, type Table } from './lib/report.ts';
 import { median, summarize, type Summary } from './lib/stats.ts';
 import { positiveInt } from './lib/options.ts';
 
-const WORKERS = 2;
+/** The cpu backend's workers: every core unless `--workers` says otherwise. */
+let WORKERS = availableParallelism();
 const TARGET_VS_ORACLE = 1.1;
 const WITHIN = 4;
 const ORACLE = 'oracle';
@@ -157,8 +158,9 @@ function printRun(id: string, rep: number, r: Run, extra = ''): void {
 export default async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(['reps', 'warmup', 'grid-reps', 'finalists', 'size', 'iter', 'matmul', 'chains', 'cold'].map((k) => [k, { type: 'string' as const }])),
+    options: Object.fromEntries(['reps', 'warmup', 'grid-reps', 'finalists', 'size', 'iter', 'matmul', 'chains', 'cold', 'workers'].map((k) => [k, { type: 'string' as const }])),
   });
+  WORKERS = positiveInt(values, 'workers', WORKERS);
   const settings: Settings = {
     workers: WORKERS,
     reps: positiveInt(values, 'reps', 5),

@@ -38,7 +38,15 @@ export interface Report {
   readonly data?: unknown;
 }
 
-export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+/**
+ * `bench/results/`, or `TANDEM_BENCH_RESULTS` when set: a run on another machine (the device
+ * script) writes there, and `TANDEM_BENCH_TAG` suffixes the file stem (`kernels-h200.md`) so its
+ * figures never overwrite this machine's.
+ */
+export const RESULTS_DIR = process.env.TANDEM_BENCH_RESULTS
+  ? `${process.env.TANDEM_BENCH_RESULTS.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../results/', import.meta.url));
+const TAG = process.env.TANDEM_BENCH_TAG ? `-${process.env.TANDEM_BENCH_TAG}` : '';
 
 /** A markdown table whose columns are padded, so it also reads well in a terminal. */
 export function markdownTable(columns: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -74,8 +82,8 @@ export function renderMarkdown(report: Report): string {
 /** Writes `results/<bench>.md` and `.json`, prints the markdown, and returns the paths. */
 export async function writeReport(report: Report): Promise<{ md: string; json: string }> {
   await mkdir(RESULTS_DIR, { recursive: true });
-  const md = `${RESULTS_DIR}${report.bench}.md`;
-  const json = `${RESULTS_DIR}${report.bench}.json`;
+  const md = `${RESULTS_DIR}${report.bench}${TAG}.md`;
+  const json = `${RESULTS_DIR}${report.bench}${TAG}.json`;
   const text = renderMarkdown(report);
   await writeFile(md, text);
   await writeFile(json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
