@@ -28,7 +28,7 @@ import { alternate, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { summarize, type Summary } from './lib/stats.ts';
 import {
-  arqueroPeer, duckdbPeer, kmReference, polarsPeer, tandemPeer, tandemRoutePipeline,
+  arqueroPeer, kmReference, tandemPeer, tandemRoutePipeline,
   type DataFiles, type DataPeer, type QueryName, type QueryValue, type Variant,
 } from './lib/data-peers.ts';
 
@@ -123,9 +123,10 @@ export default async function main(argv: string[]): Promise<void> {
   const peers: DataPeer[] = [];
   const make: Record<(typeof PEERS)[number], () => Promise<DataPeer>> = {
     tandem: () => tandemPeer(td, FILES),
-    duckdb: () => duckdbPeer(FILES, 'js'),
-    'duckdb-sql': () => duckdbPeer(FILES, 'sql'),
-    polars: () => polarsPeer(FILES),
+    // Loaded on demand: a machine without their native bindings can still run the other peers.
+    duckdb: async () => (await import('./lib/data-peer-duckdb.ts')).duckdbPeer(FILES, 'js'),
+    'duckdb-sql': async () => (await import('./lib/data-peer-duckdb.ts')).duckdbPeer(FILES, 'sql'),
+    polars: async () => (await import('./lib/data-peer-polars.ts')).polarsPeer(FILES),
     arquero: () => arqueroPeer(FILES),
   };
   for (const id of settings.peers) peers.push(await make[id]());

@@ -14,8 +14,6 @@
  * The airports lookup table (3,376 rows) is loaded once per peer at set-up for both variants.
  */
 import { readFileSync } from 'node:fs';
-import { DuckDBInstance, DuckDBScalarFunction, DOUBLE, type DuckDBConnection } from '@duckdb/node-api';
-import pl from 'nodejs-polars';
 import * as aq from 'arquero';
 import { Tandem, kernel, type KernelThis, type Table as TdTable } from '@tandem/core';
 
@@ -51,7 +49,7 @@ export interface DataPeer {
   close(): Promise<void>;
 }
 
-const R_KM = 6371.0088;
+export const R_KM = 6371.0088;
 const RAD = Math.PI / 180;
 
 /** The user function every peer runs per row: great-circle (haversine) distance in km. */
@@ -154,151 +152,6 @@ export function tandemRoutePipeline(flights: TdTable, airports: TdTable): TdTabl
     .withColumn('km', kmKernel, ['lat1', 'lon1', 'lat2', 'lon2'])
     .groupBy(['origin', 'destination']).agg({ delay: ['mean', 'count'], km: 'mean' })
     .sort('delay_count', { descending: true }).limit(10);
-}
-
-// ---------------------------------------------------------------------------------------------
-// DuckDB
-
-const KM_SQL = `2 * ${R_KM} * asin(sqrt(sin(radians(d.latitude - o.latitude) / 2) ^ 2 + cos(radians(o.latitude)) * cos(radians(d.latitude)) * sin(radians(d.longitude - o.longitude) / 2) ^ 2))`;
-
-async function duckdbConnection(files: DataFiles): Promise<{ con: DuckDBConnection; close(): void }> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const con = await instance.connect();
-  // A JS scalar UDF: DuckDB calls it per vector (2,048 rows) on the JS thread; it reads and writes each row.
-  con.registerScalarFunction(DuckDBScalarFunction.create({
-    name: 'km',
-    returnType: DOUBLE,
-    parameterTypes: [DOUBLE, DOUBLE, DOUBLE, DOUBLE],
-    mainFunction: (_info, input, output) => {
-      const a = input.getColumnVector(0), b = input.getColumnVector(1), c = input.getColumnVector(2), d = input.getColumnVector(3);
-      for (let r = 0; r < input.rowCount; r++) {
-        output.setItem(r, greatCircleKm(a.getItem(r) as number, b.getItem(r) as number, c.getItem(r) as number, d.getItem(r) as number));
-      }
-      output.flush();
-    },
-  }));
-  await con.run(`CREATE TABLE airports AS SELECT iata, latitude, longitude FROM read_csv('${files.airports}')`);
-  return { con, close: () => { con.closeSync(); instance.closeSync(); } };
-}
-
-/** DuckDB; `udf: 'js'` computes km with the JS scalar UDF, `'sql'` with a SQL expression (not user JS). */
-export async function duckdbPeer(files: DataFiles, udf: 'js' | 'sql'): Promise<DataPeer> {
-  const { con, close } = await duckdbConnection(files);
-  const from = (variant: Variant) => (variant === 'file' ? `'${files.flights}'` : 'flights');
-  const km = udf === 'js' ? 'km(o.latitude, o.longitude, d.latitude, d.longitude)' : KM_SQL;
-  const joined = (variant: Variant) => `${from(variant)} f JOIN airports o ON f.origin = o.iata JOIN airports d ON f.destination = d.iata`;
-  const rowsOf = async (sql: string) => (await con.runAndReadAll(sql)).getRows();
-  return {
-    id: udf === 'js' ? 'duckdb' : 'duckdb-sql',
-    name: 'DuckDB',
-    label: udf === 'js' ? 'DuckDB (JS scalar UDF)' : 'DuckDB, km as SQL expression (not user JS)',
-    userJs: udf === 'js',
-    queries: udf === 'js' ? ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'] : ['udf', 'kmOnly', 'pipeline'],
-    async loadMemory() {
-      await con.run(`CREATE OR REPLACE TABLE flights AS SELECT * FROM '${files.flights}'`);
-      await con.run(`CREATE OR REPLACE TABLE joined AS SELECT o.latitude AS lat1, o.longitude AS lon1, d.latitude AS lat2, d.longitude AS lon2 FROM ${joined('memory')}`);
-    },
-    async run(query, variant) {
-      switch (query) {
-        case 'load': {
-          // Materialised in DuckDB's own (in-memory) storage, as a DuckDB user loads a file.
-          await con.run(`CREATE OR REPLACE TABLE load_probe AS SELECT * FROM '${files.flights}'`);
-          const n = (await rowsOf('SELECT count(*) FROM load_probe'))[0]![0];
-          await con.run('DROP TABLE load_probe');
-          return { rows: Number(n) };
-        }
-        case 'groupby': {
-          const rows = await rowsOf(`SELECT origin, avg(delay) FROM ${from(variant)} GROUP BY origin`);
-          return { groups: rows.length, sum: rows.reduce((s, r) => s + Number(r[1]), 0) };
-        }
-        case 'filter': {
-          const n = (await rowsOf(`SELECT count(*) FROM ${from(variant)} WHERE delay > 15`))[0]![0];
-          return { rows: Number(n) };
-        }
-        case 'udf': {
-          const [n, sum] = (await rowsOf(`SELECT count(*), sum(${km}) FROM ${joined(variant)}`))[0]!;
-          return { rows: Number(n), sum: Number(sum) };
-        }
-        case 'kmOnly': {
-          const expr = udf === 'js' ? 'km(lat1, lon1, lat2, lon2)' : KM_SQL.replace(/o\.latitude/g, 'lat1').replace(/o\.longitude/g, 'lon1').replace(/d\.latitude/g, 'lat2').replace(/d\.longitude/g, 'lon2');
-          const [n, sum] = (await rowsOf(`SELECT count(*), sum(${expr}) FROM joined`))[0]!;
-          return { rows: Number(n), sum: Number(sum) };
-        }
-        case 'pipeline': {
-          const top = await rowsOf(`SELECT f.origin, f.destination, avg(f.delay), count(*) AS n, avg(${km}) FROM ${joined(variant)}
-            GROUP BY f.origin, f.destination ORDER BY n DESC LIMIT 10`);
-          return { top: top.map((r) => `${String(r[0])}-${String(r[1])} ${Number(r[3])}`), topKm: Number(top[0]![4]) };
-        }
-      }
-    },
-    async close() {
-      close();
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Polars
-
-export async function polarsPeer(files: DataFiles): Promise<DataPeer> {
-  const airports = pl.readCSV(readFileSync(files.airports, 'utf8')).select('iata', 'latitude', 'longitude');
-  const origins = airports.rename({ latitude: 'lat1', longitude: 'lon1' });
-  const dests = airports.rename({ latitude: 'lat2', longitude: 'lon2' });
-  let memory: pl.DataFrame | undefined;
-  let joinedMemory: pl.DataFrame | undefined;
-  const kmOf = (df: pl.DataFrame) => df.select('lat1', 'lon1', 'lat2', 'lon2').toStruct('r')
-    .mapElements((r: { lat1: number; lon1: number; lat2: number; lon2: number }) => greatCircleKm(r.lat1, r.lon1, r.lat2, r.lon2));
-  const lazy = (variant: Variant) => (variant === 'file' ? pl.scanParquet(files.flights) : memory!.lazy());
-  /** Joins both airports, then runs the user function over a struct of the four columns. */
-  const withKm = async (variant: Variant) => {
-    const joined = await lazy(variant)
-      .join(origins.lazy(), { leftOn: 'origin', rightOn: 'iata' })
-      .join(dests.lazy(), { leftOn: 'destination', rightOn: 'iata' })
-      .collect();
-    return joined.withColumn(kmOf(joined).cast(pl.Float64).alias('km'));
-  };
-  return {
-    id: 'polars',
-    name: 'Polars',
-    label: 'Polars (struct mapElements)',
-    userJs: true,
-    queries: ['load', 'groupby', 'filter', 'udf', 'kmOnly', 'pipeline'],
-    async loadMemory() {
-      memory = pl.readParquet(files.flights);
-      joinedMemory = (await memory.lazy().join(origins.lazy(), { leftOn: 'origin', rightOn: 'iata' }).join(dests.lazy(), { leftOn: 'destination', rightOn: 'iata' }).collect())
-        .select('lat1', 'lon1', 'lat2', 'lon2');
-    },
-    async run(query, variant) {
-      switch (query) {
-        case 'load':
-          return { rows: pl.readParquet(files.flights).height };
-        case 'groupby': {
-          const df = await lazy(variant).groupBy('origin').agg(pl.col('delay').mean()).collect();
-          return { groups: df.height, sum: df.getColumn('delay').sum() as number };
-        }
-        case 'filter': {
-          const df = await lazy(variant).filter(pl.col('delay').gt(15)).select(pl.len().alias('n')).collect();
-          return { rows: Number(df.getColumn('n').get(0)) };
-        }
-        case 'udf': {
-          const df = await withKm(variant);
-          return { rows: df.height, sum: df.getColumn('km').sum() as number };
-        }
-        case 'kmOnly': {
-          const km = kmOf(joinedMemory!).cast(pl.Float64);
-          return { rows: km.length, sum: km.sum() as number };
-        }
-        case 'pipeline': {
-          const df = (await withKm(variant)).groupBy(['origin', 'destination'])
-            .agg(pl.col('delay').mean().alias('delay_mean'), pl.len().alias('n'), pl.col('km').mean().alias('km_mean'))
-            .sort('n', true).head(10);
-          const rows = df.toRecords() as { origin: string; destination: string; n: number | bigint; km_mean: number }[];
-          return { top: rows.map((r) => `${r.origin}-${r.destination} ${Number(r.n)}`), topKm: rows[0]!.km_mean };
-        }
-      }
-    },
-    async close() {},
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
