@@ -40,9 +40,10 @@ useFakeClock();
 describe('executor over fake devices', () => {
   it('splits a large op across two devices in proportion to their speed, each element once', async () => {
     const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4 });
-    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 3e-5 });
+    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 5e-5 });
     const ctx: GraphContext = { backends: [cpu, gpu], costs: new CostModel(), recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
-    const n = 1 << 18;
+    // Large enough that the split clearly pays for its chunks' fixed cost (0.5 fake ms a run).
+    const n = 1 << 20;
     // Warm the models (the first run of each kernel on a device is dropped as a compile).
     for (let run = 0; run < 3; run++) {
       for (const d of [cpu, gpu]) d.runs.length = 0;
@@ -52,10 +53,10 @@ describe('executor over fake devices', () => {
       expectRelu(op.call);
     }
     const elements = (d: FakeDevice) => d.runs.filter((r) => r.ok && r.range.end - r.range.start < n).reduce((s, r) => s + r.range.end - r.range.start, 0);
-    // The last run was a split (no whole-range run), tiling the range, and the 3.3× faster device did more of it.
+    // The last run was a split (no whole-range run), tiling the range, and the 2× faster device did more of it.
     expect([...cpu.runs, ...gpu.runs].every((r) => r.range.end - r.range.start < n)).toBe(true);
     expectTiled([cpu, gpu], n);
-    expect(elements(gpu)).toBeGreaterThan(2 * elements(cpu));
+    expect(elements(gpu)).toBeGreaterThan(1.5 * elements(cpu));
   });
 
   it('places independent small ops on both devices (HEFT), each run once, results right', async () => {

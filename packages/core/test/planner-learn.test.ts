@@ -12,7 +12,7 @@ import { Tensor } from '../src/index.ts';
 import { runGraph } from '../src/executor/graph.ts';
 import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
-import { worthSplitting } from '../src/planner/split-sizing.ts';
+import { predictSplitMs, worthSplitting } from '../src/planner/split-sizing.ts';
 
 let clock = 0;
 
@@ -105,17 +105,71 @@ describe('planner: a bad early sample is unlearned', () => {
 });
 
 describe('worthSplitting', () => {
-  it('splits to measure a device whose "4× slower" rests on too few samples, and not once it is measured', () => {
+  it('splits to measure a device whose "20× slower" rests on too few samples, and not once it is measured', () => {
     const ran: Array<{ device: string; elements: number }> = [];
     // Two separate devices (a real GPU, not one emulated on the CPU's cores): a split can pay.
     const withGpu = [fakeBackend('cpu', 'cpu', 1e-4, ran), fakeBackend('gpu:0', 'gpu', 1e-4, ran, false)];
     const m = new CostModel();
     for (let i = 0; i < 4; i++) m.recordKernel('relu', 'cpu', N, 1);
     m.recordKernel('relu', 'gpu:0', N, 0); // warm-up, dropped
-    m.recordKernel('relu', 'gpu:0', N, 10); // one sample, 10× slower
+    m.recordKernel('relu', 'gpu:0', N, 20); // one sample, 20× slower
     expect(worthSplitting('relu', N, withGpu, m, 'auto')).toBe(true);
-    for (let i = 0; i < 2; i++) m.recordKernel('relu', 'gpu:0', N, 10);
+    for (let i = 0; i < 2; i++) m.recordKernel('relu', 'gpu:0', N, 20);
     expect(worthSplitting('relu', N, withGpu, m, 'auto')).toBe(false);
+  });
+
+  /** A model of `relu` on a device: `fixedMs` per run plus `msPerElement`, measured at sizes from N/64 to N. */
+  const measure = (m: CostModel, device: string, fixedMs: number, msPerElement: number) => {
+    m.recordKernel('relu', device, N, fixedMs + N * msPerElement); // a process's first run: dropped
+    for (let n = N / 64; n <= N; n *= 2) for (let i = 0; i < 3; i++) m.recordKernel('relu', device, n, fixedMs + n * msPerElement);
+  };
+  const realGpu = () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    return [fakeBackend('cpu', 'cpu', 0, ran), fakeBackend('gpu:0', 'gpu', 0, ran, false)];
+  };
+
+  it('splits across two devices of equal speed whose runs cost little beyond their work', () => {
+    const m = new CostModel();
+    measure(m, 'cpu', 0.01, 1e-4);
+    measure(m, 'gpu:0', 0.01, 1e-4);
+    const whole = m.predictKernel('relu', 'cpu', N)!;
+    expect(predictSplitMs('relu', N, realGpu(), m)!).toBeLessThan(0.6 * whole);
+    expect(worthSplitting('relu', N, realGpu(), m, 'auto')).toBe(true);
+  });
+
+  it('runs a small op whole on a real GPU 3× faster when every chunk pays a dispatch and a readback', () => {
+    // What an H200 showed: matmul 512 in ~0.3 ms on the GPU, ~3× that over 16 workers, and each
+    // chunk paying ~0.2 ms fixed. The old rule (split when within 4×) split it and ran 8× slower.
+    const m = new CostModel();
+    measure(m, 'cpu', 0.2, 2.4e-5 * 3);
+    measure(m, 'gpu:0', 0.2, 2.4e-5);
+    const fastest = Math.min(m.predictKernel('relu', 'cpu', N)!, m.predictKernel('relu', 'gpu:0', N)!);
+    expect(predictSplitMs('relu', N, realGpu(), m)!).toBeGreaterThan(fastest);
+    expect(worthSplitting('relu', N, realGpu(), m, 'auto')).toBe(false);
+    // The same devices on work 100× larger per element: the fixed cost no longer matters, and the split pays.
+    const big = new CostModel();
+    measure(big, 'cpu', 0.2, 2.4e-3 * 3);
+    measure(big, 'gpu:0', 0.2, 2.4e-3);
+    expect(worthSplitting('relu', N, realGpu(), big, 'auto')).toBe(true);
+  });
+
+  it('does not split a small op just to measure an uncertain device when the chunks would cost over 1.5× the op whole', () => {
+    const m = new CostModel();
+    measure(m, 'gpu:0', 0.2, 2.4e-6);
+    // Two samples of the CPU, near the size: uncertain.
+    m.recordKernel('relu', 'cpu', N, 0); // dropped
+    for (let i = 0; i < 2; i++) m.recordKernel('relu', 'cpu', N, 0.2 + N * 2.4e-6 * 3);
+    expect(m.confidence('relu', 'cpu', N).uncertain).toBe(true);
+    const whole = m.predictKernel('relu', 'gpu:0', N)!;
+    expect(predictSplitMs('relu', N, realGpu(), m)!).toBeGreaterThan(1.5 * whole);
+    expect(worthSplitting('relu', N, realGpu(), m, 'auto')).toBe(false);
+  });
+
+  it('leaves a device 20× slower out even when runs cost nothing fixed: it would add a twentieth at most', () => {
+    const m = new CostModel();
+    measure(m, 'cpu', 0, 2e-3);
+    measure(m, 'gpu:0', 0, 1e-4);
+    expect(worthSplitting('relu', N, realGpu(), m, 'auto')).toBe(false);
   });
 });
 

@@ -13,7 +13,8 @@ import { registerBackend, unregisterBackend } from '../src/backend/registry.ts';
 import { FakeDevice, fakeClock, type FakeDeviceOptions } from './fixtures/fake-device.ts';
 import { ramp } from './fixtures/fake-graph.ts';
 
-const N = 1 << 17;
+// Large enough, on devices 2× apart, that a split pays for its chunks' fixed cost (0.5 fake ms a run).
+const N = 1 << 20;
 const registered: string[] = [];
 
 /** Registers a FakeDevice backend named `name` (its device id too); `made()` is the instance a session opened. */
@@ -54,7 +55,7 @@ afterEach(() => {
 describe('explain()', () => {
   it('lists the pieces per device with predicted and measured times, sums them per kernel, and compares the makespan with one device', async () => {
     const cpu = fake('tcpu', { kind: 'cpu', msPerElement: 1e-4 });
-    const gpu = fake('tgpu', { kind: 'gpu', msPerElement: 3e-5 });
+    const gpu = fake('tgpu', { kind: 'gpu', msPerElement: 5e-5 });
     await using td = await open(cpu.name, gpu.name);
     expect(td.explain()).toBe('nothing has run on the devices yet');
     const x = ramp(N, 1);

@@ -10,12 +10,26 @@ import type { IndexRange } from '../kernel/types.ts';
 import type { CostModel } from './cost-model.ts';
 import type { Policy } from './policy.ts';
 
+/** A split must be predicted this much faster than the best device alone, or the op runs whole. */
+export const SPLIT_GAIN = 1.1;
+/**
+ * Splitting only to measure an uncertain device may cost at most this much more than the best
+ * device alone. Beyond it the op runs whole, and the planner's exploration slices
+ * (`GraphPlanner.explorationFor`) measure the device instead, a bounded number per graph.
+ */
+export const MEASURE_SPLIT_COST = 1.5;
+
 /**
  * Whether splitting a call of `extent` elements over `able` can pay. Not when a GPU emulated in
- * software is among them beside the CPU (one set of cores: a split only adds contention), nor
- * when the slower device is over 4× slower than the faster (it would add at most a fifth of the
- * throughput, less than the split costs). Unknown or uncertain speeds ({@link CostModel.confidence}):
- * yes, the split measures them.
+ * software is among them beside the CPU (one set of cores: a split only adds contention). A
+ * device never measured on it: yes, the split measures it. Otherwise by the split's predicted
+ * time ({@link predictSplitMs}: every chunk's fixed cost counted) against the fastest device
+ * alone: a split must beat it by {@link SPLIT_GAIN}, or, where a device's speed is uncertain
+ * ({@link CostModel.confidence}), cost at most {@link MEASURE_SPLIT_COST} times it, since the
+ * split then also measures. On a real GPU a small op takes a fraction of a millisecond whole, and
+ * cutting it into a dozen chunks over the GPU and the workers costs more in dispatches and
+ * readbacks than the workers add (an H200 showed every op of a DAG split, 8× slower than all on
+ * the GPU).
  */
 export function worthSplitting(key: string, extent: number, able: readonly Backend[], model: CostModel, policy: Policy): boolean {
   if (able.length < 2) return false;
@@ -23,10 +37,38 @@ export function worthSplitting(key: string, extent: number, able: readonly Backe
   if (able.some((b) => b.device.software) && able.some((b) => b.device.kind === 'cpu')) return false;
   const times = able.map((b) => model.predictKernel(key, b.device.id, extent));
   if (times.some((t) => t === undefined)) return true;
+  const whole = Math.min(...(times as number[]));
+  const split = predictSplitMs(key, extent, able, model);
+  if (split === undefined) return true;
   // A prediction from too few, old or contradicted samples must not keep a device out: the split measures it.
-  if (able.some((b) => model.confidence(key, b.device.id, extent).uncertain)) return true;
-  const [fast, slow] = (times as number[]).sort((a, b) => a - b) as [number, number];
-  return slow <= 4 * fast;
+  if (able.some((b) => model.confidence(key, b.device.id, extent).uncertain)) return split <= whole * MEASURE_SPLIT_COST;
+  return split * SPLIT_GAIN <= whole;
+}
+
+/**
+ * Predicted ms of a split of `extent` over `able` as {@link ChunkSizer} would cut it: shares by
+ * predicted throughput, each device's share taken in halving chunks down to the smallest chunk,
+ * each chunk predicted at its own size (so the fit's fixed cost per run counts once per chunk).
+ * The split ends with its slowest device. Undefined when a device was never measured.
+ */
+export function predictSplitMs(key: string, extent: number, able: readonly Backend[], model: CostModel): number | undefined {
+  const whole = able.map((b) => model.predictKernel(key, b.device.id, extent));
+  if (whole.some((t) => t === undefined || !(t > 0))) return undefined;
+  const rates = (whole as number[]).map((t) => 1 / t);
+  const total = rates.reduce((a, b) => a + b, 0);
+  const smallest = Math.max(1, extent / (32 * able.length));
+  let slowest = 0;
+  able.forEach((b, i) => {
+    let left = (extent * rates[i]!) / total;
+    let ms = 0;
+    while (left > 0) {
+      const chunk = left / 2 >= smallest ? left / 2 : left;
+      ms += model.predictKernel(key, b.device.id, chunk) ?? 0;
+      left -= chunk;
+    }
+    slowest = Math.max(slowest, ms);
+  });
+  return slowest;
 }
 
 /** How a split is sized: a policy, or a static share per device id. */
