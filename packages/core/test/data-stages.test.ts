@@ -64,6 +64,18 @@ describe('filter', () => {
     expect(await t.filter('v', '!=', 3).toRows()).toEqual([{ v: 1 }, { v: 5 }]);
     expect(await t.filter('v', '>=', 0).count()).toBe(3);
   });
+
+  it('compares large batches in the workers: the same rows, nulls dropped, for a count and for the columns after it', async () => {
+    // Batches of ≥ 65,536 rows go to the workers; a count asks them for no row list.
+    const n = 150_000;
+    const values = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : ((i * 7919) % 1000) - 500));
+    const t = await td.fromArrow(arrowTable({ v: arrow.vectorFromArray(values, new arrow.Float64()), i: Int32Array.from({ length: n }, (_, i) => i) }));
+    const passing = values.flatMap((v, i) => (v !== null && v > 100 ? [i] : []));
+    expect(await t.filter('v', '>', 100).count()).toBe(passing.length);
+    const got = (await t.filter('v', '>', 100).select('i').collect()).columns.get('i')!.values.data;
+    expect(Array.from(got)).toEqual(passing);
+    expect(await t.filter('v', '==', 0).count()).toBe(values.filter((v) => v === 0).length);
+  });
 });
 
 describe('withColumn', () => {

@@ -50,6 +50,17 @@ export function sourceColumns(source: Source, stages: readonly Stage[], output: 
   return columns.length === source.schema.size ? undefined : columns;
 }
 
+/** Per stage, the columns of its output that the stages after it and the consumer read (undefined: all). */
+function outputColumnsOf(stages: readonly Stage[], output: ReadonlySet<string> | undefined): Array<ReadonlySet<string> | undefined> {
+  const after: Array<ReadonlySet<string> | undefined> = new Array(stages.length);
+  let needed: ReadonlySet<string> | 'all' = output ?? 'all';
+  for (let i = stages.length - 1; i >= 0; i--) {
+    after[i] = needed === 'all' ? undefined : needed;
+    if (needed !== 'all') needed = stages[i]!.needs(needed);
+  }
+  return after;
+}
+
 /** The batches out of the last stage, streamed. */
 export async function* runPipeline(source: Source, stages: readonly Stage[], session: DataSession, options: RunOptions, output?: ReadonlySet<string>): AsyncGenerator<Batch> {
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
@@ -80,12 +91,14 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
     }
   }
   let stream: AsyncIterable<Batch> = readAhead(read(), meter);
-  for (const stage of stages) {
+  const after = outputColumnsOf(stages, output);
+  stages.forEach((stage, i) => {
     const stats: StageStats = { stage: stage.label, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
     all.push(stats);
     const trace = (name: string, start: number, end: number, args: Record<string, unknown>) => session.activity(stage.label, name, start, end, args);
-    stream = readAhead(stage.run(stream, { session, stats, trace, ...(signal ? { signal } : {}) }), meter);
-  }
+    const outputColumns = after[i];
+    stream = readAhead(stage.run(stream, { session, stats, trace, ...(signal ? { signal } : {}), ...(outputColumns ? { outputColumns } : {}) }), meter);
+  });
   try {
     for await (const b of stream) {
       signal?.throwIfAborted();

@@ -1,19 +1,24 @@
 /**
  * `filter`: keeps the rows a predicate accepts — a comparison of a column with a value, computed
- * here in one pass, or a user kernel returning non-zero for rows to keep, placed by the planner
+ * in one pass over the column (in CPU workers for large batches: compare-rows.ts), or a user kernel returning non-zero for rows to keep, placed by the planner
  * like any `td.map`. Rows where a column the predicate reads is null are dropped.
  */
+import { extname } from 'node:path';
 import { ArgumentError } from '../../errors.ts';
 import type { UserKernel } from '../../kernel/user.ts';
 import type { Batch, Schema } from '../batch.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import { gatherColumn, type Column } from '../column.ts';
 import { requireColumns, NUMERIC } from './columns.ts';
 import { neededBefore, perBatch, type Stage } from './stage.ts';
 import { asFloat32 } from './with-column.ts';
+import { COMPARISONS, matching, type Comparison } from './compare-rows.ts';
 
-/** Comparisons `filter(column, op, value)` takes. */
-export type Comparison = '==' | '!=' | '<' | '<=' | '>' | '>=';
-const COMPARISONS: readonly Comparison[] = ['==', '!=', '<', '<=', '>', '>='];
+export type { Comparison };
+
+/** Batches at least this long are compared in a CPU worker, several at once; shorter ones here. */
+const WORKER_MIN_ROWS = 1 << 16;
+const COMPARE_MODULE = new URL(`./compare-rows${extname(import.meta.url)}`, import.meta.url);
 
 export function compareStage(schema: Schema, column: string, op: unknown, value: unknown): Stage {
   requireColumns(schema, column, 'column');
@@ -29,35 +34,22 @@ export function compareStage(schema: Schema, column: string, op: unknown, value:
     needs: (output) => neededBefore(output, [column]),
     label: `filter ${column} ${op} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
     schema,
-    run: (input, context) => perBatch(input, context, (b) => {
-      const c = b.columns.get(column)!;
-      const target = type === 'string' ? c.dictionary!.find(value as string) : Number(value instanceof Date ? value.getTime() : value);
-      const keep = new Int32Array(b.rows);
-      const n = matching(op as Comparison, c.values.data, b.rows, target, c.validity, keep);
-      return keepRows(b, keep.subarray(0, n));
-    }),
+    run: (input, context) => {
+      const workers = context.session.workers();
+      return perBatch(input, context, async (b) => {
+        const c = b.columns.get(column)!;
+        const target = type === 'string' ? c.dictionary!.find(value as string) : Number(value instanceof Date ? value.getTime() : value);
+        const wantRows = context.outputColumns === undefined || context.outputColumns.size > 0;
+        if (workers > 0 && b.rows >= WORKER_MIN_ROWS) {
+          const r = await context.session.runLocal<{ count: number; keep?: Tensor<'int32'> }>(COMPARE_MODULE, 'compareRows', [c.values, op, target, c.validity ?? null, wantRows]);
+          return r.keep ? keepRows(b, r.keep.data.subarray(0, r.count), context.outputColumns) : { rows: r.count, columns: new Map() };
+        }
+        const keep = new Int32Array(b.rows);
+        const n = matching(op as Comparison, c.values.data, b.rows, target, c.validity, keep);
+        return keepRows(b, keep.subarray(0, n), context.outputColumns);
+      }, Math.max(1, workers));
+    },
   };
-}
-
-/**
- * Writes the rows i where `v[i] op target` and the row is valid into `keep`; returns how many.
- * A loop per comparison, not a comparator called per row: the filter is one pass over a column,
- * and a call per row is most of its cost.
- */
-function matching(op: Comparison, v: ArrayLike<number>, rows: number, target: number, validity: Uint8Array | undefined, keep: Int32Array): number {
-  let n = 0;
-  switch (op) {
-    case '==': for (let i = 0; i < rows; i++) if (v[i] === target) keep[n++] = i; break;
-    case '!=': for (let i = 0; i < rows; i++) if (v[i] !== target) keep[n++] = i; break;
-    case '<': for (let i = 0; i < rows; i++) if (v[i]! < target) keep[n++] = i; break;
-    case '<=': for (let i = 0; i < rows; i++) if (v[i]! <= target) keep[n++] = i; break;
-    case '>': for (let i = 0; i < rows; i++) if (v[i]! > target) keep[n++] = i; break;
-    case '>=': for (let i = 0; i < rows; i++) if (v[i]! >= target) keep[n++] = i; break;
-  }
-  if (!validity) return n;
-  let m = 0;
-  for (let k = 0; k < n; k++) if (validity[keep[k]!]) keep[m++] = keep[k]!;
-  return m;
 }
 
 export function kernelFilterStage(schema: Schema, predicate: UserKernel, columns: unknown): Stage {
@@ -72,15 +64,18 @@ export function kernelFilterStage(schema: Schema, predicate: UserKernel, columns
       const keep = new Int32Array(b.rows);
       let n = 0;
       for (let i = 0; i < b.rows; i++) if (mask[i] !== 0 && !Number.isNaN(mask[i]) && inputs.every((c) => !c.validity || c.validity[i])) keep[n++] = i;
-      return keepRows(b, keep.subarray(0, n));
+      return keepRows(b, keep.subarray(0, n), context.outputColumns);
     }),
   };
 }
 
-/** The rows `keep` of `b` (all of `b` itself when nothing is dropped). */
-export function keepRows(b: Batch, keep: Int32Array): Batch {
+/**
+ * The rows `keep` of `b` (all of `b` itself when nothing is dropped). Only the columns in
+ * `columns` (when given) are copied: the others are read by no later stage (a count reads none).
+ */
+export function keepRows(b: Batch, keep: Int32Array, columns?: ReadonlySet<string>): Batch {
   if (keep.length === b.rows) return b;
-  const columns = new Map<string, Column>();
-  for (const [name, c] of b.columns) columns.set(name, gatherColumn(c, keep));
-  return { rows: keep.length, columns };
+  const out = new Map<string, Column>();
+  for (const [name, c] of b.columns) if (!columns || columns.has(name)) out.set(name, gatherColumn(c, keep));
+  return { rows: keep.length, columns: out };
 }

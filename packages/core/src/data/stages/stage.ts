@@ -52,6 +52,11 @@ export interface StageContext {
   readonly stats: StageStats;
   /** Puts one batch's work on the stage's track of the trace. */
   readonly trace: (name: string, start: number, end: number, args: Record<string, unknown>) => void;
+  /**
+   * The columns of this stage's output that later stages and the consumer read, when known: a
+   * stage that copies rows (a filter) copies only these. Undefined: all of them.
+   */
+  readonly outputColumns?: ReadonlySet<string>;
 }
 
 export interface Stage {
