@@ -177,3 +177,24 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
   if (prefix !== undefined && prefix === '') throw new UsageError(`${command}: --prefix must not be empty`);
   return { redis, json: flags.has('json'), ...(prefix !== undefined && { prefix }) };
 }
+
+export interface DashboardArgs {
+  readonly redis: string;
+  readonly prefix?: string;
+  readonly port: number;
+  readonly host: string;
+  readonly actions: boolean;
+}
+
+export function parseDashboardArgs(argv: readonly string[]): DashboardArgs {
+  const command = 'tandem cluster dashboard';
+  const flags = tokenize(argv, ['redis', 'prefix', 'port', 'host'], ['actions'], command);
+  const redis = checkRedisUrl(single(flags, 'redis', command), command);
+  const prefix = single(flags, 'prefix', command);
+  if (prefix !== undefined && prefix === '') throw new UsageError(`${command}: --prefix must not be empty`);
+  const rawPort = single(flags, 'port', command) ?? '3000';
+  const port = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || port > 65535) throw new UsageError(`${command}: --port must be a port number from 0 to 65535, got '${rawPort}'`);
+  const host = single(flags, 'host', command) ?? '127.0.0.1';
+  return { redis, port, host, actions: flags.has('actions'), ...(prefix !== undefined && { prefix }) };
+}

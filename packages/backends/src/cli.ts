@@ -4,12 +4,13 @@
  *   calibrate   time kernels on every device at a few sizes, save the learned costs, print them
  *   worker      join a cluster: run jobs from Redis in a local session (issue 13)
  *   cluster status   the cluster's nodes and queue counts
+ *   cluster dashboard   bull-board over the cluster's task queue, and its nodes, in a browser
  */
 import { Tandem } from '@tandem/core';
 import { Tensor } from '@tandem/core/backend';
 import { predictPower } from '@tandem/core/internal/planner/power-fit';
 import { listDevices } from './index.ts';
-import { parseStatusArgs, parseWorkerArgs, redactUrl, redisAddress, UsageError } from './cli-args.ts';
+import { parseDashboardArgs, parseStatusArgs, parseWorkerArgs, redactUrl, redisAddress, UsageError } from './cli-args.ts';
 
 function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
@@ -93,6 +94,10 @@ const WORKER_USAGE = `usage: tandem worker --redis URL --allow <dir-or-package>â
 Stops gracefully on SIGTERM or SIGINT (held jobs finish or go back to the queue); a second signal exits at once.`;
 
 const STATUS_USAGE = 'usage: tandem cluster status --redis URL [--prefix P] [--json]';
+const DASHBOARD_USAGE = `usage: tandem cluster dashboard --redis URL [--prefix P] [--port 3000] [--host 127.0.0.1] [--actions]
+
+  Serves bull-board over the cluster's task queue at http://HOST:PORT/, and the live nodes as JSON
+  at /nodes. Read-only unless --actions (retry, promote, remove jobs); loopback unless --host.`;
 
 /** Joins the cluster and runs jobs until a signal; resolves to the exit code. */
 async function worker(argv: string[]): Promise<number> {
@@ -199,21 +204,43 @@ async function clusterStatusCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Serves the dashboard until SIGINT or SIGTERM. */
+async function clusterDashboardCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(DASHBOARD_USAGE);
+    return 0;
+  }
+  const args = parseDashboardArgs(argv);
+  const { startDashboard } = await import('@tandem/core/internal/cluster/dashboard');
+  const board = await startDashboard({
+    redis: args.redis, port: args.port, host: args.host, actions: args.actions, ...(args.prefix !== undefined && { prefix: args.prefix }),
+  });
+  console.log(`Tandem cluster dashboard for ${redisAddress(args.redis)} at ${board.url} (${args.actions ? 'job actions allowed' : 'read-only'}); Ctrl-C stops it`);
+  const signalled = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  await board.close();
+  console.log(`${signalled}: dashboard stopped`);
+  return 0;
+}
+
 async function cluster(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'status') return clusterStatusCommand(rest);
+  if (sub === 'dashboard') return clusterDashboardCommand(rest);
   if (sub === undefined || sub === '--help' || sub === '-h') {
-    console.log(STATUS_USAGE);
+    console.log(`${STATUS_USAGE}\n${DASHBOARD_USAGE.split('\n')[0]}`);
     return sub === undefined ? 2 : 0;
   }
-  throw new UsageError(`tandem cluster: unknown subcommand '${sub}' (status)`);
+  throw new UsageError(`tandem cluster: unknown subcommand '${sub}' (status, dashboard)`);
 }
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = { devices, calibrate, worker, cluster };
 const [command = 'help', ...rest] = process.argv.slice(2);
 const run = commands[command];
 if (!run) {
-  console.log('usage: tandem <command>\n\n  devices     list every backend, its device and status (and how to fix an unavailable one)\n  calibrate   time kernels on every device, save the learned costs (reused by later sessions) and print them\n  worker      join a cluster on Redis and run its jobs (tandem worker --help)\n  cluster status   list the cluster\'s nodes and queue counts (tandem cluster status --redis URL)');
+  console.log('usage: tandem <command>\n\n  devices     list every backend, its device and status (and how to fix an unavailable one)\n  calibrate   time kernels on every device, save the learned costs (reused by later sessions) and print them\n  worker      join a cluster on Redis and run its jobs (tandem worker --help)\n  cluster status   list the cluster\'s nodes and queue counts (tandem cluster status --redis URL)\n  cluster dashboard   bull-board over the cluster in a browser (tandem cluster dashboard --redis URL)');
   process.exitCode = command === 'help' || command === '--help' ? 0 : 2;
 } else {
   try {

@@ -3,7 +3,7 @@
  * (anything else is refused with a clear error and never imported), it authenticates to Redis
  * with the password in its URL, and `tandem cluster status` / SIGTERM behave as documented.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,37 @@ describe.skipIf(!redisOrSkip())('cluster: allowlist, AUTH and operations', () =>
     expect(denied.code).toBe(1);
     expect(denied.stderr.trim().split('\n')).toHaveLength(1);
     expect(denied.stderr).toMatch(/NOAUTH|auth/i);
+  });
+
+  it('`tandem cluster dashboard`: bull-board over the task queue, read-only, the live nodes at /nodes, and SIGTERM stops it', async () => {
+    expect(await td!.runMany(CLUSTER_TASKS, 'square', [[4], [5]])).toEqual([16, 25]);
+    const board = spawn(process.execPath, ['--import', 'tsx', CLI, 'cluster', 'dashboard', '--redis', redis!.url, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    board.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    board.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => board.once('exit', (code) => resolve(code)));
+    try {
+      await until(() => /at http:\/\/127\.0\.0\.1:\d+\//.test(out), 30_000, `the dashboard's URL (printed so far: ${out})`);
+      const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)![1]!;
+      expect(out).toMatch(/read-only/);
+      const queues = (await (await fetch(`${url}api/queues`)).json()) as { queues: { name: string; readOnlyMode: boolean; counts: Record<string, number> }[] };
+      const tasks = queues.queues.find((q) => q.name === 'tasks');
+      expect(tasks, JSON.stringify(queues).slice(0, 300)).toBeDefined();
+      expect(tasks!.readOnlyMode).toBe(true);
+      expect(tasks!.counts.completed).toBeGreaterThan(0);
+      // Read-only: bull-board refuses job actions.
+      const retry = await fetch(`${url}api/queues/tasks/retry/failed`, { method: 'PUT' });
+      expect(retry.status).toBe(405);
+      const nodes = (await (await fetch(`${url}nodes`)).json()) as { nodes: { name: string; pid: number }[] };
+      expect(nodes.nodes.map((n) => n.name)).toContain('guarded');
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/Tandem cluster/);
+    } finally {
+      board.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/SIGTERM: dashboard stopped/);
   });
 
   it('SIGTERM: the node leaves gracefully and exits 0', async () => {
