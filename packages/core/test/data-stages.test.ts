@@ -65,6 +65,12 @@ describe('filter', () => {
     expect(await t.filter('v', '>=', 0).count()).toBe(3);
   });
 
+  it('counts the rows after a select of columns the count does not read', async () => {
+    const t = await td.fromArrow(arrowTable({ a: Float64Array.from([1, 2, 3]), b: Int32Array.from([4, 5, 6]) }));
+    expect(await t.select('b').count()).toBe(3);
+    expect(await t.filter('a', '>', 1).select('b').count()).toBe(2);
+  });
+
   it('compares large batches in the workers: the same rows, nulls dropped, for a count and for the columns after it', async () => {
     // Batches of ≥ 65,536 rows go to the workers; a count asks them for no row list.
     const n = 150_000;

@@ -11,7 +11,8 @@ export function selectStage(schema: Schema, columns: unknown): Stage {
     label: `select ${names.join(', ')}`,
     schema: new Map(names.map((n) => [n, schema.get(n)!])),
     needs: (output) => new Set([...output].filter((n) => names.includes(n))),
-    run: (input, context) => perBatch(input, context, (b) => ({ rows: b.rows, columns: new Map(names.map((n) => [n, b.columns.get(n)!])) })),
+    // A column no later stage reads may not have been read at all (a count needs none): skipped.
+    run: (input, context) => perBatch(input, context, (b) => ({ rows: b.rows, columns: new Map(names.flatMap((n): [string, Column][] => (b.columns.has(n) ? [[n, b.columns.get(n)!]] : []))) })),
   };
 }
 
