@@ -219,6 +219,31 @@ describe('CostModel.confidence', () => {
     expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ contradicted: true, uncertain: true });
   });
 
+  it('grows uncertain when its own newest times shift over 3× from the ones before (a load came), and settles once the shift fills both windows', () => {
+    const m = new CostModel();
+    seed(m, 'cpu', 1000, 7, 9); // quiet: 8 samples kept
+    seed(m, 'gpu', 1000, 12, 3);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ shifted: false, uncertain: false });
+    seed(m, 'cpu', 1000, 70, 3); // three runs while the machine was busy
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ shifted: true, uncertain: true });
+    // Re-measured quiet again: predicted at its old speed at once, and settled once the busy runs leave the window before.
+    seed(m, 'cpu', 1000, 7, 5);
+    expect(m.predictKernel('k', 'cpu', 1000)).toBeCloseTo(7, 0);
+    seed(m, 'cpu', 1000, 7, 3);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ shifted: false, uncertain: false });
+    // A lasting change: uncertain while the windows disagree, settled once both hold the new speed.
+    seed(m, 'cpu', 1000, 40, 5);
+    expect(m.confidence('k', 'cpu', 1000).shifted).toBe(true);
+    seed(m, 'cpu', 1000, 40, 5);
+    expect(m.confidence('k', 'cpu', 1000)).toMatchObject({ shifted: false, uncertain: false });
+  });
+
+  it('does not call 2× jitter a shift', () => {
+    const m = new CostModel();
+    for (let i = 0; i < 12; i++) m.recordKernel('k', 'gpu', 1000, i % 2 ? 0.2 : 0.4);
+    expect(m.confidence('k', 'gpu', 1000).shifted).toBe(false);
+  });
+
   it('predicts from the samples near a size when an early outlier pulled the fit off', () => {
     const m = new CostModel();
     m.recordKernel('k', 'cpu', 100, 1); // warm-up

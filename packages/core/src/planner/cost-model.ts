@@ -40,6 +40,12 @@ export function staleAfter(samples: number): number {
 export const NEAR_FACTOR = 16;
 /** Another device's recent times over its earlier ones beyond this (either way) contradict a device's old samples. */
 export const CONTRADICTION_FACTOR = 2;
+/**
+ * A device's own newest times over the ones just before them beyond this (either way): its speed
+ * shifted — a load that came or went — and is worth measuring again. Wider than
+ * {@link CONTRADICTION_FACTOR}: sub-millisecond GPU runs jitter by 2× on their own.
+ */
+export const SHIFT_FACTOR = 3;
 
 /** How far a prediction can be trusted: see {@link CostModel.confidence}. */
 export interface Confidence {
@@ -49,7 +55,9 @@ export interface Confidence {
   readonly age: number;
   /** Other devices' recent times disagree by over 2× with their times back when this device was measured. */
   readonly contradicted: boolean;
-  /** Fewer than {@link CONFIDENT_SAMPLES} near samples, older than {@link STALE_AFTER}, or contradicted: worth measuring again. */
+  /** This device's newest near samples differ by over {@link SHIFT_FACTOR}× from the ones before them. */
+  readonly shifted: boolean;
+  /** Fewer than {@link CONFIDENT_SAMPLES} near samples, older than {@link STALE_AFTER}, contradicted or shifted: worth measuring again. */
   readonly uncertain: boolean;
 }
 
@@ -139,7 +147,7 @@ export class CostModel {
       samples++;
       newest = Math.max(newest, entry.stamps[i]!);
     });
-    if (samples === 0) return { samples, age: Number.POSITIVE_INFINITY, contradicted: false, uncertain: true };
+    if (samples === 0) return { samples, age: Number.POSITIVE_INFINITY, contradicted: false, shifted: false, uncertain: true };
     // Counted from the kernel's clock, not from the samples kept: those are capped, the age isn't.
     const laterHere = entry!.stamps.filter((t) => t > newest).length;
     const age = (this.clock.get(kernel) ?? 0) - newest - laterHere;
@@ -163,7 +171,8 @@ export class CostModel {
         if (change > CONTRADICTION_FACTOR || change * CONTRADICTION_FACTOR < 1) contradicted = true;
       }
     }
-    return { samples, age, contradicted, uncertain: samples < CONFIDENT_SAMPLES || age > staleAfter(samples) || contradicted };
+    const shifted = entry ? shiftedNear(entry, size) : false;
+    return { samples, age, contradicted, shifted, uncertain: samples < CONFIDENT_SAMPLES || age > staleAfter(samples) || contradicted || shifted };
   }
 
   /** The newest `count` measurements of a kernel on a device, oldest first (empty when none). */
@@ -237,6 +246,31 @@ export function isPlausibleSample(s: unknown): s is Sample {
 
 /** Newest samples near a size that correct the fit there, and that compare a device's times before and since. */
 const LOCAL_SAMPLES = 5;
+
+/**
+ * Whether the newest {@link LOCAL_SAMPLES} samples near `size` sit over {@link SHIFT_FACTOR}×
+ * away (as ratios to the fit) from the ones just before them. Without this, a few runs timed while
+ * the machine was busy would make the device look slow for good: the planner stops giving it the
+ * kernel, and nothing measures it again until it is stale. Only the window before the newest
+ * counts, so a lasting change settles once the new speed fills both windows.
+ */
+function shiftedNear(entry: ModelEntry, size: number): boolean {
+  entry.fit ??= fitPower(entry.samples);
+  const fit = entry.fit;
+  if (!fit) return false;
+  const ratios: number[] = [];
+  for (let i = entry.samples.length - 1; i >= 0 && ratios.length < 2 * LOCAL_SAMPLES; i--) {
+    const s = entry.samples[i]!;
+    if (!isNear(s.n, size)) continue;
+    const fitted = predictPower(fit, s.n);
+    if (fitted > 0 && Number.isFinite(fitted)) ratios.push(s.t / fitted);
+  }
+  const recent = ratios.slice(0, LOCAL_SAMPLES);
+  const before = ratios.slice(LOCAL_SAMPLES);
+  if (recent.length < CONFIDENT_SAMPLES || before.length < CONFIDENT_SAMPLES) return false;
+  const change = median(recent) / median(before);
+  return change > SHIFT_FACTOR || change * SHIFT_FACTOR < 1;
+}
 
 function isNear(n: number, size: number): boolean {
   return n * NEAR_FACTOR >= size && n <= size * NEAR_FACTOR;
