@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TandemError } from '../errors.ts';
+import { sharedBuffer } from '../tensor/shared-memory.ts';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
 
@@ -44,7 +45,7 @@ export class BlobStore {
   async get(ref: BlobRef): Promise<Uint8Array> {
     const chunks = Math.max(1, Math.ceil(ref.bytes / CHUNK_BYTES));
     const parts = await Promise.all(Array.from({ length: chunks }, (_, c) => this.redis.getBuffer(this.key(ref.blob, c))));
-    const out = new Uint8Array(new SharedArrayBuffer(ref.bytes));
+    const out = new Uint8Array(sharedBuffer(ref.bytes));
     let at = 0;
     for (const [c, part] of parts.entries()) {
       if (!part) throw new TandemError('ERR_TANDEM_CLUSTER', `blob ${ref.blob.slice(0, 12)}… chunk ${c} is not in Redis (expired after ${this.ttlSeconds} s, or Redis lost it)`);

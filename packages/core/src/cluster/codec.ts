@@ -8,6 +8,7 @@
 import { ArgumentError, deserializeError, serializeError, type SerializedError } from '../errors.ts';
 import { Tensor, typedArrayFor, type DType } from '../tensor/tensor.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
+import { sharedBuffer } from '../tensor/shared-memory.ts';
 
 const INLINE_BYTES = 4096;
 const TAG = '$tandem';
@@ -26,7 +27,7 @@ async function bytesOut(view: Uint8Array, store: BlobStore): Promise<Bytes> {
 async function bytesIn(b: Bytes, store: BlobStore): Promise<Uint8Array> {
   if ('inline' in b) {
     const raw = Buffer.from(b.inline, 'base64');
-    const out = new Uint8Array(new SharedArrayBuffer(raw.byteLength));
+    const out = new Uint8Array(sharedBuffer(raw.byteLength));
     out.set(raw);
     return out;
   }

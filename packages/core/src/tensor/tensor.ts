@@ -1,5 +1,6 @@
 import { Residency } from './residency.ts';
 import { ArgumentError } from '../errors.ts';
+import { sharedBuffer } from './shared-memory.ts';
 
 /** Element types a {@link Tensor} can hold. */
 export type DType = 'float32' | 'float64' | 'int32' | 'uint32' | 'int16' | 'uint16' | 'int8' | 'uint8';
@@ -69,7 +70,7 @@ export class Tensor<D extends DType = DType> {
     if (bytes > MAX_TENSOR_BYTES) {
       throw new ArgumentError('shape', `at most ${MAX_TENSOR_BYTES} bytes of data`, `${bytes} bytes`);
     }
-    const data = new (Ctor as new (buffer: ArrayBufferLike) => AnyTypedArray)(new SharedArrayBuffer(bytes)) as TypedArrayFor<D>;
+    const data = new (Ctor as new (buffer: ArrayBufferLike) => AnyTypedArray)(sharedBuffer(bytes)) as TypedArrayFor<D>;
     return new Tensor(dtype, shape, data);
   }
 

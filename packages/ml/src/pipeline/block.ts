@@ -8,6 +8,7 @@ import { ArgumentError } from '@tandem/core';
 import type { BlockTask, BlockResult, MapStep } from './block-task.ts';
 import { rowRandom } from './order.ts';
 import type { MapBlock, MapFunction, MapResult } from './types.ts';
+import { sharedBuffer } from '@tandem/core/internal/tensor/shared-memory';
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -35,8 +36,8 @@ interface Rows {
 
 function sharedRows(rows: number, features: number): Rows {
   return {
-    x: new Float32Array(new SharedArrayBuffer(rows * features * Float32Array.BYTES_PER_ELEMENT)),
-    y: new Int32Array(new SharedArrayBuffer(rows * Int32Array.BYTES_PER_ELEMENT)),
+    x: new Float32Array(sharedBuffer(rows * features * Float32Array.BYTES_PER_ELEMENT)),
+    y: new Int32Array(sharedBuffer(rows * Int32Array.BYTES_PER_ELEMENT)),
   };
 }
 

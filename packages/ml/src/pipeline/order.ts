@@ -1,4 +1,5 @@
 import { seededRandom } from '../datasets/random.ts';
+import { sharedBuffer } from '@tandem/core/internal/tensor/shared-memory';
 
 /** Folds several integers into one 32-bit seed, so nearby inputs (epoch 1, epoch 2) give unrelated streams. */
 export function mixSeed(...parts: number[]): number {
@@ -17,7 +18,7 @@ export function mixSeed(...parts: number[]): number {
 
 /** The epoch's order: a seeded permutation of 0..n-1 on shared memory, so workers read it in place. */
 export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
-  const order = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+  const order = new Int32Array(sharedBuffer(n * Int32Array.BYTES_PER_ELEMENT));
   for (let i = 0; i < n; i++) order[i] = i;
   const random = seededRandom(mixSeed(seed, epoch));
   for (let i = n - 1; i > 0; i--) {

@@ -2,6 +2,7 @@
 import { Tensor } from '../../tensor/tensor.ts';
 import { makeColumn, STORAGE, type Column, type ColumnType, type Dictionary } from '../column.ts';
 import type { Batch, Schema } from '../batch.ts';
+import { sharedBuffer } from '../../tensor/shared-memory.ts';
 
 export class BatchBuilder {
   private readonly values: (Float64Array | Int32Array | Uint8Array)[];
@@ -12,7 +13,7 @@ export class BatchBuilder {
   constructor(private readonly schema: Schema, private readonly dictionaries: ReadonlyMap<string, Dictionary>, private readonly capacity: number) {
     this.values = [...schema.values()].map((t) => {
       const C = { float64: Float64Array, int32: Int32Array, uint8: Uint8Array }[STORAGE[t] as 'float64' | 'int32' | 'uint8'];
-      return new (C as new (b: ArrayBufferLike) => Float64Array | Int32Array | Uint8Array)(new SharedArrayBuffer(capacity * C.BYTES_PER_ELEMENT));
+      return new (C as new (b: ArrayBufferLike) => Float64Array | Int32Array | Uint8Array)(sharedBuffer(capacity * C.BYTES_PER_ELEMENT));
     });
     this.validity = [...schema.values()].map(() => new Uint8Array(capacity).fill(1));
     this.nulls = [...schema.values()].map(() => false);
