@@ -311,6 +311,10 @@ function queryTable(query: QueryName, variant: Variant, peers: readonly DataPeer
 }
 
 /** Tandem's route pipeline under a small maxQueuedBytes: peak queued and RSS against the decoded size. */
+/** The memory check's warm-up runs: until the RSS before a run moves by less than SETTLED_BYTES, at most MAX_WARMUPS. */
+const MAX_WARMUPS = 8;
+const SETTLED_BYTES = 16 * 2 ** 20;
+
 async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
   console.log(`\n== 6. Streaming memory: Tandem's route pipeline with maxQueuedBytes ${mib(maxQueuedBytes)} ==`);
   const airports = await td.fromArrow(await (await td.read(FILES.airports)).select('iata', 'latitude', 'longitude').toArrow(), 'airports');
@@ -331,7 +335,18 @@ async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
   // maxRSS (kilobytes) is the process's high-water mark since it started: this section runs first.
   const cold = await once();
   const coldPeak = Math.max(cold.peak, process.resourceUsage().maxRSS * 1024);
-  const warm = await once();
+  // One-off growth does not all land in the first run: each worker grows its own parquet-wasm
+  // memory and compiles its kernels the first time it gets that work, and the two alternate row
+  // groups. So warm-up runs follow until the RSS before a run stops moving, and the last is measured.
+  const warmups: Array<{ before: number; growth: number }> = [];
+  let warm = await once();
+  let settled = false;
+  while (warmups.length < MAX_WARMUPS && !settled) {
+    const next = await once();
+    warmups.push({ before: warm.before, growth: warm.peak - warm.before });
+    settled = Math.abs(next.before - warm.before) < SETTLED_BYTES;
+    warm = next;
+  }
   const { wallMs, top } = warm;
   const rssBefore = warm.before;
   const rssPeakSampled = warm.peak;
@@ -364,9 +379,11 @@ async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
       ['warm run: RSS before', mib(rssBefore)],
       ['warm run: RSS peak (5 ms samples)', mib(rssPeakSampled)],
       ['warm run: RSS growth (÷ decoded size)', `${mib(growth)} (${ratio(growth / decodedBytes)})`],
+      ['process RSS high-water over every run (getrusage maxRSS)', mib(process.resourceUsage().maxRSS * 1024)],
+      ['runs between the cold and the measured one: RSS before → growth', warmups.map((w) => `${mib(w.before)} → +${mib(w.growth)}`).join('; ') || 'none'],
     ],
     notes: [
-      'Run first in the process, before any peer loads anything, so the RSS high-water mark is Tandem\'s (its workers and GPU backends are threads of this process). The cold run pays one-off growth (parquet-wasm\'s WebAssembly memory, which never shrinks; kernel compilation; GPU set-up); the warm run, right after, shows what streaming costs once those are paid. The warm run\'s peak is sampled every 5 ms from the main thread (getrusage\'s maxRSS cannot be reset), so a short spike may be missed.',
+      `Run first in the process, before any peer loads anything, so the RSS high-water mark is Tandem's (its workers and GPU backends are threads of this process). The cold run pays one-off growth (parquet-wasm's WebAssembly memory, which never shrinks; kernel compilation; GPU set-up), and so, in part, do the runs after it: each worker grows its own WebAssembly memory the first times it decodes, and the two workers alternate row groups. Runs repeat until the RSS before a run moves by less than ${mib(SETTLED_BYTES)} (at most ${MAX_WARMUPS} more), and the last is the measured warm run; every run's growth is in the table. The warm run's peak is sampled every 5 ms from the main thread (getrusage's maxRSS cannot be reset), so a short spike may be missed.`,
       'flights-3m.parquet has 11 row groups of ~272,727 rows; Tandem decodes one row group at a time into one batch (~9 MiB of columns, more after the joins and km).',
     ],
   };
@@ -380,11 +397,11 @@ async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
     {
       name: '6. Streaming: RSS growth during the (warm) pipeline below the decoded file size',
       target: `< ${mib(decodedBytes)}`,
-      measured: `warm ${mib(growth)} (${ratio(growth / decodedBytes)}); cold run ${mib(coldGrowth)} (${ratio(coldGrowth / decodedBytes)})`,
-      pass: growth < decodedBytes,
+      measured: `warm ${mib(growth)} (${ratio(growth / decodedBytes)})${settled ? '' : `, but the RSS before each run had not settled after ${MAX_WARMUPS} runs`}; cold run ${mib(coldGrowth)} (${ratio(coldGrowth / decodedBytes)})`,
+      pass: settled && growth < decodedBytes,
     },
   ];
-  return { table, checks, decodedBytes, cold: { ...cold, top: undefined, peak: coldPeak, growth: coldGrowth }, warm: { ...warm, top: undefined, growth }, peakQueued, maxQueuedBytes, explain };
+  return { table, checks, decodedBytes, cold: { ...cold, top: undefined, peak: coldPeak, growth: coldGrowth }, warmups, warm: { ...warm, top: undefined, growth }, peakQueued, maxQueuedBytes, explain };
 }
 
 
