@@ -99,12 +99,16 @@ const DASHBOARD_USAGE = `usage: tandem cluster dashboard --redis URL [--prefix P
   Serves bull-board over the cluster's task queue at http://HOST:PORT/, and the live nodes as JSON
   at /nodes. Read-only unless --actions (retry, promote, remove jobs); loopback unless --host.`;
 
+/** Prints `usage` when `argv` asks for help; whether it did. */
+function printedHelp(argv: readonly string[], usage: string): boolean {
+  if (!argv.includes('--help') && !argv.includes('-h')) return false;
+  console.log(usage);
+  return true;
+}
+
 /** Joins the cluster and runs jobs until a signal; resolves to the exit code. */
 async function worker(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(WORKER_USAGE);
-    return 0;
-  }
+  if (printedHelp(argv, WORKER_USAGE)) return 0;
   const args = parseWorkerArgs(argv);
   // First signal: leave gracefully (held jobs finish or go back to the queue); second: exit now.
   let signalled: NodeJS.Signals | undefined;
@@ -175,10 +179,7 @@ function ago(ms: number): string {
 
 /** Prints the cluster's nodes and queue counts. */
 async function clusterStatusCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(STATUS_USAGE);
-    return 0;
-  }
+  if (printedHelp(argv, STATUS_USAGE)) return 0;
   const args = parseStatusArgs(argv);
   const { clusterStatus } = await import('@tandem/core/internal/cluster/status');
   const status = await clusterStatus({ redis: args.redis, ...(args.prefix !== undefined && { prefix: args.prefix }) });
@@ -206,10 +207,7 @@ async function clusterStatusCommand(argv: string[]): Promise<number> {
 
 /** Serves the dashboard until SIGINT or SIGTERM. */
 async function clusterDashboardCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(DASHBOARD_USAGE);
-    return 0;
-  }
+  if (printedHelp(argv, DASHBOARD_USAGE)) return 0;
   const args = parseDashboardArgs(argv);
   const { startDashboard } = await import('@tandem/core/internal/cluster/dashboard');
   const board = await startDashboard({
