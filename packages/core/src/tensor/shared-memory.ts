@@ -3,27 +3,24 @@
  * counts a dropped ArrayBuffer's bytes toward its next collection, but not a SharedArrayBuffer's
  * (Node 20): a collection then comes only when the small JS objects that hold the buffers fill
  * the heap, and a loop that makes and drops tensors grows the process by all it allocates (200
- * dropped 4 MiB tensors: RSS +801 MiB; +73 MiB with this; plain ArrayBuffers: +36 MiB). So the
+ * dropped 4 MiB tensors: RSS +801 MiB; +77 MiB with this; plain ArrayBuffers: +36 MiB). So the
  * bytes allocated here are counted, and every {@link COLLECT_EVERY_BYTES} a young-generation
- * collection runs (about 0.4 ms), and every
- * {@link MAJOR_EVERY}th a full one, which frees buffers whose holders lived long enough to be
- * promoted (batches that waited in a pipe). The collector is V8's own `gc`, reached through a
- * fresh context after turning on `--expose-gc` (the page's `globalThis.gc` stays undefined);
- * where that is refused, allocation simply goes on uncollected, as before.
+ * collection runs: about half a millisecond, and it frees the buffers of tensors dropped young,
+ * which is most of them. Full collections stay V8's to schedule: forced ones would pause a
+ * process with a large heap for long. The collector is V8's own `gc`, reached through a fresh
+ * context after turning on `--expose-gc` (the page's `globalThis.gc` stays undefined); where that
+ * is refused, allocation simply goes on uncollected, as before.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /** Bytes of shared memory allocated between two collections. */
 export const COLLECT_EVERY_BYTES = 64 * 1024 * 1024;
-/** Every this many collections, a full one. */
-export const MAJOR_EVERY = 8;
 
-/** V8's `gc`: with no argument a full collection; `{ type: 'minor' }` a young-generation one (`{ type: 'major' }` is one too, in Node 20's V8). */
-type Collect = (options?: { type: 'minor' }) => void;
+/** V8's `gc`: `{ type: 'minor' }` asks for a young-generation collection. */
+type Collect = (options: { type: 'minor' }) => void;
 let collector: Collect | null | undefined;
 let sinceLast = 0;
-let collections = 0;
 
 function gcFunction(): Collect | null {
   if (collector === undefined) {
@@ -52,10 +49,7 @@ export function sharedBuffer(bytes: number): SharedArrayBuffer {
   if (sinceLast >= COLLECT_EVERY_BYTES) {
     sinceLast = 0;
     const gc = gcFunction();
-    if (gc) {
-      if (++collections % MAJOR_EVERY === 0) gc();
-      else gc({ type: 'minor' });
-    }
+    gc?.({ type: 'minor' });
   }
   return new SharedArrayBuffer(bytes);
 }
