@@ -64,7 +64,11 @@ fi
 
 export TANDEM_BENCH_RESULTS="$OUT" TANDEM_BENCH_TAG="${TANDEM_BENCH_TAG:-gpu}"
 bench() { local limit=$1; shift; step "bench $*"; timeout --kill-after=10 "$limit" node node_modules/tsx/dist/cli.mjs bench/run.ts "$@" || echo "bench $1 ended with status $?"; }
-if [ "${GPU_ONLY:-}" = 1 ]; then
+if [ -n "${ONLY:-}" ]; then
+  # One bench, on what device time is left: ONLY=planner (or kernels, data) with its options in ONLY_ARGS.
+  # shellcheck disable=SC2086
+  bench "${ONLY_LIMIT:-100}" "$ONLY" ${ONLY_ARGS:-}
+elif [ "${GPU_ONLY:-}" = 1 ]; then
   # A second pass after a CPU-only one: the planner, the data stages, the GPU peers.
   bench 90 planner --reps 3 --warmup 1 --grid-reps 2
   bench 80 data --reps 3 --warmup 1 --queries kmOnly,udf --variants memory --peers tandem,arquero --no-memory-check
