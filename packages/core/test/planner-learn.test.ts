@@ -244,6 +244,18 @@ describe('CostModel.confidence', () => {
     expect(m.confidence('k', 'gpu', 1000).shifted).toBe(false);
   });
 
+  it('leaves out the first run far larger than any before it in the process, as it does the very first run', () => {
+    // What the flights km kernel showed: calibration slices of 8K-17K rows, then the first run of a
+    // 272K-row batch at 35 ms while V8 optimised the workers' loop, against ~7 ms after.
+    const m = new CostModel();
+    expect(m.recordKernel('k', 'cpu', 8_524, 3.7)).toBe(false); // the process's first run
+    expect(m.recordKernel('k', 'cpu', 17_044, 2.2)).toBe(true);
+    expect(m.recordKernel('k', 'cpu', 272_727, 35)).toBe(false); // 16× past the largest so far
+    expect(m.recordKernel('k', 'cpu', 272_727, 7)).toBe(true);
+    expect(m.recordKernel('k', 'cpu', 34_092, 1.2)).toBe(true); // smaller again: kept
+    expect(m.samples('k', 'cpu')).toBe(3);
+  });
+
   it('predicts from the samples near a size when an early outlier pulled the fit off', () => {
     const m = new CostModel();
     m.recordKernel('k', 'cpu', 100, 1); // warm-up

@@ -85,21 +85,32 @@ export class CostModel {
   private readonly transfers = new Map<string, ModelEntry>();
   /** Kernels this process has run once on a device. Not persisted: compiles happen per process. */
   private readonly warmed = new Set<string>();
+  /** Per kernel@device: the largest size run in this process (see {@link CostModel.recordKernel}). */
+  private readonly largestRun = new Map<string, number>();
   /** Per kernel: samples kept on any device so far in this process (the clock of {@link ModelEntry.stamps}). */
   private readonly clock = new Map<string, number>();
 
   /**
    * Records a measured run. The first run of a kernel on a device in this process is left out:
    * it pays one-time costs (a shader compile, JIT, first allocations) that later runs don't, and
-   * one such sample would make a fast device look slow until it was tried again. Returns whether
-   * the sample was kept (false for that first run, and for a size or time that is not valid).
+   * one such sample would make a fast device look slow until it was tried again. So is the first
+   * run over {@link NEAR_FACTOR}× larger than any before it (after calibration slices, the first
+   * whole batch: the JIT's optimised tier for a loop that now runs long, new buffers). Returns
+   * whether the sample was kept (false for those runs, and for a size or time that is not valid).
    */
   recordKernel(kernel: string, device: string, size: number, ms: number): boolean {
     const key = `${kernel}@${device}`;
     if (!this.warmed.has(key)) {
       this.warmed.add(key);
+      this.largestRun.set(key, size);
       return false;
     }
+    const largest = this.largestRun.get(key) ?? 0;
+    if (size > largest * NEAR_FACTOR) {
+      this.largestRun.set(key, size);
+      return false;
+    }
+    if (size > largest) this.largestRun.set(key, size);
     const stamp = (this.clock.get(kernel) ?? 0) + 1;
     if (!record(this.kernels, key, size, ms, stamp)) return false;
     this.clock.set(kernel, stamp);
