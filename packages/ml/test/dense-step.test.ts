@@ -17,7 +17,11 @@ import { randomValues, relErr, wasmDist } from './fixtures/wasm-compare.ts';
 const EPSILON = 1e-7;
 
 interface Case { name: string; build(): tfl.Sequential; inputShape: number[]; batch: number; scale?: number }
-const dense = (units: number, activation: string, extra: Record<string, unknown> = {}) => tfl.layers.dense({ units, activation: activation as 'relu', ...extra });
+// Seeded weights: with tfjs's default (unseeded) initialisers, one draw in three of the saturated
+// case put a float32 round-off of 6e-5 into a gradient near zero, and the test failed at random.
+let seeds = 0;
+const dense = (units: number, activation: string, extra: Record<string, unknown> = {}) =>
+  tfl.layers.dense({ units, activation: activation as 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: ++seeds }), ...extra });
 const cases: Case[] = [
   { name: 'MLP 784-128-10, batch 64', inputShape: [784], batch: 64, build: () => tfl.sequential({ layers: [dense(128, 'relu', { inputShape: [784] }), dense(10, 'softmax')] }) },
   { name: 'odd sizes 13-7-5-3, batch 1', inputShape: [13], batch: 1, build: () => tfl.sequential({ layers: [dense(7, 'relu', { inputShape: [13] }), dense(5, 'relu'), dense(3, 'softmax')] }) },
