@@ -83,9 +83,10 @@ export interface CostModelData {
 export class CostModel {
   private readonly kernels = new Map<string, ModelEntry>();
   private readonly transfers = new Map<string, ModelEntry>();
-  /** Kernels this process has run once on a device. Not persisted: compiles happen per process. */
-  private readonly warmed = new Set<string>();
-  /** Per kernel@device: the largest size run in this process (see {@link CostModel.recordKernel}). */
+  /**
+   * Per kernel@device run in this process: the largest size run (see {@link CostModel.recordKernel}).
+   * Not persisted: compiles happen per process.
+   */
   private readonly largestRun = new Map<string, number>();
   /** Per kernel: samples kept on any device so far in this process (the clock of {@link ModelEntry.stamps}). */
   private readonly clock = new Map<string, number>();
@@ -100,13 +101,8 @@ export class CostModel {
    */
   recordKernel(kernel: string, device: string, size: number, ms: number): boolean {
     const key = `${kernel}@${device}`;
-    if (!this.warmed.has(key)) {
-      this.warmed.add(key);
-      this.largestRun.set(key, size);
-      return false;
-    }
-    const largest = this.largestRun.get(key) ?? 0;
-    if (size > largest * NEAR_FACTOR) {
+    const largest = this.largestRun.get(key);
+    if (largest === undefined || size > largest * NEAR_FACTOR) {
       this.largestRun.set(key, size);
       return false;
     }
@@ -129,13 +125,7 @@ export class CostModel {
     const ms = predict(this.kernels, key, size, undefined);
     const entry = this.kernels.get(key);
     if (ms === undefined || !entry?.fit) return ms;
-    const ratios: number[] = [];
-    for (let i = entry.samples.length - 1; i >= 0 && ratios.length < localSamples; i--) {
-      const s = entry.samples[i]!;
-      if (!isNear(s.n, size)) continue;
-      const fitted = predictPower(entry.fit, s.n);
-      if (fitted > 0 && Number.isFinite(fitted)) ratios.push(s.t / fitted);
-    }
+    const ratios = newestNearRatios(entry.samples, entry.fit, size, localSamples);
     return ratios.length === 0 ? ms : ms * median(ratios);
   }
 
@@ -269,18 +259,24 @@ function shiftedNear(entry: ModelEntry, size: number): boolean {
   entry.fit ??= fitPower(entry.samples);
   const fit = entry.fit;
   if (!fit) return false;
-  const ratios: number[] = [];
-  for (let i = entry.samples.length - 1; i >= 0 && ratios.length < 2 * LOCAL_SAMPLES; i--) {
-    const s = entry.samples[i]!;
-    if (!isNear(s.n, size)) continue;
-    const fitted = predictPower(fit, s.n);
-    if (fitted > 0 && Number.isFinite(fitted)) ratios.push(s.t / fitted);
-  }
+  const ratios = newestNearRatios(entry.samples, fit, size, 2 * LOCAL_SAMPLES);
   const recent = ratios.slice(0, LOCAL_SAMPLES);
   const before = ratios.slice(LOCAL_SAMPLES);
   if (recent.length < CONFIDENT_SAMPLES || before.length < CONFIDENT_SAMPLES) return false;
   const change = median(recent) / median(before);
   return change > SHIFT_FACTOR || change * SHIFT_FACTOR < 1;
+}
+
+/** Up to `count` of the newest samples near `size`, newest first, each as measured ÷ fitted. */
+function newestNearRatios(samples: readonly Sample[], fit: PowerLaw, size: number, count: number): number[] {
+  const ratios: number[] = [];
+  for (let i = samples.length - 1; i >= 0 && ratios.length < count; i--) {
+    const s = samples[i]!;
+    if (!isNear(s.n, size)) continue;
+    const fitted = predictPower(fit, s.n);
+    if (fitted > 0 && Number.isFinite(fitted)) ratios.push(s.t / fitted);
+  }
+  return ratios;
 }
 
 function isNear(n: number, size: number): boolean {
