@@ -36,29 +36,27 @@ export function checkRunOptions(options: unknown): RunOptions {
 }
 
 /**
- * The source columns a run needs for `output` (the columns its consumer reads): walked back
- * through the stages; undefined when every column is needed.
+ * The columns read after each stage (by the stages after it and by the consumer, which reads
+ * `output`), and before the first (what the source must give): walked back through the stages'
+ * `needs`. 'all' (undefined in `after`) once a stage needs every column.
  */
-export function sourceColumns(source: Source, stages: readonly Stage[], output: ReadonlySet<string>): string[] | undefined {
-  let needed: ReadonlySet<string> | 'all' = output;
-  for (let i = stages.length - 1; i >= 0 && needed !== 'all'; i--) needed = stages[i]!.needs(needed);
-  if (needed === 'all') return undefined;
-  const wanted = needed;
-  const columns = [...source.schema.keys()].filter((n) => wanted.has(n));
-  // At least one column, so that rows still come through to count.
-  if (columns.length === 0) columns.push(source.schema.keys().next().value!);
-  return columns.length === source.schema.size ? undefined : columns;
-}
-
-/** Per stage, the columns of its output that the stages after it and the consumer read (undefined: all). */
-function outputColumnsOf(stages: readonly Stage[], output: ReadonlySet<string> | undefined): Array<ReadonlySet<string> | undefined> {
+function columnsRead(stages: readonly Stage[], output: ReadonlySet<string>): { after: Array<ReadonlySet<string> | undefined>; before: ReadonlySet<string> | 'all' } {
   const after: Array<ReadonlySet<string> | undefined> = new Array(stages.length);
-  let needed: ReadonlySet<string> | 'all' = output ?? 'all';
+  let needed: ReadonlySet<string> | 'all' = output;
   for (let i = stages.length - 1; i >= 0; i--) {
     after[i] = needed === 'all' ? undefined : needed;
     if (needed !== 'all') needed = stages[i]!.needs(needed);
   }
-  return after;
+  return { after, before: needed };
+}
+
+/** The source columns to decode for `needed` (the columns read before the first stage); undefined when every column is. */
+function sourceColumns(source: Source, needed: ReadonlySet<string> | 'all'): string[] | undefined {
+  if (needed === 'all') return undefined;
+  const columns = [...source.schema.keys()].filter((n) => needed.has(n));
+  // At least one column, so that rows still come through to count.
+  if (columns.length === 0) columns.push(source.schema.keys().next().value!);
+  return columns.length === source.schema.size ? undefined : columns;
 }
 
 /** The batches out of the last stage, streamed. */
@@ -69,8 +67,9 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
   const readStats: StageStats = { stage: `read ${source.name}`, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
   const all: StageStats[] = [readStats];
   const t0 = performance.now();
+  const reads = columnsRead(stages, output ?? new Set((stages.at(-1)?.schema ?? source.schema).keys()));
   async function* read(): AsyncGenerator<Batch> {
-    const columns = sourceColumns(source, stages, output ?? new Set((stages.at(-1)?.schema ?? source.schema).keys()));
+    const columns = sourceColumns(source, reads.before);
     const it = source.batches({ ...(signal ? { signal } : {}), ...(columns ? { columns } : {}), runTask: (m, e, a) => session.runLocal(m, e, a), parallelism: session.workers() })[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -91,12 +90,11 @@ export async function* runPipeline(source: Source, stages: readonly Stage[], ses
     }
   }
   let stream: AsyncIterable<Batch> = readAhead(read(), meter);
-  const after = outputColumnsOf(stages, output);
   stages.forEach((stage, i) => {
     const stats: StageStats = { stage: stage.label, rowsIn: 0, rowsOut: 0, batches: 0, busyMs: 0 };
     all.push(stats);
     const trace = (name: string, start: number, end: number, args: Record<string, unknown>) => session.activity(stage.label, name, start, end, args);
-    const outputColumns = after[i];
+    const outputColumns = reads.after[i];
     stream = readAhead(stage.run(stream, { session, stats, trace, ...(signal ? { signal } : {}), ...(outputColumns ? { outputColumns } : {}) }), meter);
   });
   try {

@@ -1,7 +1,8 @@
 /**
  * `filter`: keeps the rows a predicate accepts — a comparison of a column with a value, computed
- * in one pass over the column (in CPU workers for large batches: compare-rows.ts), or a user kernel returning non-zero for rows to keep, placed by the planner
- * like any `td.map`. Rows where a column the predicate reads is null are dropped.
+ * in one pass over the column (in CPU workers for large batches: compare-rows.ts), or a user
+ * kernel returning non-zero for rows to keep, placed by the planner like any `td.map`. Rows
+ * where a column the predicate reads is null are dropped.
  */
 import { extname } from 'node:path';
 import { ArgumentError } from '../../errors.ts';
@@ -36,10 +37,10 @@ export function compareStage(schema: Schema, column: string, op: unknown, value:
     schema,
     run: (input, context) => {
       const workers = context.session.workers();
+      const wantRows = context.outputColumns === undefined || context.outputColumns.size > 0;
       return perBatch(input, context, async (b) => {
         const c = b.columns.get(column)!;
         const target = type === 'string' ? c.dictionary!.find(value as string) : Number(value instanceof Date ? value.getTime() : value);
-        const wantRows = context.outputColumns === undefined || context.outputColumns.size > 0;
         if (workers > 0 && b.rows >= WORKER_MIN_ROWS) {
           const r = await context.session.runLocal<{ count: number; keep?: Tensor<'int32'> }>(COMPARE_MODULE, 'compareRows', [c.values, op, target, c.validity ?? null, wantRows]);
           return r.keep ? keepRows(b, r.keep.data.subarray(0, r.count), context.outputColumns) : { rows: r.count, columns: new Map() };
