@@ -6,7 +6,7 @@
  */
 import { TaskModuleError } from '../errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { UserKernel, UserKernelArg } from '../kernel/user.ts';
+import { isUserKernel, type UserKernel, type UserKernelArg } from '../kernel/user.ts';
 import type { SessionTaskContext } from './session-task.ts';
 
 /** What the client sends: where the kernel is, its arguments (tensors travel as blobs) and its output shape. */
@@ -20,8 +20,6 @@ export interface RemoteKernelCall {
 /** The package export a node resolves for this task (nodes must allow `@tandem/core`). */
 export const REMOTE_KERNEL_MODULE = '@tandem/core/internal/cluster/remote-kernel';
 
-const isKernel = (v: unknown): v is UserKernel => typeof v === 'object' && v !== null && (v as { __tandemKernel?: unknown }).__tandemKernel === true;
-
 /**
  * Runs `call.kernel` from `call.module` on the node's session. Called by the node.
  *
@@ -34,7 +32,7 @@ const isKernel = (v: unknown): v is UserKernel => typeof v === 'object' && v !==
 export async function mapKernel(context: SessionTaskContext, call: RemoteKernelCall): Promise<Tensor> {
   const href = context.allowed(call.module);
   const mod = (await import(href)) as Record<string, unknown>;
-  const k = Object.values(mod).find((v) => isKernel(v) && v.name === call.kernel) as UserKernel | undefined;
+  const k = Object.values(mod).find((v) => isUserKernel(v) && v.name === call.kernel) as UserKernel | undefined;
   if (!k) throw new TaskModuleError('ERR_TANDEM_KERNEL_NOT_FOUND', `${href} exports no kernel named '${call.kernel}' (declare it with kernel('${call.kernel}', fn, { module: import.meta.url }) and export it)`);
   return context.session.map(k, call.args, { output: [...call.output] as never });
 }

@@ -6,7 +6,7 @@
  */
 import type * as arrow from 'apache-arrow';
 import { ArgumentError } from '../errors.ts';
-import type { UserKernel } from '../kernel/user.ts';
+import { isUserKernel, type UserKernel } from '../kernel/user.ts';
 import type { ModuleSpecifier } from '../pool/module-ref.ts';
 import type { Batch, Schema } from './batch.ts';
 import { concatColumns, valueAt, type Column, type ColumnType } from './column.ts';
@@ -107,7 +107,7 @@ export class Table {
   filter(predicate: UserKernel, columns: readonly string[]): Table;
   filter(a: string | UserKernel, b: unknown, c?: unknown): Table {
     if (typeof a === 'string') return this.with(compareStage(this.schema, a, b, c));
-    if (a && typeof a === 'object' && (a as { __tandemKernel?: boolean }).__tandemKernel) return this.with(kernelFilterStage(this.schema, a, b));
+    if (isUserKernel(a)) return this.with(kernelFilterStage(this.schema, a, b));
     throw new ArgumentError('column', "a column name (filter('delay', '>', 15)) or a kernel (filter(k, ['delay']))", a);
   }
 

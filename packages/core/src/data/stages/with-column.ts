@@ -7,7 +7,7 @@
  * more than float32's 24 bits (timestamps in milliseconds) belong in `mapBatches`. A row with a
  * null input is null in the new column.
  */
-import type { UserKernel } from '../../kernel/user.ts';
+import { isUserKernel, type UserKernel } from '../../kernel/user.ts';
 import { Tensor } from '../../tensor/tensor.ts';
 import { ArgumentError } from '../../errors.ts';
 import type { Schema } from '../batch.ts';
@@ -17,7 +17,7 @@ import { neededBefore, perBatch, type Stage } from './stage.ts';
 
 export function withColumnStage(schema: Schema, name: string, k: UserKernel, columns: unknown): Stage {
   requireNewName(name, 'name');
-  if (!k || (k as { __tandemKernel?: boolean }).__tandemKernel !== true) throw new ArgumentError('kernel', 'a kernel made with kernel(name, function (...) { ... })', k);
+  if (!isUserKernel(k)) throw new ArgumentError('kernel', 'a kernel made with kernel(name, function (...) { ... })', k);
   const names = requireColumns(schema, columns, 'columns', NUMERIC.filter((t) => t !== 'timestamp').concat('string'));
   const out = new Map(schema);
   out.set(name, 'float32');
