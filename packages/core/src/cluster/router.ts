@@ -69,26 +69,26 @@ export class ClusterRouter {
     return (ms) => void this.costs.recordKernel(key, WORKERS_DEVICE, tasks, ms);
   }
 
-  async run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[], options: TaskOptions): Promise<T> {
-    const { placement, key } = this.place(module, exportName, [args]);
-    if (placement.where === 'cluster') return this.client.run<T>(module, exportName, args, options);
-    const t = timed(options, this.record(key, 1));
+  /** Runs `tasks` tasks on this machine's pool through `go`, recording their run time under `key`. */
+  private async local<O extends TaskOptions, R>(key: string, tasks: number, options: O, go: (options: O) => Promise<R>): Promise<R> {
+    const t = timed(options, this.record(key, tasks));
     try {
-      return await this.pool.run<T>(module, exportName, args, t.options);
+      return await go(t.options);
     } finally {
       t.done();
     }
   }
 
+  async run<T>(module: ModuleSpecifier, exportName: string, args: readonly unknown[], options: TaskOptions): Promise<T> {
+    const { placement, key } = this.place(module, exportName, [args]);
+    if (placement.where === 'cluster') return this.client.run<T>(module, exportName, args, options);
+    return this.local(key, 1, options, (o) => this.pool.run<T>(module, exportName, args, o));
+  }
+
   async runMany<T>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions): Promise<T[]> {
     const { placement, key } = this.place(module, exportName, argsList);
     if (placement.where === 'cluster') return this.client.runMany<T>(module, exportName, argsList, options);
-    const t = timed(options, this.record(key, argsList.length));
-    try {
-      return await runTasks<T>(this.pool, module, exportName, argsList, t.options);
-    } finally {
-      t.done();
-    }
+    return this.local(key, argsList.length, options, (o) => runTasks<T>(this.pool, module, exportName, argsList, o));
   }
 
   async *stream<T>(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: BulkOptions): AsyncGenerator<Settled<T>, void, undefined> {
