@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
+import { clippedCrossEntropy } from './loss.ts';
 
 interface DenseLayer {
   readonly kernel: tf.Variable;
@@ -101,7 +102,7 @@ export function denseGradient(stack: DenseStack, x: tf.Tensor, oneHot: tf.Tensor
       inputs.push(a);
     }
     const p = inputs.pop()!;
-    const loss = tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(p, epsilon, 1 - epsilon))))), size) as tf.Scalar;
+    const loss = clippedCrossEntropy(p, oneHot, size, epsilon);
     // d loss / d logits: (p − onehot) / size, zero for examples whose true-class probability was clipped (the clip's gradient).
     const truth = tf.sum(tf.mul(p, oneHot), 1, true);
     const inside = tf.logicalAnd(tf.greater(truth, epsilon), tf.less(truth, 1 - epsilon));

@@ -20,6 +20,7 @@ import { registerWasmConvGradients } from '../wasm-grads/index.ts';
 import { registerWasmTrainingKernels } from '../wasm-kernels/index.ts';
 import { arriveAndWait, isAlive, shareOf } from './control.ts';
 import { denseGradient, denseStack, type DenseStack } from './dense-step.ts';
+import { clippedCrossEntropy } from './loss.ts';
 import { applyOptimizer, createOptimizerState, type OptimizerState } from './optimizers.ts';
 import type { NonFiniteKind } from './errors.ts';
 import type { ReplicaBuffers, ReplicaDescription, ReplicaInit, ReplicaState, Segment, SegmentResult } from './types.ts';
@@ -238,9 +239,7 @@ async function computeGradient(s: State, segment: Segment, k: number, region: Fl
     }
     const vars = s.trainable.map((v) => v.read() as tf.Variable);
     const named = tf.variableGrads(() => {
-      const probs = s.model.apply(input, { training: true }) as tf.Tensor;
-      const clipped = tf.clipByValue(probs, EPSILON, 1 - EPSILON);
-      return tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped)))), size) as tf.Scalar;
+      return clippedCrossEntropy(s.model.apply(input, { training: true }) as tf.Tensor, oneHot, size, EPSILON);
     }, vars);
     return { value: named.value, grads: vars.map((v) => named.grads[v.name]) };
   });
