@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { pythonWithTorch } from './python-torch.ts';
 import type { Tensor } from '@tandem/core';
 import type { KernelPeer } from './kernel-peers.ts';
 
@@ -17,12 +18,6 @@ const SCRIPT = fileURLToPath(new URL('../peers/torch_kernels.py', import.meta.ur
 
 export interface TorchKernelPeer extends KernelPeer {
   dispose(): void;
-}
-
-/** A python that has torch: `TANDEM_PYTHON`, Debian's, or the PATH's; undefined if none. */
-export function pythonWithTorch(): string | undefined {
-  const candidates = [process.env.TANDEM_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
-  return candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
 }
 
 /** Whether that python's torch sees a CUDA GPU. */

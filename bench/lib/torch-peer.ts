@@ -1,13 +1,13 @@
 /**
  * PyTorch as a peer of the training bench: the same model, batch, optimizer, data and thread
- * count, run by `peers/torch_train.py` in a child process. Found through `TANDEM_PYTHON`, else
- * Debian's `/usr/bin/python3`, else `python3` on the PATH (a pyenv or venv python may lack torch).
+ * count, run by `peers/torch_train.py` in a child process, by the python `python-torch.ts` finds.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pythonCandidates, pythonWithTorch } from './python-torch.ts';
 
 const SCRIPT = fileURLToPath(new URL('../peers/torch_train.py', import.meta.url));
 
@@ -39,10 +39,9 @@ function blasLibrary(): string {
 
 /** PyTorch, or why it can't run here (the bench prints that line and skips the peer). */
 export function findTorch(x: Float32Array, y: Int32Array): TorchPeer | string {
-  const candidates = [process.env.TANDEM_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
-  const python = candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  const python = pythonWithTorch();
   if (!python) {
-    return `PyTorch peer skipped: no python with torch (tried ${candidates.join(', ')}). On Debian: apt-get install python3-torch libopenblas0-pthread`;
+    return `PyTorch peer skipped: no python with torch (tried ${pythonCandidates().join(', ')}). On Debian: apt-get install python3-torch libopenblas0-pthread`;
   }
   const dir = mkdtempSync(join(tmpdir(), 'tandem-torch-'));
   const data = join(dir, 'train.bin');
