@@ -33,7 +33,7 @@ import { alternate, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 
-const SIZES: Record<KernelName, number[]> = {
+const SIZES: Readonly<Record<KernelName, readonly number[]>> = {
   matmul: [256, 512, 1024, 2048],
   saxpy: [2 ** 20, 2 ** 24],
   sum: [2 ** 20, 2 ** 24],
@@ -282,13 +282,16 @@ export default async function main(argv: string[]): Promise<void> {
   for (const k of kernels) if (!(k in SIZES)) throw new Error(`--kernels: unknown kernel '${k}' (have ${Object.keys(SIZES).join(', ')})`);
   const peerFilter = values.peers?.split(',');
   const WORKERS = Math.round(positive(values, 'workers', availableParallelism()));
-  if (values['matmul-sizes']) {
-    SIZES.matmul = values['matmul-sizes'].split(',').map((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`--matmul-sizes wants positive integers, got ${v}`);
-      return n;
-    });
-  }
+  const sizes: Readonly<Record<KernelName, readonly number[]>> = {
+    ...SIZES,
+    ...(values['matmul-sizes'] ? {
+      matmul: values['matmul-sizes'].split(',').map((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n <= 0) throw new Error(`--matmul-sizes wants positive integers, got ${v}`);
+        return n;
+      }),
+    } : {}),
+  };
 
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
@@ -352,7 +355,7 @@ export default async function main(argv: string[]): Promise<void> {
   const previous = new Map<string, { n: number; ms: number }>();
   try {
     for (const kernel of kernels) {
-      for (const n of SIZES[kernel]) cells.push(...(await runCase(makeCase(kernel, n), peers, reps, maxRunMs, previous)));
+      for (const n of sizes[kernel]) cells.push(...(await runCase(makeCase(kernel, n), peers, reps, maxRunMs, previous)));
     }
   } finally {
     await closeAll();
@@ -374,11 +377,11 @@ export default async function main(argv: string[]): Promise<void> {
   const formulas: Record<KernelName, [string, string]> = { matmul: ['GFLOP/s', '2·n³ / t'], saxpy: ['GB/s', '12·n / t (read x and y, write out)'], sum: ['GB/s', '4·n / t'] };
   for (const kernel of kernels) tables.push(kernelTable(kernel, cells, ...formulas[kernel]));
 
-  const summaryColumns = kernels.flatMap((k) => SIZES[k].map((n) => `${k} ${sizeLabel(n)}`));
+  const summaryColumns = kernels.flatMap((k) => sizes[k].map((n) => `${k} ${sizeLabel(n)}`));
   tables.push({
     title: 'Side by side: median GFLOP/s (matmul) or GB/s, and the ratio to tfjs-wasm direct',
     columns: ['Peer', ...summaryColumns],
-    rows: peers.map((p) => [p.id, ...kernels.flatMap((k) => SIZES[k].map((n) => {
+    rows: peers.map((p) => [p.id, ...kernels.flatMap((k) => sizes[k].map((n) => {
       const cell = cells.find((c) => c.kernel === k && c.n === n && c.peer === p.id);
       const ref = cells.find((c) => c.kernel === k && c.n === n && c.peer === REFERENCE && c.status === 'ok');
       if (!cell || cell.status !== 'ok') return cell?.status ?? '—';
