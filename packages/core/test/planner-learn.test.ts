@@ -12,7 +12,7 @@ import { Tensor } from '../src/index.ts';
 import { runGraph } from '../src/executor/graph.ts';
 import type { GraphNode } from '../src/graph/graph.ts';
 import type { GraphContext } from '../src/planner/graph-plan.ts';
-import { predictSplitMs, worthSplitting } from '../src/planner/split-sizing.ts';
+import { predictSplitMs, splitDevices, worthSplitting } from '../src/planner/split-sizing.ts';
 
 let clock = 0;
 
@@ -20,7 +20,7 @@ let clock = 0;
  * Runs advance `clock` by `msPerElement` per element; `ran` logs what each run covered. A `gpu`
  * is emulated in software (like lavapipe: one machine with the CPU) unless `software` says not.
  */
-function fakeBackend(id: string, kind: 'cpu' | 'gpu', msPerElement: number, ran: Array<{ device: string; elements: number }>, software = kind === 'gpu'): Backend {
+function fakeBackend(id: string, kind: DeviceDescription['kind'], msPerElement: number, ran: Array<{ device: string; elements: number }>, software = kind === 'gpu'): Backend {
   const device: DeviceDescription = { id, backend: id, kind, description: id, software, lanes: 1, limits: { maxBufferBytes: 2 ** 31, maxBindingBytes: 2 ** 31 } };
   return {
     name: id,
@@ -163,6 +163,30 @@ describe('worthSplitting', () => {
     const whole = m.predictKernel('relu', 'gpu:0', N)!;
     expect(predictSplitMs('relu', N, realGpu(), m)!).toBeGreaterThan(1.5 * whole);
     expect(worthSplitting('relu', N, realGpu(), m, 'auto')).toBe(false);
+  });
+
+  it("splits between the workers and the cluster when a software GPU shares the workers' cores, leaving the software GPU out", () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    const able = [fakeBackend('cpu', 'cpu', 0, ran), fakeBackend('gpu:0', 'gpu', 0, ran, true), fakeBackend('cluster', 'cluster', 0, ran, false)];
+    expect(splitDevices(able, 'auto').map((b) => b.device.id)).toEqual(['cpu', 'cluster']);
+    expect(splitDevices(able, 'eager').map((b) => b.device.id)).toEqual(['cpu', 'gpu:0', 'cluster']);
+    const m = new CostModel();
+    measure(m, 'cpu', 0.5, 1e-3);
+    measure(m, 'gpu:0', 0.5, 1e-3);
+    measure(m, 'cluster', 5, 1e-3);
+    // Heavy work with a fixed cost of 5 ms a slice: the split pays.
+    expect(worthSplitting('relu', N, able, m, 'auto')).toBe(true);
+    // Without the cluster, the software GPU and the CPU alone: never split.
+    expect(worthSplitting('relu', N, able.slice(0, 2), m, 'auto')).toBe(false);
+  });
+
+  it('keeps light work off the cluster when a slice costs more in round trips than it saves', () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    const able = [fakeBackend('cpu', 'cpu', 0, ran), fakeBackend('cluster', 'cluster', 0, ran, false)];
+    const m = new CostModel();
+    measure(m, 'cpu', 0.05, 1e-5);
+    measure(m, 'cluster', 5, 1e-5);
+    expect(worthSplitting('relu', N, able, m, 'auto')).toBe(false);
   });
 
   it('leaves a device 20× slower out even when runs cost nothing fixed: it would add a twentieth at most', () => {

@@ -9,7 +9,8 @@ export interface DeviceDescription {
   /** Unique in a session, e.g. `cpu`, `webgpu:0`, `gpujs:0`, `tfjs:wasm`. */
   readonly id: string;
   readonly backend: BackendName;
-  readonly kind: 'cpu' | 'gpu';
+  /** `cluster`: the other machines of a cluster session, reached through Redis. */
+  readonly kind: 'cpu' | 'gpu' | 'cluster';
   /** The adapter's or engine's own description, e.g. "llvmpipe (LLVM 19.1.7, 256 bits)" or "NVIDIA H100". */
   readonly description: string;
   /** A software rasteriser or emulation: on the CPU, whatever the `kind`. */
@@ -87,6 +88,11 @@ export interface Backend {
   health(): BackendHealth;
   /** Whether this backend has code for the kernel (built-in name, or `user` for user kernels). */
   supports(kernel: string): boolean;
+  /**
+   * For a backend that runs only some calls of a kernel it supports: whether it runs this one.
+   * The cluster runs only user kernels its nodes can load (declared with their module).
+   */
+  supportsCall?(call: KernelCall): boolean;
   /**
    * Computes `call` over `range` of the kernel's index space (the whole of it when omitted). Map,
    * scan and sort kernels write into `call.output`; reduce kernels resolve to their partial.

@@ -20,7 +20,7 @@ import { calibrateLink, type LinkCosts } from './link.ts';
 import type { CostModel } from '../planner/cost-model.ts';
 import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, liveNodes, type NodeInfo } from './heartbeat.ts';
-import { TASK_QUEUE, type ResolvedCluster } from './options.ts';
+import { QUEUES, TASK_QUEUE, type QueueName, type ResolvedCluster } from './options.ts';
 import { jobId, MAX_JOB_BYTES, type TaskJob, type TaskJobResult } from './protocol.ts';
 import { cancelKey, replyKey, REPLY_TTL_SECONDS, type SessionTaskMessage } from './session-task.ts';
 
@@ -34,6 +34,7 @@ const RESYNC_MS = 3000;
 const MAX_TASKS_PER_JOB = 256;
 
 interface Pending {
+  readonly queue: QueueName;
   readonly tasks: number;
   readonly since: number;
   settle(result: TaskJobResult | Error): void;
@@ -49,6 +50,8 @@ export interface SessionTaskOptions {
   onAsk?: (question: unknown) => unknown;
   /** Cancels the task: it rejects here at once, and the task's own signal aborts on its node. */
   signal?: AbortSignal;
+  /** The queue it goes through (default `tasks`; the cluster device's kernel slices use `kernels`). */
+  queue?: QueueName;
 }
 
 export class ClusterClient {
@@ -64,20 +67,21 @@ export class ClusterClient {
     readonly id: string,
     private readonly cluster: ResolvedCluster,
     private readonly redis: Redis,
-    private readonly queue: Queue,
-    private readonly events: QueueEvents,
+    private readonly queues: Readonly<Record<QueueName, { readonly queue: Queue; readonly events: QueueEvents }>>,
     private readonly store: BlobStore,
     private readonly heartbeat: { stop(): Promise<void> },
   ) {
-    events.on('completed', ({ jobId: id, returnvalue }) => {
-      const value = typeof returnvalue === 'string' ? (JSON.parse(returnvalue) as TaskJobResult) : (returnvalue as unknown as TaskJobResult);
-      this.settle(id, value);
-    });
-    events.on('failed', ({ jobId: id, failedReason }) => this.settle(id, new TandemError('ERR_TANDEM_CLUSTER_JOB', failedReason)));
-    events.on('progress', ({ jobId: id, data }) => {
-      if (typeof data === 'object' && data !== null) this.pending.get(id)?.message?.(data as SessionTaskMessage);
-    });
-    events.on('error', () => {}); // reconnects by itself; missed events are caught by the resync
+    for (const { events } of Object.values(queues)) {
+      events.on('completed', ({ jobId: id, returnvalue }) => {
+        const value = typeof returnvalue === 'string' ? (JSON.parse(returnvalue) as TaskJobResult) : (returnvalue as unknown as TaskJobResult);
+        this.settle(id, value);
+      });
+      events.on('failed', ({ jobId: id, failedReason }) => this.settle(id, new TandemError('ERR_TANDEM_CLUSTER_JOB', failedReason)));
+      events.on('progress', ({ jobId: id, data }) => {
+        if (typeof data === 'object' && data !== null) this.pending.get(id)?.message?.(data as SessionTaskMessage);
+      });
+      events.on('error', () => {}); // reconnects by itself; missed events are caught by the resync
+    }
     this.resync = setInterval(() => void this.lookUpStale(), RESYNC_MS);
     this.resync.unref();
   }
@@ -89,13 +93,16 @@ export class ClusterClient {
     const { Redis } = await import('ioredis');
     const redis = new Redis(cluster.connection);
     redis.on('error', () => {}); // ioredis retries; calls wait meanwhile
-    const queue = new Queue(TASK_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
-    queue.on('error', () => {});
-    const events = new QueueEvents(TASK_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
+    const queues = Object.fromEntries(QUEUES.map((name) => {
+      const queue = new Queue(name, { connection: cluster.connection, prefix: cluster.prefix });
+      queue.on('error', () => {});
+      return [name, { queue, events: new QueueEvents(name, { connection: cluster.connection, prefix: cluster.prefix }) }];
+    })) as Record<QueueName, { queue: Queue; events: QueueEvents }>;
+    const all = Object.values(queues);
     try {
-      await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.ping()]);
+      await Promise.all([...all.flatMap((q) => [q.queue.waitUntilReady(), q.events.waitUntilReady()]), redis.ping()]);
     } catch (error) {
-      await Promise.allSettled([queue.close(), events.close()]);
+      await Promise.allSettled(all.flatMap((q) => [q.queue.close(), q.events.close()]));
       redis.disconnect();
       throw new TandemError('ERR_TANDEM_CLUSTER', `cannot reach the cluster's Redis at ${cluster.where}: ${(error as Error).message}`, { cause: error });
     }
@@ -103,7 +110,7 @@ export class ClusterClient {
     // Nodes drop the jobs of a client whose key expired: it died, nobody waits for them.
     const heartbeat = keepAlive(redis, clientKey(cluster.prefix, id), cluster.clientGraceSeconds, () => String(Date.now()));
     await heartbeat.ready;
-    const client = new ClusterClient(id, cluster, redis, queue, events, new BlobStore(redis, cluster.prefix, cluster.blobTtlSeconds), heartbeat);
+    const client = new ClusterClient(id, cluster, redis, queues, new BlobStore(redis, cluster.prefix, cluster.blobTtlSeconds), heartbeat);
     await client.refreshNodes();
     return client;
   }
@@ -127,9 +134,9 @@ export class ClusterClient {
   private async lookUpStale(): Promise<void> {
     const now = Date.now();
     const stale = [...this.pending].filter(([, p]) => now - p.since > RESYNC_MS).slice(0, 200);
-    for (const [id] of stale) {
+    for (const [id, p] of stale) {
       try {
-        const job = await this.queue.getJob(id);
+        const job = await this.queues[p.queue].queue.getJob(id);
         if (!job) continue;
         if (job.finishedOn && job.returnvalue) this.settle(id, job.returnvalue as TaskJobResult);
         else if (job.finishedOn && job.failedReason) this.settle(id, new TandemError('ERR_TANDEM_CLUSTER_JOB', job.failedReason));
@@ -161,11 +168,12 @@ export class ClusterClient {
 
   /** Submits the tasks as jobs of up to `perJob` tasks; calls `onJob` as each job settles. */
   private async submit(module: ModuleSpecifier, exportName: string, argsList: readonly (readonly unknown[])[], options: TaskOptions, perJob: number,
-    onJob: (first: number, result: TaskJobResult | Error) => void, session?: { message(id: string, m: SessionTaskMessage): void }): Promise<void> {
+    onJob: (first: number, result: TaskJobResult | Error) => void, session?: { message(id: string, m: SessionTaskMessage): void }, queueName: QueueName = TASK_QUEUE): Promise<void> {
     if (typeof exportName !== 'string' || exportName === '') throw new ArgumentError('exportName', 'the name of an exported function', exportName);
     if (options.transfer) throw new ArgumentError('options.transfer', 'nothing: buffers cannot be moved to another machine (they are copied)', options.transfer);
     const name = moduleName(module);
     const call = `${this.id}:${++this.calls}`;
+    const { queue } = this.queues[queueName];
     const jobs: { name: string; data: TaskJob; opts: Record<string, unknown> }[] = [];
     for (let first = 0; first < argsList.length; first += perJob) {
       const slice = argsList.slice(first, first + perJob);
@@ -180,15 +188,15 @@ export class ClusterClient {
       // The index too: identical tasks of one call (runMany of the same arguments) are different jobs.
       const id = jobId(`${call}:${first}`, data);
       this.counts.submitted += slice.length;
-      this.pending.set(id, { tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result), ...(session ? { message: (m: SessionTaskMessage) => session.message(id, m) } : {}) });
+      this.pending.set(id, { queue: queueName, tasks: slice.length, since: Date.now(), settle: (result) => onJob(first, result), ...(session ? { message: (m: SessionTaskMessage) => session.message(id, m) } : {}) });
       jobs.push({ name: exportName, data, opts: { jobId: id, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 3600 } } });
     }
     options.signal?.addEventListener('abort', () => {
       for (const j of jobs) this.settle(j.opts.jobId as string, options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'));
       // A queued job is removed; a running session task sees its cancel mark and stops.
-      void Promise.allSettled(jobs.flatMap((j) => [this.queue.remove(j.opts.jobId as string), ...(session ? [this.redis.set(cancelKey(this.cluster.prefix, j.opts.jobId as string), '1', 'EX', REPLY_TTL_SECONDS)] : [])]));
+      void Promise.allSettled(jobs.flatMap((j) => [queue.remove(j.opts.jobId as string), ...(session ? [this.redis.set(cancelKey(this.cluster.prefix, j.opts.jobId as string), '1', 'EX', REPLY_TTL_SECONDS)] : [])]));
     }, { once: true });
-    await this.queue.addBulk(jobs as never);
+    await queue.addBulk(jobs as never);
   }
 
   private async results(result: TaskJobResult | Error): Promise<({ ok: true; value: unknown } | { ok: false; error: unknown })[]> {
@@ -249,7 +257,7 @@ export class ClusterClient {
       };
       this.submit(module, exportName, [args], { signal }, 1, (_, result) => {
         this.results(result).then(([r]) => (r!.ok ? resolve(r!.value as T) : reject(r!.error)), reject);
-      }, { message }).catch(reject);
+      }, { message }, options.queue).catch(reject);
     });
   }
 
@@ -320,7 +328,7 @@ export class ClusterClient {
     clearInterval(this.resync);
     for (const id of [...this.pending.keys()]) this.settle(id, new TandemError('ERR_TANDEM_CLUSTER', 'the session closed before the cluster returned this job'));
     await this.heartbeat.stop();
-    await Promise.allSettled([this.queue.close(), this.events.close()]);
+    await Promise.allSettled(Object.values(this.queues).flatMap((q) => [q.queue.close(), q.events.close()]));
     this.redis.disconnect();
   }
 }

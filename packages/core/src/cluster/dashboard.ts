@@ -1,6 +1,6 @@
 /**
  * `npx tandem cluster dashboard`: bull-board (the BullMQ dashboard Node users already know) over
- * the cluster's task queue, plus `/nodes`, the live nodes as `cluster status --json` gives them
+ * the cluster's task and kernel-slice queues, plus `/nodes`, the live nodes as `cluster status --json` gives them
  * (bull-board sees jobs, not the machines that run them).
  *
  * Read-only unless asked: from bull-board a job can be retried, promoted or removed, and a
@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { ArgumentError } from '../errors.ts';
 import { connectOnce } from './probe.ts';
 import { liveNodes } from './heartbeat.ts';
-import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
+import { KERNEL_QUEUE, resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
 
 export interface DashboardOptions extends ClusterOptions {
   /** TCP port; 0 picks a free one. Default 3000. */
@@ -51,11 +51,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     import('bullmq'), import('@bull-board/api'), import('@bull-board/api/bullMQAdapter'), import('@bull-board/express'), import('express'),
   ]);
   const queue = new Queue(TASK_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
-  queue.on('error', () => {}); // a Redis that goes away shows as errors on the page, not as a crash
+  const slices = new Queue(KERNEL_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
+  // A Redis that goes away shows as errors on the page, not as a crash.
+  for (const q of [queue, slices]) q.on('error', () => {});
   const board = new ExpressAdapter();
   board.setBasePath('/');
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { readOnlyMode: !options.actions, description: 'Tandem tasks: run, runMany, stream, session tasks' })],
+    queues: [
+      new BullMQAdapter(queue, { readOnlyMode: !options.actions, description: 'Tandem tasks: run, runMany, stream, session tasks' }),
+      new BullMQAdapter(slices, { readOnlyMode: !options.actions, description: "Kernel slices: the ranges of td.map and withColumn calls clients' planners give the cluster" }),
+    ],
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Tandem cluster' } },
   });
@@ -67,7 +72,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
   }).catch(async (error: Error) => {
-    await queue.close();
+    await Promise.all([queue.close(), slices.close()]);
     redis.disconnect();
     throw new ArgumentError('options.port', `a port free on ${host} (${error.message})`, port);
   });
@@ -78,7 +83,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await queue.close();
+      await Promise.all([queue.close(), slices.close()]);
       redis.disconnect();
     },
   };

@@ -37,6 +37,8 @@ export interface NodeInfo {
   readonly failed: number;
   /** Its session's counts and times (absent from nodes of an older version). */
   readonly stats?: NodeSessionStats;
+  /** Whether it takes kernel slices (`kernels` queue): stand-alone nodes do, a client's own node does not. */
+  readonly kernelSlices?: boolean;
   /** ms since the epoch. */
   readonly lastSeen: number;
 }

@@ -17,7 +17,7 @@ import { BlobStore } from './blob-store.ts';
 import { probeRedis } from './probe.ts';
 import { decode, encode } from './codec.ts';
 import { clientKey, keepAlive, nodeKey, NODE_TTL_SECONDS, summariseStats, type NodeInfo } from './heartbeat.ts';
-import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
+import { KERNEL_QUEUE, resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
 import { validateJob, type TaskJob, type TaskJobResult } from './protocol.ts';
 import { runSessionTask, type SessionTaskContext } from './session-task.ts';
 import { taskKernel, timed, WORKERS_DEVICE } from './router.ts';
@@ -45,6 +45,11 @@ export interface NodeOptions extends ClusterOptions {
   readonly concurrency?: number;
   /** Run jobs on this session rather than opening one (a client's in-process node). */
   readonly session?: Tandem;
+  /**
+   * Take the kernel slices clients' planners send to the cluster (`cluster-device.ts`). Default
+   * true; a client's own node does not: its machine's devices take their share directly.
+   */
+  readonly kernelSlices?: boolean;
 }
 
 /** A running node. */
@@ -95,13 +100,15 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const id = randomUUID();
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const workers = td.stats().workers.length;
+  // A session with no backend lists its workers as a device (backend 'workers'): they run tasks, not kernels.
+  const kernelSlices = options.kernelSlices !== false && td.devices().some((d) => d.backend !== 'workers' && d.kind !== 'cluster');
   // Jobs run on the session's own pool: through the session, a client's in-process node (whose
   // session is on the cluster) would submit each job to the cluster again.
   const { costs, pool } = sessionInternals(td);
   const counts = { running: 0, completed: 0, failed: 0 };
   const info = (): NodeInfo => ({
     id, name, host: hostname(), pid: process.pid, workers, ...counts, lastSeen: Date.now(),
-    devices: td.devices().map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()),
+    devices: td.devices().map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()), kernelSlices,
   });
   const heartbeat = keepAlive(redis, nodeKey(cluster.prefix, id), NODE_TTL_SECONDS, () => JSON.stringify(info()));
 
@@ -150,7 +157,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     return { v: 1, node: name, results: settled };
   };
 
-  const worker = new Worker(TASK_QUEUE, async (job) => {
+  const processJob = async (job: import('bullmq').Job): Promise<TaskJobResult> => {
     counts.running++;
     try {
       let data: TaskJob;
@@ -172,13 +179,15 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     } finally {
       counts.running--;
     }
-  }, {
+  };
+  const queues = kernelSlices ? [TASK_QUEUE, KERNEL_QUEUE] : [TASK_QUEUE];
+  const bullWorkers = queues.map((queue) => new Worker(queue, processJob, {
     connection: cluster.connection, prefix: cluster.prefix, concurrency: options.concurrency ?? Math.max(1, workers),
     lockDuration: LOCK_MS, stalledInterval: STALLED_INTERVAL_MS, maxStalledCount: MAX_STALLED,
-  });
+  }));
   // ioredis reconnects by itself (Redis restarted); BullMQ reports the outage here meanwhile.
-  worker.on('error', () => {});
-  await worker.waitUntilReady();
+  for (const w of bullWorkers) w.on('error', () => {});
+  await Promise.all(bullWorkers.map((w) => w.waitUntilReady()));
   let closing: Promise<void> | undefined;
   return {
     id,
@@ -186,7 +195,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     devices: () => td.devices(),
     close() {
       closing ??= (async () => {
-        await worker.close();
+        await Promise.all(bullWorkers.map((w) => w.close()));
         await heartbeat.stop();
         redis.disconnect();
         if (own) await td.close();

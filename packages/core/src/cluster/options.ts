@@ -34,6 +34,15 @@ export interface ResolvedCluster {
 
 /** The queue every task job goes through. */
 export const TASK_QUEUE = 'tasks';
+/**
+ * The queue of kernel slices a client's planner gives to the cluster as a device
+ * (`cluster-device.ts`). Stand-alone nodes take them; a client's own node does not, since its
+ * machine's devices already take their share of the call directly.
+ */
+export const KERNEL_QUEUE = 'kernels';
+/** Both queues: what `cluster status` counts and the dashboard shows. */
+export const QUEUES = [TASK_QUEUE, KERNEL_QUEUE] as const;
+export type QueueName = (typeof QUEUES)[number];
 
 export function resolveCluster(options: unknown, argument = 'cluster'): ResolvedCluster {
   if (typeof options !== 'object' || options === null) throw new ArgumentError(argument, "{ redis: 'redis://host:6379' } or { connection: {...} }", options);

@@ -1,12 +1,17 @@
 /**
  * A kernel call on a cluster node: a session task (`session-task.ts`) that loads the kernel from
  * the module it names — checked against the node's `--allow` list, since jobs carry no code — and
- * runs it on the node's session, whose planner splits it over the node's devices. A session
- * with no device of its own (a cluster client with `workers: 0`) runs its kernels this way.
+ * runs it on the node's session. Two forms:
+ * - `mapKernel`: the whole call, which the node's planner splits over its devices. A session with
+ *   no device of its own (a cluster client with `workers: 0`) runs its kernels this way.
+ * - `mapKernelSlice`: one range of a call whose other ranges run elsewhere — the client's planner
+ *   split the call over its own devices and the cluster (`cluster-device.ts`).
  */
-import { TaskModuleError } from '../errors.ts';
-import type { Tensor } from '../tensor/tensor.ts';
-import { isUserKernel, type UserKernel, type UserKernelArg } from '../kernel/user.ts';
+import { ArgumentError, TaskModuleError } from '../errors.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { isUserKernel, userCall, type UserKernel, type UserKernelArg } from '../kernel/user.ts';
+import type { IndexRange } from '../kernel/types.ts';
+import { sessionInternals } from '../session/internals.ts';
 import type { SessionTaskContext } from './session-task.ts';
 
 /** What the client sends: where the kernel is, its arguments (tensors travel as blobs) and its output shape. */
@@ -30,9 +35,41 @@ export const REMOTE_KERNEL_MODULE = '@tandem/core/internal/cluster/remote-kernel
  * ```
  */
 export async function mapKernel(context: SessionTaskContext, call: RemoteKernelCall): Promise<Tensor> {
+  const k = await loadKernel(context, call);
+  return context.session.map(k, call.args, { output: [...call.output] as never });
+}
+
+/** A slice of a call: which range of the output's flat indices to compute. */
+export interface RemoteKernelSlice extends RemoteKernelCall {
+  readonly range: IndexRange;
+}
+
+/**
+ * Computes `slice.range` of the call on the node's fastest device and resolves to those output
+ * elements alone (flat, `range.end - range.start` of them). Called by the node.
+ *
+ * @example
+ * ```ts
+ * // The cluster device does this for each range the client's planner gives it:
+ * await client.runSessionTask(REMOTE_KERNEL_MODULE, 'mapKernelSlice', [{ module: href, kernel: 'km', args, output: [n], range: { start: 0, end: n / 2 } }], { queue: KERNEL_QUEUE });
+ * ```
+ */
+export async function mapKernelSlice(context: SessionTaskContext, slice: RemoteKernelSlice): Promise<Tensor> {
+  const k = await loadKernel(context, slice);
+  const call = userCall(k, slice.args, [...slice.output] as never);
+  const { start, end } = slice.range;
+  const extent = call.output.size;
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start < end && end <= extent)) {
+    throw new ArgumentError('slice.range', `a range [start, end) inside the output's ${extent} elements`, slice.range);
+  }
+  await sessionInternals(context.session).runRange(call, slice.range);
+  return new Tensor('float32', [end - start], call.output.data.subarray(start, end) as never);
+}
+
+async function loadKernel(context: SessionTaskContext, call: RemoteKernelCall): Promise<UserKernel> {
   const href = context.allowed(call.module);
   const mod = (await import(href)) as Record<string, unknown>;
   const k = Object.values(mod).find((v) => isUserKernel(v) && v.name === call.kernel) as UserKernel | undefined;
   if (!k) throw new TaskModuleError('ERR_TANDEM_KERNEL_NOT_FOUND', `${href} exports no kernel named '${call.kernel}' (declare it with kernel('${call.kernel}', fn, { module: import.meta.url }) and export it)`);
-  return context.session.map(k, call.args, { output: [...call.output] as never });
+  return k;
 }

@@ -1,7 +1,7 @@
-/** `npx tandem cluster status`: the live nodes and the task queue's counts. */
+/** `npx tandem cluster status`: the live nodes and the job counts of the task and kernel-slice queues. */
 import { connectOnce } from './probe.ts';
 import { liveNodes, type NodeInfo } from './heartbeat.ts';
-import { resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
+import { QUEUES, resolveCluster, type ClusterOptions } from './options.ts';
 
 export interface ClusterStatus {
   readonly nodes: readonly NodeInfo[];
@@ -21,14 +21,15 @@ export async function clusterStatus(options: ClusterOptions): Promise<ClusterSta
   const { Queue } = await import('bullmq');
   // One look, not a service: fail fast (no reconnecting for ever) and say where it failed.
   const redis = await connectOnce(cluster);
-  let queue: import('bullmq').Queue | undefined;
+  const queues = QUEUES.map((name) => new Queue(name, { connection: { ...cluster.connection, maxRetriesPerRequest: 1 }, prefix: cluster.prefix }));
   try {
-    queue = new Queue(TASK_QUEUE, { connection: { ...cluster.connection, maxRetriesPerRequest: 1 }, prefix: cluster.prefix });
-    queue.on('error', () => {});
-    const [nodes, counts] = await Promise.all([liveNodes(redis, cluster.prefix), queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')]);
-    return { nodes, queue: { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0, completed: counts.completed ?? 0 } };
+    for (const q of queues) q.on('error', () => {});
+    const states = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+    const [nodes, ...counts] = await Promise.all([liveNodes(redis, cluster.prefix), ...queues.map((q) => q.getJobCounts(...states))]);
+    const sum = (state: (typeof states)[number]) => counts.reduce((s, c) => s + (c[state] ?? 0), 0);
+    return { nodes, queue: { waiting: sum('waiting'), active: sum('active'), delayed: sum('delayed'), failed: sum('failed'), completed: sum('completed') } };
   } finally {
-    await queue?.close();
+    await Promise.allSettled(queues.map((q) => q.close()));
     redis.disconnect();
   }
 }

@@ -20,6 +20,7 @@ import { runCall } from './run-call.ts';
 import { calibrateKernels, exploreOn } from '../planner/calibrate.ts';
 import { deviation, type Replan } from '../planner/replan.ts';
 import { eligibleBackends } from '../planner/policy.ts';
+import { splitDevices } from '../planner/split-sizing.ts';
 import { runSplit } from './split.ts';
 
 
@@ -53,7 +54,7 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
    */
   const refuseUnplaceable = (): void => {
     for (const n of pending) {
-      if (n.device || eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).length > 0) continue;
+      if (n.device || eligibleBackends(ctx.backends, n.call, ctx.policy).length > 0) continue;
       const error = new ArgumentError('policy', `a policy with at least one healthy device that runs kernel '${n.call.kernel}'`, ctx.policy);
       pending.delete(n);
       failed.set(n, error);
@@ -64,7 +65,7 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
   let plan: GraphPlan = planner.plan(nodes.filter((n) => pending.has(n)), new Map());
   let wake: (() => void) | undefined;
 
-  const deviceOf = (n: GraphNode): Backend | undefined => n.device ?? plan.device.get(n) ?? eligibleBackends(ctx.backends, n.call.kernel, 'auto')[0];
+  const deviceOf = (n: GraphNode): Backend | undefined => n.device ?? plan.device.get(n) ?? eligibleBackends(ctx.backends, n.call, 'auto')[0];
   const laneOf = (n: GraphNode, b: Backend | undefined): string => (planner.splitNodes.has(n) ? 'split' : planner.oneMachine ? 'machine' : b?.device.id ?? 'none');
 
   const replan = (after: GraphNode, b: Backend, reason: Replan['reason'], predictedMs: number, measuredMs: number): void => {
@@ -138,7 +139,7 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
       },
       (error: unknown) => {
         const lost = b !== undefined && b.health() !== 'ok';
-        if (lost && !n.device && eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).length > 0) {
+        if (lost && !n.device && eligibleBackends(ctx.backends, n.call, ctx.policy).length > 0) {
           // The planner chose the device, and another can run the node: it goes back to the
           // pending nodes and the re-plan (which leaves out the lost device) places it again.
           // Its output is overwritten whole by the run that succeeds.
@@ -188,7 +189,7 @@ export async function runGraph(nodes: readonly GraphNode[], ctx: GraphContext): 
 async function runSplitNode(ctx: GraphContext, call: KernelCall): Promise<void> {
   // Inputs produced by an earlier graph may still be computing.
   for (const a of call.args) if (a instanceof Tensor) await a.values();
-  await runSplit(call, eligibleBackends(ctx.backends, call.kernel, ctx.policy), ctx.costs, { policy: ctx.policy }, ctx.recorder);
+  await runSplit(call, splitDevices(eligibleBackends(ctx.backends, call, ctx.policy), ctx.policy), ctx.costs, { policy: ctx.policy }, ctx.recorder);
 }
 
 async function runOne(ctx: GraphContext, call: KernelCall, b: Backend | undefined): Promise<Measured> {

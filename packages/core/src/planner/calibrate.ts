@@ -37,7 +37,7 @@ export async function calibrateKernels(nodes: readonly GraphNode[], ctx: GraphCo
     if (n.device || extent < ctx.splitMinElements || done.has(key)) continue;
     if (n.call.args.some((a) => a instanceof Tensor && produced.has(a))) continue;
     done.add(key);
-    const unmeasured = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy).filter((b) => ctx.costs.predictKernel(key, b.device.id, extent) === undefined);
+    const unmeasured = eligibleBackends(ctx.backends, n.call, ctx.policy).filter((b) => ctx.costs.predictKernel(key, b.device.id, extent) === undefined);
     if (unmeasured.length === 0) continue;
     for (const a of n.call.args) if (a instanceof Tensor) await a.values();
     const align = spec.align?.(n.call) ?? 1;

@@ -80,7 +80,7 @@ export class GraphPlanner {
   constructor(private readonly ctx: GraphContext, readonly nodes: readonly GraphNode[]) {
     this.edges = new GraphEdges(nodes);
     for (const n of nodes) {
-      const able = eligibleBackends(ctx.backends, n.call.kernel, ctx.policy);
+      const able = eligibleBackends(ctx.backends, n.call, ctx.policy);
       const extent = specFor(n.call).extent(n.call);
       if (!n.device && extent >= ctx.splitMinElements && worthSplitting(kernelKey(n.call), extent, able, ctx.costs, ctx.policy)) this.splitNodes.add(n);
     }
@@ -225,7 +225,7 @@ export class GraphPlanner {
   }
 
   private able(n: GraphNode): Backend[] {
-    return eligibleBackends(this.ctx.backends, n.call.kernel, this.ctx.policy);
+    return eligibleBackends(this.ctx.backends, n.call, this.ctx.policy);
   }
 
   private devices(): Backend[] {

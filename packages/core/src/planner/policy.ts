@@ -1,9 +1,11 @@
 import type { Backend } from '../backend/contract.ts';
+import type { KernelCall } from '../kernel/types.ts';
 
 /**
  * How a session places data-parallel work: `auto` splits it across every healthy device by
- * predicted throughput; `cpu` / `gpu` use only devices of that kind; `eager` splits without a
- * model (the first free device takes the next equal chunk).
+ * predicted throughput (on a cluster session, the other nodes too, as the `cluster` device);
+ * `cpu` / `gpu` use only this machine's devices of that kind; `eager` splits without a model
+ * (the first free device takes the next equal chunk).
  */
 export type Policy = 'auto' | 'cpu' | 'gpu' | 'eager';
 
@@ -15,10 +17,10 @@ export const POLICIES: readonly Policy[] = ['auto', 'cpu', 'gpu', 'eager'];
  * the cores; webgpu and gpujs one adapter): splitting work between them would only make them
  * compete for it.
  */
-export function eligibleBackends(backends: readonly Backend[], kernel: string, policy: Policy): Backend[] {
+export function eligibleBackends(backends: readonly Backend[], call: KernelCall, policy: Policy): Backend[] {
   const out: Backend[] = [];
   for (const b of backends) {
-    if (b.health() !== 'ok' || !b.supports(kernel)) continue;
+    if (b.health() !== 'ok' || !b.supports(call.kernel) || b.supportsCall?.(call) === false) continue;
     if ((policy === 'cpu' && b.device.kind !== 'cpu') || (policy === 'gpu' && b.device.kind !== 'gpu')) continue;
     if (!out.some((o) => o.device.kind === b.device.kind)) out.push(b);
   }

@@ -20,8 +20,17 @@ export const SPLIT_GAIN = 1.1;
 export const MEASURE_SPLIT_COST = 1.5;
 
 /**
- * Whether splitting a call of `extent` elements over `able` can pay. Not when a GPU emulated in
- * software is among them beside the CPU (one set of cores: a split only adds contention). A
+ * The devices a split of a call spreads over, of those able to run it: a GPU emulated in software
+ * is left out when the CPU is in (one set of cores: a split between them only adds contention).
+ * `eager` splits over all of them, as it is told.
+ */
+export function splitDevices(able: readonly Backend[], policy: Policy): Backend[] {
+  if (policy === 'eager' || !able.some((b) => b.device.kind === 'cpu')) return [...able];
+  return able.filter((b) => !(b.device.kind === 'gpu' && b.device.software));
+}
+
+/**
+ * Whether splitting a call of `extent` elements over {@link splitDevices} of `able` can pay. A
  * device never measured on it: yes, the split measures it. Otherwise by the split's predicted
  * time ({@link predictSplitMs}: every chunk's fixed cost counted) against the fastest device
  * alone: a split must beat it by {@link SPLIT_GAIN}, or, where a device's speed is uncertain
@@ -32,16 +41,17 @@ export const MEASURE_SPLIT_COST = 1.5;
  * the GPU).
  */
 export function worthSplitting(key: string, extent: number, able: readonly Backend[], model: CostModel, policy: Policy): boolean {
-  if (able.length < 2) return false;
+  const parts = splitDevices(able, policy);
+  if (parts.length < 2) return false;
   if (policy === 'eager') return true;
-  if (able.some((b) => b.device.software) && able.some((b) => b.device.kind === 'cpu')) return false;
-  const times = able.map((b) => model.predictKernel(key, b.device.id, extent));
+  const times = parts.map((b) => model.predictKernel(key, b.device.id, extent));
   if (times.some((t) => t === undefined)) return true;
-  const whole = Math.min(...(times as number[]));
-  const split = predictSplitMs(key, extent, able, model);
+  // The fastest device alone may be one the split leaves out (a software GPU faster than the workers).
+  const whole = Math.min(...able.map((b) => model.predictKernel(key, b.device.id, extent) ?? Infinity));
+  const split = predictSplitMs(key, extent, parts, model);
   if (split === undefined) return true;
   // A prediction from too few, old or contradicted samples must not keep a device out: the split measures it.
-  if (able.some((b) => model.confidence(key, b.device.id, extent).uncertain)) return split <= whole * MEASURE_SPLIT_COST;
+  if (parts.some((b) => model.confidence(key, b.device.id, extent).uncertain)) return split <= whole * MEASURE_SPLIT_COST;
   return split * SPLIT_GAIN <= whole;
 }
 

@@ -9,6 +9,7 @@ import type { CostModel } from '../planner/cost-model.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import type { Recorder } from '../trace/recorder.ts';
 import type { ClusterClient } from '../cluster/client.ts';
+import type { IndexRange, KernelCall } from '../kernel/types.ts';
 
 export interface SessionInternals {
   readonly pool: WorkerPool;
@@ -20,6 +21,8 @@ export interface SessionInternals {
   costsChanged(): void;
   /** The cluster this session submits to, if it joined one: where a sweep's trials go. */
   cluster(): ClusterClient | undefined;
+  /** Computes one range of `call` on this machine's fastest device for it (a node's kernel slice). */
+  runRange(call: KernelCall, range: IndexRange): Promise<string>;
 }
 
 const bySession = new WeakMap<object, SessionInternals>();

@@ -18,6 +18,7 @@ import { Recorder } from '../trace/recorder.ts';
 import type { Span } from '../trace/types.ts';
 import { registerInternals } from './internals.ts';
 import { runGraph } from '../executor/graph.ts';
+import { runRange } from '../executor/run-range.ts';
 import type { GraphNode } from '../graph/graph.ts';
 import { calibrateTransfers } from '../planner/calibrate.ts';
 import type { Replan } from '../planner/replan.ts';
@@ -132,6 +133,7 @@ export class Tandem {
     registerInternals(this, {
       pool, costs: this.costs, recorder: this.recorder, devices: () => this.devices(), costsChanged: () => void (this.costsDirty = true),
       cluster: () => this.cluster?.client,
+      runRange: (call, range) => runRange(call, range, { backends: this.backends, costs: this.costs, policy: this.policy, recorder: this.recorder }),
     });
   }
 
@@ -182,8 +184,12 @@ export class Tandem {
     // and places each call here or on the cluster by the measured cost of moving its arguments.
     if (!submitOnly) {
       const { startNode } = await import('../cluster/node.ts');
-      this.cluster.node = await startNode({ ...options, allow: ['*'], session: this, name: `${hostname()}:${process.pid} (client)` });
+      const node = await startNode({ ...options, allow: ['*'], session: this, name: `${hostname()}:${process.pid} (client)`, kernelSlices: false });
+      this.cluster.node = node;
       await router.calibrate();
+      // The other nodes are one more device of this session's planner, for kernels they can load.
+      const { ClusterDevice } = await import('../cluster/cluster-device.ts');
+      this.backends.push(new ClusterDevice(client, () => node.id));
     }
   }
 
@@ -266,7 +272,8 @@ export class Tandem {
    * ```
    */
   devices(): DeviceInfo[] {
-    const devices = this.backends.map((b) => b.device);
+    // The cluster device stands for the nodes, listed one by one instead.
+    const devices = this.backends.filter((b) => b.device.kind !== 'cluster').map((b) => b.device);
     // A cluster's nodes, as last seen (every few seconds): where run/runMany/stream tasks go.
     for (const n of this.cluster?.client.nodes() ?? []) {
       devices.push({ id: `node:${n.name}`, backend: 'cluster', kind: 'cpu', description: `${n.host} pid ${n.pid}: ${n.devices.join('; ')}`, software: false, lanes: n.workers, limits: { maxBufferBytes: 0, maxBindingBytes: 0 } });
@@ -463,8 +470,8 @@ export class Tandem {
    * is planned and run together. A device named here must exist and run the kernel (checked now).
    */
   private launch(call: KernelCall, device: string | undefined): Tensor {
-    const named = device === undefined ? undefined : pickBackend(this.backends, call.kernel, device);
-    if (!named) pickBackend(this.backends, call.kernel, undefined);
+    const named = device === undefined ? undefined : pickBackend(this.backends, call, device);
+    if (!named) pickBackend(this.backends, call, undefined);
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const done = new Promise<void>((res, rej) => {

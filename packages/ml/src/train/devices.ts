@@ -34,7 +34,7 @@ const CPU: TrainingDevice = { id: 'cpu', kind: 'cpu', software: false };
 export function deviceOf(engine: ReplicaEngine, devices: readonly DeviceDescription[]): TrainingDevice {
   if (engine !== 'webgpu') return CPU;
   const gpu = devices.find((d) => d.backend === 'webgpu') ?? devices.find((d) => d.kind === 'gpu');
-  return gpu ? { id: gpu.id, kind: gpu.kind, software: gpu.software, description: gpu.description } : { id: 'webgpu', kind: 'gpu', software: false };
+  return gpu ? { id: gpu.id, kind: 'gpu', software: gpu.software, description: gpu.description } : { id: 'webgpu', kind: 'gpu', software: false };
 }
 
 /**
