@@ -11,14 +11,21 @@
  * 2. CPU-bound (200 tasks × ~20 ms of arithmetic): 1 node process vs 2 (1 worker thread each).
  * 3. Recovery: 2 nodes run sleeping tasks; one is SIGKILLed mid-run; the time from the kill until
  *    every job it held has completed on the other node (BullMQ's `stalled` events name them).
+ * 4. A user kernel split by the client's planner: a client with 1 worker and a node with 1 worker;
+ *    `td.map` of a heavy kernel and of a light one, with the planner free to give the cluster a
+ *    share (it learns its cost, transfers included) against this machine alone (`device: 'cpu'`).
  *
  * Options: --reps N (5)  --tasks N (20000)  --raw-concurrency N (8)  --cpu-tasks N (200)
  *          --cpu-ms N (20)  --recover-reps N (3)  --recover-tasks N (400)  --recover-ms N (25)
+ *          --kernel-elements N (200000)  --kernel-rounds N (200)
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Tandem } from '@tandem/core';
+import { Tandem, Tensor } from '@tandem/core';
+import '@tandem/backends';
+import { sessionInternals } from '@tandem/core/internal/session/internals';
+import { spinKernel } from './tasks/spin-kernel.ts';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisAvailability, startRedis, type RedisServer } from '../packages/core/test/helpers/redis-server.ts';
@@ -42,10 +49,15 @@ const TASK_QUEUE = 'tasks';
 
 const TARGET_TINY = 0.8;
 const TARGET_SPEEDUP = 1.8;
+/** The split over this machine and a node of the same size must beat this machine alone by this much on the heavy kernel. */
+const TARGET_KERNEL_SPLIT = 1.3;
+/** …and must not make the light kernel, which is not worth a trip through Redis, slower than this. */
+const LIGHT_KERNEL_SLACK = 1.15;
 
 interface Settings {
   reps: number; tasks: number; rawConcurrency: number; cpuTasks: number; cpuTaskMs: number;
   recoverReps: number; recoverTasks: number; recoverTaskMs: number;
+  kernelElements: number; kernelRounds: number;
 }
 
 /** What one tiny-task run cost, from counters read before and after it. */
@@ -121,7 +133,7 @@ function costs(before: Awaited<ReturnType<typeof counters>>, after: Awaited<Retu
 export default async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(['reps', 'tasks', 'raw-concurrency', 'cpu-tasks', 'cpu-ms', 'recover-reps', 'recover-tasks', 'recover-ms'].map((k) => [k, { type: 'string' as const }])),
+    options: Object.fromEntries(['reps', 'tasks', 'raw-concurrency', 'cpu-tasks', 'cpu-ms', 'recover-reps', 'recover-tasks', 'recover-ms', 'kernel-elements', 'kernel-rounds'].map((k) => [k, { type: 'string' as const }])),
   });
   const s: Settings = {
     reps: positiveInt(values, 'reps', 5),
@@ -132,6 +144,8 @@ export default async function main(argv: string[]): Promise<void> {
     recoverReps: positiveInt(values, 'recover-reps', 3),
     recoverTasks: positiveInt(values, 'recover-tasks', 400),
     recoverTaskMs: positiveInt(values, 'recover-ms', 25),
+    kernelElements: positiveInt(values, 'kernel-elements', 200_000),
+    kernelRounds: positiveInt(values, 'kernel-rounds', 200),
   };
   const availability = redisAvailability();
   if (!availability.available) throw new Error(`the cluster bench needs redis-server: ${availability.reason}`);
@@ -147,6 +161,7 @@ export default async function main(argv: string[]): Promise<void> {
   let tiny: Awaited<ReturnType<typeof tinyTasks>>;
   let cpu: Awaited<ReturnType<typeof cpuBound>>;
   let recover: Awaited<ReturnType<typeof recovery>>;
+  let split: Awaited<ReturnType<typeof kernelSplit>>;
   const loads: Record<string, LoadReport> = {};
   try {
     let watch = watchClusterLoad(redis);
@@ -161,6 +176,10 @@ export default async function main(argv: string[]): Promise<void> {
     recover = await recovery(redis, s);
     loads.recover = watch.stop();
     console.log(`  ${describeLoad(loads.recover)}`);
+    watch = watchClusterLoad(redis);
+    split = await kernelSplit(redis, s);
+    loads.kernel = watch.stop();
+    console.log(`  ${describeLoad(loads.kernel)}`);
   } finally {
     admin.disconnect();
     await redis.stop();
@@ -186,6 +205,18 @@ export default async function main(argv: string[]): Promise<void> {
       measured: `${seconds(recover.recoverMs.median)} median (max ${seconds(recover.recoverMs.max)}); detected after ${seconds(recover.detectMs.median)}`,
       pass: recover.recoverMs.max < 15_000,
     },
+    {
+      name: `User kernel split by the planner over this machine + 1 node, heavy kernel (${s.kernelRounds} rounds/element)`,
+      target: `≥ ${TARGET_KERNEL_SPLIT}× this machine alone`,
+      measured: `${ratio(split.heavy.speedup)} (median), ${(split.heavy.clusterShare * 100).toFixed(0)}% of the elements on the node`,
+      pass: split.heavy.speedup >= TARGET_KERNEL_SPLIT,
+    },
+    {
+      name: 'User kernel split by the planner, light kernel (1 round/element)',
+      target: `≥ ${ratio(1 / LIGHT_KERNEL_SLACK)} this machine alone (kept here)`,
+      measured: `${ratio(split.light.speedup)} (median), ${(split.light.clusterShare * 100).toFixed(0)}% of the elements on the node`,
+      pass: split.light.speedup >= 1 / LIGHT_KERNEL_SLACK,
+    },
   ];
 
   await writeReport({
@@ -200,6 +231,7 @@ export default async function main(argv: string[]): Promise<void> {
       { ...tiny.costTable },
       { ...cpu.table, notes: [...(cpu.table.notes ?? []), describeLoad(loads.cpu)] },
       { ...recover.table, notes: [...(recover.table.notes ?? []), describeLoad(loads.recover)] },
+      { ...split.table, notes: [...(split.table.notes ?? []), describeLoad(loads.kernel)] },
     ],
     checks,
     notes: [
@@ -208,7 +240,7 @@ export default async function main(argv: string[]): Promise<void> {
       'A MISS is reported, not failed: timing targets are not unit-test assertions.',
       ...(noisy ? ['WARNING: other processes used a noticeable share of the CPU during this run (see the notes under each table); rerun on a quiet machine.'] : []),
     ],
-    data: { tiny: tiny.data, cpu: cpu.data, recover: recover.data, load: loads },
+    data: { tiny: tiny.data, cpu: cpu.data, recover: recover.data, kernel: split.data, load: loads },
   });
   const misses = checks.filter((c) => !c.pass).length;
   console.log(`\n${checks.length - misses}/${checks.length} targets met${misses ? ` (${misses} MISS)` : ''}; total ${seconds(performance.now() - t0)}`);
@@ -446,4 +478,76 @@ async function recovery(redis: RedisServer, s: Settings) {
     ],
   };
   return { table, detectMs, recoverMs, totalMs, data: { runs } };
+}
+
+/**
+ * A client with 1 worker (CPU backend) and one node of the same size: `td.map` as the planner
+ * places it — this machine's workers and the cluster device, each measured — against this
+ * machine alone. Warm-up calls let the planner measure both; the timed calls then alternate.
+ */
+async function kernelSplit(redis: RedisServer, s: Settings) {
+  const n = s.kernelElements;
+  console.log(`\n== A user kernel split by the planner: ${int(n)} elements, this machine (1 worker) + 1 node (1 worker) vs this machine alone ==`);
+  const node = await startTandemNode({ redis: redis.url, allow: [TASKS_DIR, '@tandem/core'], name: 'kernel-node', prefix: 'bench-kernel', workers: 1, backends: 'cpu' });
+  const td = await Tandem.create({ cluster: { redis: redis.url, prefix: 'bench-kernel' }, workers: 1, backends: ['cpu'], costCache: false });
+  const x = Tensor.from(Float32Array.from({ length: n }, (_, i) => (i % 977) / 97), [n]);
+  const spans = () => sessionInternals(td).recorder.spans();
+  const cases = [{ id: 'heavy', rounds: s.kernelRounds }, { id: 'light', rounds: 1 }] as const;
+  const out: Record<string, { speedup: number; clusterShare: number; split: ReturnType<typeof summarize>; alone: ReturnType<typeof summarize> }> = {};
+  try {
+    for (const c of cases) {
+      const expected = await td.map(spinKernel, [x, c.rounds], { output: [n], device: 'cpu' });
+      let onNode = 0;
+      let total = 0;
+      const planned = async (): Promise<number> => {
+        const since = spans().length;
+        const t = performance.now();
+        const r = await td.map(spinKernel, [x, c.rounds], { output: [n] });
+        const elapsed = performance.now() - t;
+        if (!Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).equals(Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength))) throw new Error(`${c.id} kernel: the split's result differs from the CPU's`);
+        for (const sp of spans().slice(since)) {
+          if (sp.kernel !== 'user:spinKernel' || typeof sp.args.elements !== 'number' || sp.args.error) continue;
+          total += sp.args.elements;
+          if (sp.track === 'cluster') onNode += sp.args.elements;
+        }
+        return elapsed;
+      };
+      const alone = async (): Promise<number> => {
+        const t = performance.now();
+        await td.map(spinKernel, [x, c.rounds], { output: [n], device: 'cpu' });
+        return performance.now() - t;
+      };
+      // The planner measures the cluster device over its first calls (exploration, then a split).
+      for (let i = 0; i < 6; i++) await planned();
+      onNode = 0;
+      total = 0;
+      const results = await alternate<number>([
+        { id: 'planner', run: planned, warmup: planned },
+        { id: 'alone', run: alone, warmup: alone },
+      ], {
+        reps: s.reps,
+        onResult: (id, rep, t) => console.log(`  ${c.id} rep ${rep + 1}/${s.reps}  ${id.padEnd(8)} ${ms(t)} ms`),
+      });
+      const split = summarize(results.get('planner')!);
+      const here = summarize(results.get('alone')!);
+      out[c.id] = { speedup: here.median / split.median, clusterShare: total ? onNode / total : 0, split, alone: here };
+    }
+  } finally {
+    await td.close();
+    await stopAll([node]);
+  }
+  const heavy = out.heavy!;
+  const light = out.light!;
+  const row = (label: string, r: typeof heavy) => [label, `${ms(r.alone.median)} ms`, `${ms(r.split.median)} ms`, ratio(r.speedup), `${(r.clusterShare * 100).toFixed(0)}%`];
+  const table: Table = {
+    title: `A user kernel split by the client's planner: td.map over ${int(n)} elements, this machine (1 worker) + 1 node (1 worker) vs this machine alone (${s.reps} reps)`,
+    columns: ['Kernel', 'this machine alone (median)', 'planner: here + node (median)', 'speedup', 'elements on the node'],
+    rows: [row(`heavy: ${s.kernelRounds} rounds of sin/cos per element`, heavy), row('light: 1 round per element', light)],
+    notes: [
+      'The planner sees the cluster as a device (`cluster`): its time per slice, measured, includes storing the arguments in Redis, the job, and fetching the result. It splits a call there only when the prediction says the split pays (packages/core/src/cluster/cluster-device.ts).',
+      'Results are checked bit-exact against the CPU alone on every timed call (both sides run the same CPU backend).',
+      `Both processes share this machine's ${machineInfo().availableParallelism} cores with Redis and the client's main thread: the ideal here is 2× only if those cost nothing.`,
+    ],
+  };
+  return { heavy, light, table, data: { elements: n, rounds: s.kernelRounds, heavy, light } };
 }

@@ -91,9 +91,10 @@ function start(name: string, args: string[], ready: RegExp): Promise<Proc> {
   });
 }
 
-/** `tandem worker --redis URL --allow DIR --workers N --backends none --name NAME --prefix P`. */
-export function startTandemNode(o: { redis: string; allow: string; name: string; prefix: string; workers: number }): Promise<Proc> {
-  return start(o.name, [CLI, 'worker', '--redis', o.redis, '--allow', o.allow, '--workers', String(o.workers), '--backends', 'none', '--name', o.name, '--prefix', o.prefix], new RegExp(`^joined \\S+ as ${o.name}$`, 'm'));
+/** `tandem worker --redis URL --allow DIR… --workers N --backends B (none) --name NAME --prefix P`. */
+export function startTandemNode(o: { redis: string; allow: string | readonly string[]; name: string; prefix: string; workers: number; backends?: string }): Promise<Proc> {
+  const allow = typeof o.allow === 'string' ? [o.allow] : o.allow;
+  return start(o.name, [CLI, 'worker', '--redis', o.redis, '--allow', ...allow, '--workers', String(o.workers), '--backends', o.backends ?? 'none', '--name', o.name, '--prefix', o.prefix], new RegExp(`^joined \\S+ as ${o.name}$`, 'm'));
 }
 
 /** A plain BullMQ Worker process (tasks/bullmq-worker.mjs). */
