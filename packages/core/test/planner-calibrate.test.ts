@@ -85,6 +85,24 @@ describe('calibrateKernels', () => {
     expect(onGpu / gpu.cost('relu', N)).toBeLessThan(2);
   });
 
+  it('gives a device with several lanes one slice per lane, all at once, and a one-lane device its four one after another', async () => {
+    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, lanes: 8 });
+    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 3e-5 });
+    const ctx = context([cpu, gpu]);
+    await calibrateKernels([node('op0', relu(ramp(N, 1))).node], ctx);
+    // The same three samples (1/32, 1/32, 1/16 of the range) on each.
+    expect(calibrationSpans(ctx).filter((s) => s.track === 'cpu').map((s) => s.args.elements)).toEqual([N / 32, N / 32, N / 16]);
+    expect(calibrationSpans(ctx).filter((s) => s.track === 'gpu:0').map((s) => s.args.elements)).toEqual([N / 32, N / 32, N / 16]);
+    // Eight slices a pass on the CPU, one in each eighth of the range, started together.
+    expect(cpu.runs).toHaveLength(24);
+    for (let pass = 0; pass < 3; pass++) {
+      expect(cpu.runs.slice(8 * pass, 8 * pass + 8).map((r) => Math.floor(r.range.start / (N / 8)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+    expect(cpu.maxInFlight).toBe(8);
+    expect(gpu.runs).toHaveLength(12);
+    expect(gpu.maxInFlight).toBe(1);
+  });
+
   it('skips small nodes, pinned nodes, inputs computed in the same graph, and kernels already measured', async () => {
     const { cpu, gpu } = devices();
     const ctx = context([cpu, gpu]);
