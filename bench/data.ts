@@ -24,7 +24,7 @@ import '@tandem/backends';
 import { int, ms, ratio, seconds } from './lib/format.ts';
 import { describeLoad, watchLoad } from './lib/load.ts';
 import { machineInfo, describeMachine } from './lib/machine.ts';
-import { alternate, type Peer } from './lib/repeat.ts';
+import { alternate, fullGc, type Peer } from './lib/repeat.ts';
 import { writeReport, type Check, type Table } from './lib/report.ts';
 import { summarize, type Summary } from './lib/stats.ts';
 import {
@@ -321,7 +321,7 @@ async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
   const flights = await td.read(FILES.flights);
   /** One run of the pipeline: wall time, RSS before, the sampled RSS peak, and the top route. */
   const once = async () => {
-    globalThis.gc?.();
+    fullGc();
     const before = process.memoryUsage().rss;
     let peak = before;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
