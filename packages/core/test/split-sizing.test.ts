@@ -142,6 +142,25 @@ describe('ChunkSizer', () => {
     expectTiled(ranges, extent);
   });
 
+  it('gives a device of several lanes chunks of at least the smallest chunk per lane, so none of its lanes idles', () => {
+    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 3e-4, lanes: 8 });
+    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 1e-4 });
+    const sizer = new ChunkSizer('relu', UNITS, 1, [cpu, gpu], model({ cpu: 30, 'gpu:0': 10 }), { policy: 'auto' });
+    const smallest = Math.ceil(UNITS / (32 * 2));
+    const taken: Array<{ device: FakeDevice; range: IndexRange }> = [];
+    while (sizer.pending) {
+      for (const device of [gpu, cpu]) {
+        const range = sizer.take(device);
+        if (range) taken.push({ device, range });
+      }
+    }
+    expectTiled(taken.map((t) => t.range), UNITS);
+    const cpuChunks = taken.filter((t) => t.device === cpu).map((t) => size(t.range));
+    // Every CPU chunk but one cut short by the end of the range spans 8 lanes' worth.
+    expect(cpuChunks.filter((n) => n < 8 * smallest).length).toBeLessThanOrEqual(1);
+    expect(taken.filter((t) => t.device === gpu).some((t) => size(t.range) < 8 * smallest)).toBe(true);
+  });
+
   describe('static shares', () => {
     it('gives each device one contiguous chunk, in device order, sized by its normalised share', () => {
       for (const shares of [{ cpu: 1, 'gpu:0': 3 }, { cpu: 0.5, 'gpu:0': 1.5 }, { 'gpu:0': 300, cpu: 100 }]) {

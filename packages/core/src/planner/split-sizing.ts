@@ -66,9 +66,9 @@ export function predictSplitMs(key: string, extent: number, able: readonly Backe
   if (whole.some((t) => t === undefined || !(t > 0))) return undefined;
   const rates = (whole as number[]).map((t) => 1 / t);
   const total = rates.reduce((a, b) => a + b, 0);
-  const smallest = Math.max(1, extent / (32 * able.length));
   let slowest = 0;
   able.forEach((b, i) => {
+    const smallest = Math.max(1, extent / (32 * able.length)) * Math.max(1, b.device.lanes);
     let left = (extent * rates[i]!) / total;
     let ms = 0;
     while (left > 0) {
@@ -157,7 +157,9 @@ export class ChunkSizer {
       // Guided self-scheduling: half of this device's share of what remains.
       size = Math.max(this.minUnits, Math.ceil((this.remainingUnits * share) / 2));
     }
-    size = Math.min(size, this.remainingUnits);
+    // A device of several lanes (the CPU's workers) spreads a chunk over them: less than a
+    // smallest chunk per lane leaves some idle, and times the few that ran as if they were all.
+    size = Math.min(Math.max(size, this.minUnits * b.device.lanes), this.remainingUnits);
     const start = this.next;
     this.next += size;
     this.remainingUnits -= size;
