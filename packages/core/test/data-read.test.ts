@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tandem/backends';
-import { Tandem } from '../src/index.ts';
+import { ArgumentError, Tandem } from '../src/index.ts';
 import type { Batch } from '../src/data/index.ts';
 import { AIRPORTS, duckdb, FLIGHTS_200K, FLIGHTS_2K_JSON, FLIGHTS_3M, firstRows, tempDir, arrowTable } from './data-helpers.ts';
 
@@ -81,6 +81,25 @@ describe('Parquet (flights-3m)', () => {
       expect(b.columns.get('destination')!.dictionary!.values[b.columns.get('destination')!.values.data[j]!]).toBe(r.destination);
       expect(b.columns.get('delay')!.values.data[j]).toBe(r.delay);
     }
+  });
+});
+
+describe('Parquet row groups (rowGroups)', () => {
+  it('reads only the row groups asked for, in that order: rows and sums as the whole file has them there', async () => {
+    const whole = await firstBatches(await td.read(FLIGHTS_3M), 3);
+    const some = await td.read(FLIGHTS_3M, { rowGroups: [2, 0] });
+    expect(await some.count()).toBe(whole[2]!.rows + whole[0]!.rows);
+    const got = await firstBatches(some, 10);
+    expect(got.map((b) => b.rows)).toEqual([whole[2]!.rows, whole[0]!.rows]);
+    const sum = (b: Batch) => (b.columns.get('delay')!.values.data as Float64Array).reduce((a, v) => a + v, 0);
+    expect(got.map(sum)).toEqual([sum(whole[2]!), sum(whole[0]!)]);
+  });
+
+  it('refuses a row group the file lacks, and rowGroups or shared on a format without row groups', async () => {
+    await expect(td.read(FLIGHTS_3M, { rowGroups: [99] })).rejects.toSatisfy((e: unknown) => e instanceof ArgumentError && e.argument === 'options.rowGroups' && /0 to 10/.test(e.message));
+    await expect(td.read(FLIGHTS_3M, { rowGroups: [-1] })).rejects.toSatisfy((e: unknown) => e instanceof ArgumentError && e.argument === 'options.rowGroups');
+    await expect(td.read(AIRPORTS, { rowGroups: [0] })).rejects.toSatisfy((e: unknown) => e instanceof ArgumentError && e.argument === 'options.rowGroups');
+    await expect(td.read(AIRPORTS, { shared: true })).rejects.toSatisfy((e: unknown) => e instanceof ArgumentError && e.argument === 'options.shared');
   });
 });
 

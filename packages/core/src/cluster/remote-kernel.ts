@@ -7,9 +7,10 @@
  * - `mapKernelSlice`: one range of a call whose other ranges run elsewhere — the client's planner
  *   split the call over its own devices and the cluster (`cluster-device.ts`).
  */
-import { ArgumentError, TaskModuleError } from '../errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { isUserKernel, userCall, type UserKernel, type UserKernelArg } from '../kernel/user.ts';
+import { userCall, type UserKernelArg } from '../kernel/user.ts';
+import { loadKernel } from '../kernel/load.ts';
 import type { IndexRange } from '../kernel/types.ts';
 import { sessionInternals } from '../session/internals.ts';
 import type { SessionTaskContext } from './session-task.ts';
@@ -35,7 +36,7 @@ export const REMOTE_KERNEL_MODULE = '@tandem/core/internal/cluster/remote-kernel
  * ```
  */
 export async function mapKernel(context: SessionTaskContext, call: RemoteKernelCall): Promise<Tensor> {
-  const k = await loadKernel(context, call);
+  const k = await kernelOf(context, call);
   return context.session.map(k, call.args, { output: [...call.output] as never });
 }
 
@@ -55,7 +56,7 @@ export interface RemoteKernelSlice extends RemoteKernelCall {
  * ```
  */
 export async function mapKernelSlice(context: SessionTaskContext, slice: RemoteKernelSlice): Promise<Tensor> {
-  const k = await loadKernel(context, slice);
+  const k = await kernelOf(context, slice);
   const call = userCall(k, slice.args, [...slice.output] as never);
   const { start, end } = slice.range;
   const extent = call.output.size;
@@ -66,10 +67,4 @@ export async function mapKernelSlice(context: SessionTaskContext, slice: RemoteK
   return new Tensor('float32', [end - start], call.output.data.subarray(start, end) as never);
 }
 
-async function loadKernel(context: SessionTaskContext, call: RemoteKernelCall): Promise<UserKernel> {
-  const href = context.allowed(call.module);
-  const mod = (await import(href)) as Record<string, unknown>;
-  const k = Object.values(mod).find((v) => isUserKernel(v) && v.name === call.kernel) as UserKernel | undefined;
-  if (!k) throw new TaskModuleError('ERR_TANDEM_KERNEL_NOT_FOUND', `${href} exports no kernel named '${call.kernel}' (declare it with kernel('${call.kernel}', fn, { module: import.meta.url }) and export it)`);
-  return k;
-}
+const kernelOf = (context: SessionTaskContext, call: RemoteKernelCall) => loadKernel({ module: call.module, name: call.kernel }, (m) => context.allowed(m));

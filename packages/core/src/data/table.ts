@@ -15,7 +15,9 @@ import { checkRunOptions, runPipeline, type RunOptions } from './run.ts';
 import { AGGREGATIONS, type Aggregation } from './stages/aggregates.ts';
 import { requireColumns } from './stages/columns.ts';
 import { compareStage, kernelFilterStage, type Comparison } from './stages/filter.ts';
-import { groupByStage, type AggSpec } from './stages/group-by.ts';
+import { checkGroupBy, GroupState, groupByStage, type AggSpec, type PartialGroups } from './stages/group-by.ts';
+import { EMPTY_RECIPE, kernelRef, moduleRef, withGroupBy, withStep, type Recipe, type Step } from './recipe.ts';
+import { countOnNodes, groupByOnNodes } from './nodes-scan.ts';
 import { buildJoinIndex, joinStage, type JoinOptions } from './stages/join.ts';
 import { limitStage } from './stages/limit.ts';
 import { mapBatchesStage } from './stages/map-batches.ts';
@@ -42,6 +44,8 @@ export class Table {
     private readonly session: DataSession,
     private readonly source: Source,
     private readonly stages: readonly Stage[] = [],
+    /** The head of `stages` as data, for a cluster's nodes to rebuild (recipe.ts). */
+    private readonly recipe: Recipe = EMPTY_RECIPE,
   ) {}
 
   /** Column names and types after every stage. */
@@ -64,8 +68,9 @@ export class Table {
     return [`read ${this.source.name}`, ...this.stages.map((s) => s.label)].join('\n→ ');
   }
 
-  private with(stage: Stage): Table {
-    return new Table(this.session, this.source, [...this.stages, stage]);
+  /** This table with `stage` added; `step` records it for the nodes (undefined: they can't rebuild it). */
+  private with(stage: Stage, step?: Step): Table {
+    return new Table(this.session, this.source, [...this.stages, stage], withStep(this.recipe, step));
   }
 
   /**
@@ -77,7 +82,8 @@ export class Table {
    * ```
    */
   select(...columns: string[]): Table {
-    return this.with(selectStage(this.schema, columns.length === 1 && Array.isArray(columns[0]) ? columns[0] : columns));
+    const names = columns.length === 1 && Array.isArray(columns[0]) ? (columns[0] as string[]) : columns;
+    return this.with(selectStage(this.schema, names), { op: 'select', columns: [...names] });
   }
 
   /**
@@ -89,7 +95,7 @@ export class Table {
    * ```
    */
   rename(mapping: Readonly<Record<string, string>>): Table {
-    return this.with(renameStage(this.schema, mapping));
+    return this.with(renameStage(this.schema, mapping), { op: 'rename', mapping: { ...mapping } });
   }
 
   /**
@@ -106,8 +112,12 @@ export class Table {
   filter(column: string, op: Comparison, value: number | string | boolean | Date): Table;
   filter(predicate: UserKernel, columns: readonly string[]): Table;
   filter(a: string | UserKernel, b: unknown, c?: unknown): Table {
-    if (typeof a === 'string') return this.with(compareStage(this.schema, a, b, c));
-    if (isUserKernel(a)) return this.with(kernelFilterStage(this.schema, a, b));
+    if (typeof a === 'string') return this.with(compareStage(this.schema, a, b, c), { op: 'filter', column: a, cmp: b as Comparison, value: c as number });
+    if (isUserKernel(a)) {
+      const stage = kernelFilterStage(this.schema, a, b);
+      const kernel = kernelRef(a);
+      return this.with(stage, kernel && { op: 'filterKernel', kernel, columns: [...(b as string[])] });
+    }
     throw new ArgumentError('column', "a column name (filter('delay', '>', 15)) or a kernel (filter(k, ['delay']))", a);
   }
 
@@ -123,7 +133,9 @@ export class Table {
    * ```
    */
   withColumn(name: string, k: UserKernel, columns: readonly string[]): Table {
-    return this.with(withColumnStage(this.schema, name, k, columns));
+    const stage = withColumnStage(this.schema, name, k, columns);
+    const kernel = kernelRef(k);
+    return this.with(stage, kernel && { op: 'withColumn', name, kernel, columns: [...columns] });
   }
 
   /**
@@ -143,7 +155,8 @@ export class Table {
     if (typeof options !== 'object' || options === null) throw new ArgumentError('options', "{ output: { column: 'type' } }", options);
     const concurrency = options.concurrency ?? 4;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ArgumentError('options.concurrency', 'a positive integer', concurrency);
-    return this.with(mapBatchesStage(this.schema, module, exportName, options.output, concurrency));
+    const stage = mapBatchesStage(this.schema, module, exportName, options.output, concurrency);
+    return this.with(stage, { op: 'mapBatches', module: moduleRef(module), exportName, output: { ...options.output }, concurrency });
   }
 
   /**
@@ -157,7 +170,9 @@ export class Table {
    */
   groupBy(keys: string | readonly string[]): { agg(spec: AggSpec): Table } {
     const names = requireColumns(this.schema, keys, 'keys', ['string', 'int32', 'uint8', 'bool', 'float64', 'float32', 'timestamp']);
-    return { agg: (spec) => this.with(groupByStage(this.schema, names, spec)) };
+    return {
+      agg: (spec) => new Table(this.session, this.source, [...this.stages, groupByStage(this.schema, names, spec)], withGroupBy(this.recipe, names, spec)),
+    };
   }
 
   /**
@@ -215,12 +230,45 @@ export class Table {
    * ```
    */
   batches(options?: RunOptions): AsyncGenerator<Batch> {
-    return runPipeline(this.source, this.stages, this.session, checkRunOptions(options));
+    const { source, stages } = this.placed();
+    return runPipeline(source, stages, this.session, checkRunOptions(options));
   }
 
   /** Runs the pipeline reading only the source columns `output` needs. */
   private run(options: RunOptions | undefined, output: ReadonlySet<string>): AsyncGenerator<Batch> {
-    return runPipeline(this.source, this.stages, this.session, checkRunOptions(options), output);
+    const { source, stages } = this.placed();
+    return runPipeline(source, stages, this.session, checkRunOptions(options), output);
+  }
+
+  /**
+   * The source and stages to run here: on a cluster session with a shared source and a group-by
+   * its nodes can rebuild, the nodes read the rows and aggregate them, and the source here is
+   * their merged groups; otherwise this table's own.
+   */
+  private placed(): { source: Source; stages: readonly Stage[] } {
+    const cluster = this.session.cluster();
+    const { groupBy, steps } = this.recipe;
+    if (!cluster || !this.source.shared || !groupBy) return { source: this.source, stages: this.stages };
+    const covered = steps.length + 1;
+    const spec = checkGroupBy(this.stages[covered - 2]?.schema ?? this.source.schema, groupBy.keys, groupBy.spec);
+    return { source: groupByOnNodes(this.source, this.source.shared, this.recipe, spec, cluster), stages: this.stages.slice(covered) };
+  }
+
+  /**
+   * A node's share of a cluster's group-by: the groups of this table's rows, as partial
+   * aggregates for the client to merge.
+   *
+   * @internal Called by `cluster/remote-table.ts` on a node.
+   */
+  async partialGroups(keys: readonly string[], spec: AggSpec, options?: RunOptions): Promise<{ rows: number; partial: PartialGroups }> {
+    const checked = checkGroupBy(this.schema, requireColumns(this.schema, keys, 'keys'), spec);
+    const state = new GroupState(checked);
+    let rows = 0;
+    for await (const b of this.run(options, new Set([...keys, ...checked.wanted.map((w) => w.column)]))) {
+      rows += b.rows;
+      state.add(b);
+    }
+    return { rows, partial: state.partial() };
   }
 
   /**
@@ -284,6 +332,11 @@ export class Table {
    * ```
    */
   async count(options?: RunOptions): Promise<number> {
+    const cluster = this.session.cluster();
+    // Every stage rebuilt on the nodes that read the rows: only their counts come back.
+    if (cluster && this.source.shared && !this.recipe.groupBy && this.recipe.steps.length === this.stages.length) {
+      return countOnNodes(this.source.shared, this.recipe, cluster, checkRunOptions(options).signal);
+    }
     let n = 0;
     for await (const b of this.run(options, new Set())) n += b.rows;
     return n;

@@ -423,6 +423,18 @@ export class Tandem {
     runLocal: (module, exportName, args) => this.pool.run(module, exportName, args),
     workers: () => this.pool.liveWorkers,
     activity: (stage, name, start, end, args) => this.recorder.activity(DATA_TRACK, stage, 'compute', name, start, end, args),
+    cluster: () => {
+      const c = this.cluster;
+      const nodes = c?.client.nodes().length ?? 0;
+      if (!c || nodes === 0) return undefined;
+      return {
+        nodes,
+        run: async <T>(exportName: string, args: readonly unknown[], signal?: AbortSignal) => {
+          const { REMOTE_TABLE_MODULE } = await import('../data/nodes-scan.ts');
+          return c.client.runSessionTask<T>(REMOTE_TABLE_MODULE, exportName, args, signal ? { signal } : {});
+        },
+      };
+    },
     recordPipeline: (run) => {
       const end = performance.now();
       this.lastPipeline = run;

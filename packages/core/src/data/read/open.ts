@@ -1,6 +1,6 @@
 /** Picks the reader for a path or URL by its format. */
 import { existsSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgumentError } from '../../errors.ts';
 import { openArrow } from './arrow-ipc.ts';
@@ -41,8 +41,12 @@ export async function openSource(pathOrUrl: string | URL, options: ReadOptions =
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new ArgumentError(`options.${key}`, 'a positive integer', v);
   }
   if (options.delimiter !== undefined && (typeof options.delimiter !== 'string' || options.delimiter.length === 0)) throw new ArgumentError('options.delimiter', 'a non-empty string', options.delimiter);
+  if (options.rowGroups !== undefined && (!Array.isArray(options.rowGroups) || !options.rowGroups.every((g) => Number.isSafeInteger(g) && g >= 0))) {
+    throw new ArgumentError('options.rowGroups', 'an array of row group numbers (integers from 0)', options.rowGroups);
+  }
+  if ((options.rowGroups !== undefined || options.shared) && format !== 'parquet') throw new ArgumentError(options.shared ? 'options.shared' : 'options.rowGroups', 'a Parquet file (the option reads row groups)', format);
   switch (format) {
-    case 'parquet': return openParquet(location, isUrl);
+    case 'parquet': return openParquet(isUrl ? location : resolve(location), isUrl, { ...(options.rowGroups ? { rowGroups: options.rowGroups } : {}), shared: options.shared === true });
     case 'arrow': return openArrow(location, isUrl);
     case 'csv': return openCsv(location, isUrl, ext === '.tsv' && !options.delimiter ? { ...options, delimiter: '\t' } : options);
     case 'jsonl': return openJsonl(location, isUrl, options);

@@ -9,7 +9,7 @@
 import { openAsBlob } from 'node:fs';
 import { extname } from 'node:path';
 import * as arrow from 'apache-arrow';
-import { DataFormatError } from '../../errors.ts';
+import { ArgumentError, DataFormatError } from '../../errors.ts';
 import type { Batch } from '../batch.ts';
 import type { Dictionary } from '../column.ts';
 import { schemaOfArrow } from '../arrow/from-arrow.ts';
@@ -24,7 +24,7 @@ let wasm: Promise<ParquetWasm> | undefined;
 const parquetWasm = () => (wasm ??= import('parquet-wasm/node'));
 
 /** Opens a Parquet file or URL: reads its footer (schema, row groups) now, its rows when asked. */
-export async function openParquet(location: string, isUrl: boolean): Promise<Source> {
+export async function openParquet(location: string, isUrl: boolean, options: { rowGroups?: readonly number[]; shared?: boolean } = {}): Promise<Source> {
   const pw = await parquetWasm();
   let file: import('parquet-wasm/node').ParquetFile;
   if (isUrl) await checkParquetUrl(location);
@@ -34,20 +34,24 @@ export async function openParquet(location: string, isUrl: boolean): Promise<Sou
     throw new DataFormatError(location, `not a readable Parquet file: ${messageOf(error)}`, {}, error);
   }
   const metadata = file.metadata();
-  const groups = metadata.rowGroups().map((g: { numRows(): number }) => g.numRows());
+  const sizes: number[] = metadata.rowGroups().map((g: { numRows(): number }) => g.numRows());
+  const bad = options.rowGroups?.find((g) => g >= sizes.length);
+  if (bad !== undefined) throw new ArgumentError('options.rowGroups', `row groups of this file (0 to ${sizes.length - 1})`, bad);
+  const chosen = options.rowGroups ?? sizes.map((_, g) => g);
   const empty = arrow.tableFromIPC(file.schema().intoIPCStream());
   const { schema, unsupported } = schemaOfArrow(empty.schema);
   if (unsupported) throw new DataFormatError(location, unsupported.why, { column: unsupported.column });
   return {
     name: location,
     schema,
-    rows: metadata.fileMetadata().numRows(),
+    rows: options.rowGroups ? chosen.reduce((n, g) => n + sizes[g]!, 0) : metadata.fileMetadata().numRows(),
+    ...(options.shared ? { shared: { location, parts: sizes.length } } : {}),
     async *batches(options: SourceOptions): AsyncGenerator<Batch> {
       // Always in the workers: besides the parallelism, a corrupt row group can make parquet-wasm
       // trap ('unreachable') with its promise never settling; a worker that does so crashes and
       // its task fails, where the main thread would wait for ever. With no worker up just now,
       // the pool queues the task until one is back.
-      yield* inWorkers(location, isUrl, groups, { ...options, parallelism: Math.max(1, options.parallelism) }, new Map<string, Dictionary>());
+      yield* inWorkers(location, isUrl, chosen, sizes, { ...options, parallelism: Math.max(1, options.parallelism) }, new Map<string, Dictionary>());
     },
   };
 }
@@ -55,13 +59,12 @@ export async function openParquet(location: string, isUrl: boolean): Promise<Sou
 const DECODE_MODULE = new URL(`./parquet-decode${extname(import.meta.url)}`, import.meta.url);
 
 /** Row groups decoded by the session's workers, `parallelism` at a time, yielded in file order. */
-async function* inWorkers(location: string, isUrl: boolean, groups: readonly number[], options: SourceOptions, dictionaries: Map<string, Dictionary>): AsyncGenerator<Batch> {
+async function* inWorkers(location: string, isUrl: boolean, groups: readonly number[], sizes: readonly number[], options: SourceOptions, dictionaries: Map<string, Dictionary>): AsyncGenerator<Batch> {
   const pending: Promise<PlainBatch[]>[] = [];
   let next = 0;
-  let firstRow = 0;
   const start = () => {
     const g = next++;
-    const p = options.runTask<PlainBatch[]>(DECODE_MODULE, 'decodeRowGroup', [location, isUrl, g, groups[g]!, options.columns]);
+    const p = options.runTask<PlainBatch[]>(DECODE_MODULE, 'decodeRowGroup', [location, isUrl, groups[g]!, sizes[groups[g]!]!, options.columns]);
     p.catch(() => {}); // observed in turn below
     pending.push(p);
   };
@@ -73,11 +76,11 @@ async function* inWorkers(location: string, isUrl: boolean, groups: readonly num
       try {
         plain = await pending.shift()!;
       } catch (error) {
-        throw new DataFormatError(location, `row group ${g} can't be decoded (truncated or corrupt?): ${messageOf(error)}`, { row: firstRow + 1 }, error);
+        const firstRow = sizes.slice(0, groups[g]!).reduce((n, rows) => n + rows, 0);
+        throw new DataFormatError(location, `row group ${groups[g]} can't be decoded (truncated or corrupt?): ${messageOf(error)}`, { row: firstRow + 1 }, error);
       }
       if (next < groups.length) start();
       for (const p of plain) yield fromPlainBatch(p, dictionaries);
-      firstRow += groups[g]!;
     }
   } finally {
     await Promise.allSettled(pending.splice(0));

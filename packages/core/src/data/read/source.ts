@@ -13,6 +13,11 @@ export interface Source {
   readonly rows?: number;
   /** The rows, as batches; `columns` limits what is decoded where the format allows. */
   batches(options: SourceOptions): AsyncIterable<Batch>;
+  /**
+   * Set when a cluster's nodes can read this source themselves (`ReadOptions.shared`): where, and
+   * in how many parts (Parquet row groups) its rows can be read apart.
+   */
+  readonly shared?: { readonly location: string; readonly parts: number };
 }
 
 export interface SourceOptions {
@@ -36,6 +41,17 @@ export interface ReadOptions {
   readonly delimiter?: string;
   /** CSV/JSON lines: rows read to decide each column's type. Default 1,000. */
   readonly inferRows?: number;
+  /** Parquet: read only these row groups (0-based, in this order). Default every one. */
+  readonly rowGroups?: readonly number[];
+  /**
+   * Parquet, on a cluster session: every node can read this location too — an http(s) URL, or a
+   * path on storage they all mount, under their `--allow` directories. Then a `groupBy().agg()`
+   * or a `count()` of the table runs where the data is: each node reads some row groups, runs
+   * the stages before the aggregation (select, rename, filter, withColumn and mapBatches with
+   * kernels and modules the nodes can load) and sends back only its partial aggregates, which
+   * this session merges. Default false: the file is read here.
+   */
+  readonly shared?: boolean;
 }
 
 export const DEFAULT_BATCH_ROWS = 65_536;

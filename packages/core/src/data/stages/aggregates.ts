@@ -37,6 +37,19 @@ export class Accumulator {
     }
   }
 
+  /** Adds the groups of another accumulator's arrays (a node's partial): its group g is this one's ids[g]. */
+  merge(from: { count: Float64Array; sum: Float64Array; sumSq: Float64Array; min: Float64Array; max: Float64Array }, ids: Int32Array, groups: number, groupCount: number): void {
+    this.reserve(groupCount);
+    for (let g = 0; g < groups; g++) {
+      const G = ids[g]!;
+      this.count[G]! += from.count[g]!;
+      this.sum[G]! += from.sum[g]!;
+      this.sumSq[G]! += from.sumSq[g]!;
+      if (from.min[g]! < this.min[G]!) this.min[G] = from.min[g]!;
+      if (from.max[g]! > this.max[G]!) this.max[G] = from.max[g]!;
+    }
+  }
+
   /** The aggregate of group g (NaN where it has no values, except count: 0). */
   value(what: Aggregation, g: number): number {
     const n = this.count[g] ?? 0;

@@ -31,11 +31,7 @@ export class HistogramAccumulator {
   constructor(readonly bins: number, readonly lo: number, readonly hi: number) {}
 
   add(values: ArrayLike<number>, validity: Uint8Array | undefined, groups: Int32Array, rows: number, groupCount: number): void {
-    if (this.counts.length < groupCount * this.bins) {
-      const grown = new Int32Array(Math.max(groupCount, (this.counts.length / this.bins) * 2) * this.bins);
-      grown.set(this.counts);
-      this.counts = grown;
-    }
+    this.reserve(groupCount);
     const { bins, lo } = this;
     const scale = bins / (this.hi - lo);
     for (let i = 0; i < rows; i++) {
@@ -45,6 +41,20 @@ export class HistogramAccumulator {
       const b = Math.min(bins - 1, Math.max(0, Math.floor((v - lo) * scale)));
       this.counts[groups[i]! * bins + b]!++;
     }
+  }
+
+  /** Adds another histogram's counts (a node's partial): its group g is this one's ids[g]. */
+  merge(counts: Int32Array, ids: Int32Array, groups: number, groupCount: number): void {
+    this.reserve(groupCount);
+    const { bins } = this;
+    for (let g = 0; g < groups; g++) for (let i = 0; i < bins; i++) this.counts[ids[g]! * bins + i]! += counts[g * bins + i]!;
+  }
+
+  private reserve(groupCount: number): void {
+    if (this.counts.length >= groupCount * this.bins) return;
+    const grown = new Int32Array(Math.max(groupCount, (this.counts.length / this.bins) * 2) * this.bins);
+    grown.set(this.counts);
+    this.counts = grown;
   }
 
   /** Bin `bin`'s count in group g. */

@@ -20,6 +20,16 @@ export interface DataSession {
   activity(stage: string, name: string, start: number, end: number, args: Record<string, unknown>): void;
   /** Records a finished pipeline run for `td.explain()`. */
   recordPipeline(run: PipelineRun): void;
+  /** The session's cluster, when it has one with live nodes: where shared sources are scanned. */
+  cluster(): ClusterScan | undefined;
+}
+
+/** What a table's scan on the nodes needs of a cluster session. */
+export interface ClusterScan {
+  /** Live nodes (this machine's own among them when it has workers). */
+  readonly nodes: number;
+  /** Runs `exportName` of the node-side table module (`cluster/remote-table.ts`) on some node. */
+  run<T>(exportName: string, args: readonly unknown[], signal?: AbortSignal): Promise<T>;
 }
 
 /** What one run of a stage did, for explain() and progress. */
