@@ -383,37 +383,14 @@ async function cpuBound(redis: RedisServer, s: Settings) {
   console.log(`\n== CPU-bound: ${s.cpuTasks} tasks of ~${s.cpuTaskMs} ms (spin ${int(iterations)} = ${ms(measuredMs)} ms here), 1 vs 2 node processes × 1 worker ==`);
   const expected = spin(iterations);
   const argsList = Array.from({ length: s.cpuTasks }, () => [iterations]);
-  // Separate prefixes: the 1-node cluster and the 2-node cluster are two clusters on one Redis.
-  const [one, twoA, twoB] = await Promise.all([
-    startTandemNode({ redis: redis.url, allow: TASKS_DIR, name: 'cpu-1', prefix: 'bench-cpu1', workers: 1 }),
-    startTandemNode({ redis: redis.url, allow: TASKS_DIR, name: 'cpu-2a', prefix: 'bench-cpu2', workers: 1 }),
-    startTandemNode({ redis: redis.url, allow: TASKS_DIR, name: 'cpu-2b', prefix: 'bench-cpu2', workers: 1 }),
-  ]);
-  const [td1, td2] = await Promise.all([
-    Tandem.create({ cluster: { redis: redis.url, prefix: 'bench-cpu1' }, workers: 0 }),
-    Tandem.create({ cluster: { redis: redis.url, prefix: 'bench-cpu2' }, workers: 0 }),
-  ]);
-  const once = (td: Tandem, tasks = s.cpuTasks) => async (): Promise<number> => {
+  const once = (tasks: number) => (td: Tandem) => async (): Promise<number> => {
     const t = performance.now();
     const r = await td.runMany<number>(SPIN_TS, 'spin', argsList.slice(0, tasks));
     const elapsed = performance.now() - t;
     if (r.some((v) => v !== expected)) throw new Error('spin: wrong result');
     return elapsed;
   };
-  let results: Map<string, number[]>;
-  try {
-    results = await alternate<number>([
-      { id: '1 node', run: once(td1), warmup: once(td1, 20) },
-      { id: '2 nodes', run: once(td2), warmup: once(td2, 20) },
-    ], {
-      reps: s.reps,
-      onWarmup: (id, t) => console.log(`  warm-up  ${id.padEnd(8)} ${seconds(t)}`),
-      onResult: (id, rep, t) => console.log(`  rep ${rep + 1}/${s.reps}  ${id.padEnd(8)} ${seconds(t)}`),
-    });
-  } finally {
-    await Promise.all([td1.close(), td2.close()]);
-    await stopAll([one, twoA, twoB]);
-  }
+  const results = await oneVsTwoNodes(redis, s, { name: 'cpu', node: { allow: TASKS_DIR }, run: once(s.cpuTasks), warmup: once(20) });
   const t1 = summarize(results.get('1 node')!);
   const t2 = summarize(results.get('2 nodes')!);
   const ideal = (n: number) => (s.cpuTasks * measuredMs) / n;
@@ -582,27 +559,17 @@ async function kernelSplit(redis: RedisServer, s: Settings) {
  */
 async function sharedGroupBy(redis: RedisServer, s: Settings) {
   console.log('\n== A data job on the nodes: shared flights-3m grouped by origin, 1 vs 2 node processes × 1 worker ==');
-  const allow = [TASKS_DIR, dirname(FLIGHTS), '@tandem/core'];
-  const [one, twoA, twoB] = await Promise.all([
-    startTandemNode({ redis: redis.url, allow, name: 'scan-1', prefix: 'bench-scan1', workers: 1, backends: 'cpu' }),
-    startTandemNode({ redis: redis.url, allow, name: 'scan-2a', prefix: 'bench-scan2', workers: 1, backends: 'cpu' }),
-    startTandemNode({ redis: redis.url, allow, name: 'scan-2b', prefix: 'bench-scan2', workers: 1, backends: 'cpu' }),
-  ]);
-  const [td1, td2] = await Promise.all([
-    Tandem.create({ cluster: { redis: redis.url, prefix: 'bench-scan1' }, workers: 0 }),
-    Tandem.create({ cluster: { redis: redis.url, prefix: 'bench-scan2' }, workers: 0 }),
-  ]);
   let reference: string | undefined;
   /** CPU ms the 1-node cluster's node used over wall ms of its runs: the cores one node keeps busy. */
   const oneNode = { cpuMs: 0, wallMs: 0 };
-  const once = (td: Tandem) => async (): Promise<number> => {
-    const cpu0 = td === td1 ? one.cpuMs() : 0;
+  const once = (td: Tandem, alone?: Proc) => async (): Promise<number> => {
+    const cpu0 = alone?.cpuMs() ?? 0;
     const t = performance.now();
     const flights = await td.read(FLIGHTS, { shared: true });
     const rows = await flights.groupBy('origin').agg({ delay: ['mean', 'std', 'count'] }).sort('origin').toRows();
     const elapsed = performance.now() - t;
-    if (td === td1) {
-      oneNode.cpuMs += one.cpuMs() - cpu0;
+    if (alone) {
+      oneNode.cpuMs += alone.cpuMs() - cpu0;
       oneNode.wallMs += elapsed;
     }
     if (!/grouped on \d+ node/.test(td.lastPipelineRun()?.source ?? '')) throw new Error('the group-by did not run on the nodes');
@@ -611,20 +578,7 @@ async function sharedGroupBy(redis: RedisServer, s: Settings) {
     if (text !== reference) throw new Error('shared group-by: the groups differ between runs');
     return elapsed;
   };
-  let results: Map<string, number[]>;
-  try {
-    results = await alternate<number>([
-      { id: '1 node', run: once(td1) },
-      { id: '2 nodes', run: once(td2) },
-    ], {
-      reps: s.reps,
-      onWarmup: (id, t) => console.log(`  warm-up  ${id.padEnd(8)} ${seconds(t)}`),
-      onResult: (id, rep, t) => console.log(`  rep ${rep + 1}/${s.reps}  ${id.padEnd(8)} ${seconds(t)}`),
-    });
-  } finally {
-    await Promise.all([td1.close(), td2.close()]);
-    await stopAll([one, twoA, twoB]);
-  }
+  const results = await oneVsTwoNodes(redis, s, { name: 'scan', node: { allow: [TASKS_DIR, dirname(FLIGHTS), '@tandem/core'], backends: 'cpu' }, run: once });
   const t1 = summarize(results.get('1 node')!);
   const t2 = summarize(results.get('2 nodes')!);
   const speedup = t1.median / t2.median;
@@ -646,4 +600,33 @@ async function sharedGroupBy(redis: RedisServer, s: Settings) {
     ],
   };
   return { one: t1, two: t2, speedup, bound, nodeCores, table, data: { speedup, bound, nodeCores, times: Object.fromEntries(results) } };
+}
+
+/**
+ * A 1-node cluster and a 2-node one (two key prefixes on one Redis, all three nodes up, 1 worker
+ * each), a `workers: 0` client on each, their runs alternating. `run(td, alone)` makes a run on
+ * `td`; `alone` is the 1-node cluster's node, for a run that measures it.
+ */
+async function oneVsTwoNodes(redis: RedisServer, s: Settings, o: {
+  name: string;
+  node: { allow: string | readonly string[]; backends?: string };
+  run(td: Tandem, alone?: Proc): () => Promise<number>;
+  warmup?(td: Tandem, alone?: Proc): () => Promise<number>;
+}): Promise<Map<string, number[]>> {
+  const node = (suffix: string, prefix: string) => startTandemNode({ ...o.node, redis: redis.url, name: `${o.name}-${suffix}`, prefix: `bench-${o.name}${prefix}`, workers: 1 });
+  const [one, twoA, twoB] = await Promise.all([node('1', '1'), node('2a', '2'), node('2b', '2')]);
+  const [td1, td2] = await Promise.all(['1', '2'].map((n) => Tandem.create({ cluster: { redis: redis.url, prefix: `bench-${o.name}${n}` }, workers: 0 })));
+  try {
+    return await alternate<number>([
+      { id: '1 node', run: o.run(td1!, one), ...(o.warmup ? { warmup: o.warmup(td1!, one) } : {}) },
+      { id: '2 nodes', run: o.run(td2!), ...(o.warmup ? { warmup: o.warmup(td2!) } : {}) },
+    ], {
+      reps: s.reps,
+      onWarmup: (id, t) => console.log(`  warm-up  ${id.padEnd(8)} ${seconds(t)}`),
+      onResult: (id, rep, t) => console.log(`  rep ${rep + 1}/${s.reps}  ${id.padEnd(8)} ${seconds(t)}`),
+    });
+  } finally {
+    await Promise.all([td1!.close(), td2!.close()]);
+    await stopAll([one, twoA, twoB]);
+  }
 }
