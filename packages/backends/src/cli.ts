@@ -144,6 +144,9 @@ async function worker(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
 
   const { startNode } = await import('@tandem/core/internal/cluster/node');
+  // Session tasks and kernel slices load their modules in this thread, as workers load task
+  // modules in theirs: with tsx's loader where it is installed, so `.ts` modules load as they are.
+  await import('tsx/esm/api').then((tsx) => tsx.register(), () => undefined);
   console.log(`connecting to ${redisAddress(args.redis)}…`);
   // The Redis client retries for ever (a node should outlast a Redis restart), so an unreachable
   // server would look like a silent hang: say so while it lasts.

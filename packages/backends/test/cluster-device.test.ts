@@ -4,7 +4,9 @@
  * device computes it; kernels the nodes cannot load stay here; a node killed while it holds a
  * slice leaves no call hanging — its range is computed here once the node is seen gone.
  */
-import { describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ArgumentError, Tandem, Tensor } from '@tandem/core';
 import { sessionInternals } from '@tandem/core/internal/session/internals';
 import { clusterStatus } from '@tandem/core/internal/cluster/status';
@@ -85,5 +87,35 @@ describe.skipIf(!redisOrSkip())('a node killed while it holds a kernel slice', (
     const after = sessionInternals(cluster.td).recorder.spans().length;
     await cluster.td.map(spinKernel, [x, 10], { output: [x.size] });
     expect(devicesOf(cluster.td, 'spinKernel', after)).toEqual(new Set(['cpu']));
+  }, 120_000);
+});
+
+describe.skipIf(!redisOrSkip())('a node started as users start it (the built CLI, no TypeScript loader in its flags)', () => {
+  const BIN = fileURLToPath(new URL('../bin/tandem.mjs', import.meta.url));
+  const cluster = useCluster({ names: [], client: false });
+  let node: ChildProcess | undefined;
+  afterAll(() => void node?.kill('SIGKILL'));
+
+  it("loads a kernel's .ts module in its main thread for a slice", async () => {
+    // No NODE_OPTIONS (vitest's --conditions=tandem:source): the node runs the built packages, as
+    // `npx tandem worker` does, and nothing but the CLI itself brings tsx's loader in.
+    node = spawn(process.execPath, [BIN, 'worker', '--redis', cluster.redis.url, '--allow', FIXTURES_DIR, '@tandem/core', '--workers', '1', '--backends', 'cpu', '--name', 'built'], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    node.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    node.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await until(() => /joined \S+ as built/.test(output), 45_000, `the node to join; it printed:\n${output}`);
+    const td = await eagerClient(cluster.redis.url);
+    try {
+      const x = input(40_000);
+      const since = sessionInternals(td).recorder.spans().length;
+      const out = await td.map(spinKernel, [x, 50], { output: [x.size] });
+      const spans = sessionInternals(td).recorder.spans().slice(since).filter((sp) => sp.track === 'cluster');
+      expect(spans.length).toBeGreaterThan(0);
+      expect(spans.map((sp) => sp.args.error).filter(Boolean)).toEqual([]);
+      const here = await td.map(spinKernel, [x, 50], { output: [x.size], device: 'cpu' });
+      expect([...out.data]).toEqual([...here.data]);
+    } finally {
+      await td.close();
+    }
   }, 120_000);
 });

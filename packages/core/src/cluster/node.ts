@@ -108,7 +108,8 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const counts = { running: 0, completed: 0, failed: 0 };
   const info = (): NodeInfo => ({
     id, name, host: hostname(), pid: process.pid, workers, ...counts, lastSeen: Date.now(),
-    devices: td.devices().map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()), kernelSlices,
+    // Its own devices: a client's session also lists the other nodes.
+    devices: td.devices().filter((d) => d.backend !== 'cluster').map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()), kernelSlices,
   });
   const heartbeat = keepAlive(redis, nodeKey(cluster.prefix, id), NODE_TTL_SECONDS, () => JSON.stringify(info()));
 
