@@ -1,11 +1,12 @@
 import type { Backend } from '../backend/contract.ts';
 import { ArgumentError, BackendUnavailableError } from '../errors.ts';
 import type { KernelCall } from '../kernel/types.ts';
+import { runsCall } from '../planner/policy.ts';
 
 /** Picks the backend for a call: the one named by `device` (an id or a backend name), else the first healthy one that supports it. */
 export function pickBackend(backends: readonly Backend[], call: KernelCall, device: string | undefined): Backend {
   const kernel = call.kernel;
-  const able = backends.filter((b) => b.health() === 'ok' && b.supports(kernel) && b.supportsCall?.(call) !== false);
+  const able = backends.filter((b) => runsCall(b, call));
   if (device !== undefined) {
     const chosen = able.find((b) => b.device.id === device || b.name === device);
     if (!chosen) {

@@ -11,6 +11,11 @@ export type Policy = 'auto' | 'cpu' | 'gpu' | 'eager';
 
 export const POLICIES: readonly Policy[] = ['auto', 'cpu', 'gpu', 'eager'];
 
+/** Whether `b` can run `call` now: healthy, with code for its kernel, and taking this call. */
+export function runsCall(b: Backend, call: KernelCall): boolean {
+  return b.health() === 'ok' && b.supports(call.kernel) && b.supportsCall?.(call) !== false;
+}
+
 /**
  * Devices that can run the call under the policy: healthy, and the first capable backend of each
  * kind in session order. Several backends can drive the same hardware (cpu and tfjs:wasm share
@@ -20,7 +25,7 @@ export const POLICIES: readonly Policy[] = ['auto', 'cpu', 'gpu', 'eager'];
 export function eligibleBackends(backends: readonly Backend[], call: KernelCall, policy: Policy): Backend[] {
   const out: Backend[] = [];
   for (const b of backends) {
-    if (b.health() !== 'ok' || !b.supports(call.kernel) || b.supportsCall?.(call) === false) continue;
+    if (!runsCall(b, call)) continue;
     if ((policy === 'cpu' && b.device.kind !== 'cpu') || (policy === 'gpu' && b.device.kind !== 'gpu')) continue;
     if (!out.some((o) => o.device.kind === b.device.kind)) out.push(b);
   }
