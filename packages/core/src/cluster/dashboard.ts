@@ -12,7 +12,12 @@ import type { AddressInfo } from 'node:net';
 import { ArgumentError } from '../errors.ts';
 import { connectOnce } from './probe.ts';
 import { liveNodes } from './heartbeat.ts';
-import { KERNEL_QUEUE, resolveCluster, TASK_QUEUE, type ClusterOptions } from './options.ts';
+import { KERNEL_QUEUE, QUEUES, resolveCluster, TASK_QUEUE, type ClusterOptions, type QueueName } from './options.ts';
+
+const DESCRIPTIONS: Readonly<Record<QueueName, string>> = {
+  [TASK_QUEUE]: 'Tandem tasks: run, runMany, stream, session tasks',
+  [KERNEL_QUEUE]: "Kernel slices: the ranges of td.map and withColumn calls clients' planners give the cluster",
+};
 
 export interface DashboardOptions extends ClusterOptions {
   /** TCP port; 0 picks a free one. Default 3000. */
@@ -50,17 +55,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const [{ Queue }, { createBullBoard }, { BullMQAdapter }, { ExpressAdapter }, { default: express }] = await Promise.all([
     import('bullmq'), import('@bull-board/api'), import('@bull-board/api/bullMQAdapter'), import('@bull-board/express'), import('express'),
   ]);
-  const queue = new Queue(TASK_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
-  const slices = new Queue(KERNEL_QUEUE, { connection: cluster.connection, prefix: cluster.prefix });
+  const queues = QUEUES.map((name) => new Queue(name, { connection: cluster.connection, prefix: cluster.prefix }));
   // A Redis that goes away shows as errors on the page, not as a crash.
-  for (const q of [queue, slices]) q.on('error', () => {});
+  for (const q of queues) q.on('error', () => {});
+  const closeQueues = () => Promise.all(queues.map((q) => q.close()));
   const board = new ExpressAdapter();
   board.setBasePath('/');
   createBullBoard({
-    queues: [
-      new BullMQAdapter(queue, { readOnlyMode: !options.actions, description: 'Tandem tasks: run, runMany, stream, session tasks' }),
-      new BullMQAdapter(slices, { readOnlyMode: !options.actions, description: "Kernel slices: the ranges of td.map and withColumn calls clients' planners give the cluster" }),
-    ],
+    queues: queues.map((q, i) => new BullMQAdapter(q, { readOnlyMode: !options.actions, description: DESCRIPTIONS[QUEUES[i]!] })),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Tandem cluster' } },
   });
@@ -72,7 +74,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
   }).catch(async (error: Error) => {
-    await Promise.all([queue.close(), slices.close()]);
+    await closeQueues();
     redis.disconnect();
     throw new ArgumentError('options.port', `a port free on ${host} (${error.message})`, port);
   });
@@ -83,7 +85,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await Promise.all([queue.close(), slices.close()]);
+      await closeQueues();
       redis.disconnect();
     },
   };

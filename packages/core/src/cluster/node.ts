@@ -100,16 +100,17 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const id = randomUUID();
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const workers = td.stats().workers.length;
-  // A session with no backend lists its workers as a device (backend 'workers'): they run tasks, not kernels.
-  const kernelSlices = options.kernelSlices !== false && td.devices().some((d) => d.backend !== 'workers' && d.kind !== 'cluster');
+  // Its own devices (a client's session also lists the other nodes, as backend 'cluster'). A
+  // session with no backend lists its workers as a device (backend 'workers'): they run tasks, not kernels.
+  const ownDevices = () => td.devices().filter((d) => d.backend !== 'cluster');
+  const kernelSlices = options.kernelSlices !== false && ownDevices().some((d) => d.backend !== 'workers');
   // Jobs run on the session's own pool: through the session, a client's in-process node (whose
   // session is on the cluster) would submit each job to the cluster again.
   const { costs, pool } = sessionInternals(td);
   const counts = { running: 0, completed: 0, failed: 0 };
   const info = (): NodeInfo => ({
     id, name, host: hostname(), pid: process.pid, workers, ...counts, lastSeen: Date.now(),
-    // Its own devices: a client's session also lists the other nodes.
-    devices: td.devices().filter((d) => d.backend !== 'cluster').map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()), kernelSlices,
+    devices: ownDevices().map((d) => `${d.id} — ${d.description}`), stats: summariseStats(td.stats()), kernelSlices,
   });
   const heartbeat = keepAlive(redis, nodeKey(cluster.prefix, id), NODE_TTL_SECONDS, () => JSON.stringify(info()));
 
