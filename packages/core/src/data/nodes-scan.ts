@@ -10,9 +10,8 @@
 import type { Batch } from './batch.ts';
 import type { Recipe, Step } from './recipe.ts';
 import type { Source } from './read/source.ts';
-import { GroupState, type GroupBySpec, type PartialGroups } from './stages/group-by.ts';
+import { GroupState, type AggSpec, type GroupBySpec, type PartialGroups } from './stages/group-by.ts';
 import type { ClusterScan } from './stages/stage.ts';
-import type { AggSpec } from './stages/group-by.ts';
 
 /** The module a node runs a scan job from (nodes must allow `@tandem/core`). */
 export const REMOTE_TABLE_MODULE = '@tandem/core/internal/cluster/remote-table';

@@ -7,7 +7,7 @@
  */
 import { isUserKernel, type UserKernel } from '../kernel/user.ts';
 import { loadKernel, type KernelRef } from '../kernel/load.ts';
-import { moduleName, type ModuleSpecifier } from '../pool/module-ref.ts';
+import type { ModuleSpecifier } from '../pool/module-ref.ts';
 import type { ColumnType } from './column.ts';
 import type { Comparison } from './stages/compare-rows.ts';
 import type { AggSpec } from './stages/group-by.ts';
@@ -47,11 +47,6 @@ export function withGroupBy(recipe: Recipe, keys: readonly string[], spec: AggSp
 /** A kernel as a step names it, or undefined for one no node could load. */
 export function kernelRef(k: UserKernel): KernelRef | undefined {
   return isUserKernel(k) && k.module ? { module: k.module, name: k.name } : undefined;
-}
-
-/** A module specifier as a step names it (a file: URL or a package name). */
-export function moduleRef(module: ModuleSpecifier): string {
-  return moduleName(module);
 }
 
 /** What a table offers a replay: its stage methods, as a node's session builds them. */

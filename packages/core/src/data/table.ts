@@ -7,7 +7,7 @@
 import type * as arrow from 'apache-arrow';
 import { ArgumentError } from '../errors.ts';
 import { isUserKernel, type UserKernel } from '../kernel/user.ts';
-import type { ModuleSpecifier } from '../pool/module-ref.ts';
+import { moduleName, type ModuleSpecifier } from '../pool/module-ref.ts';
 import type { Batch, Schema } from './batch.ts';
 import { concatColumns, valueAt, type Column, type ColumnType } from './column.ts';
 import type { Source } from './read/source.ts';
@@ -16,7 +16,7 @@ import { AGGREGATIONS, type Aggregation } from './stages/aggregates.ts';
 import { requireColumns } from './stages/columns.ts';
 import { compareStage, kernelFilterStage, type Comparison } from './stages/filter.ts';
 import { checkGroupBy, GroupState, groupByStage, type AggSpec, type PartialGroups } from './stages/group-by.ts';
-import { EMPTY_RECIPE, kernelRef, moduleRef, withGroupBy, withStep, type Recipe, type Step } from './recipe.ts';
+import { EMPTY_RECIPE, kernelRef, withGroupBy, withStep, type Recipe, type Step } from './recipe.ts';
 import { countOnNodes, groupByOnNodes } from './nodes-scan.ts';
 import { buildJoinIndex, joinStage, type JoinOptions } from './stages/join.ts';
 import { limitStage } from './stages/limit.ts';
@@ -156,7 +156,7 @@ export class Table {
     const concurrency = options.concurrency ?? 4;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ArgumentError('options.concurrency', 'a positive integer', concurrency);
     const stage = mapBatchesStage(this.schema, module, exportName, options.output, concurrency);
-    return this.with(stage, { op: 'mapBatches', module: moduleRef(module), exportName, output: { ...options.output }, concurrency });
+    return this.with(stage, { op: 'mapBatches', module: moduleName(module), exportName, output: { ...options.output }, concurrency });
   }
 
   /**
