@@ -86,6 +86,11 @@ interface TinyRun {
   jobs: number;
 }
 
+/** `table` with a last note saying what CPU other processes used while its section ran. */
+function withLoad(table: Table, load: LoadReport | undefined): Table {
+  return load ? { ...table, notes: [...(table.notes ?? []), describeLoad(load)] } : table;
+}
+
 /** CPU ms of this process's children that have exited (cutime + cstime of /proc/self/stat): the nodes a section stopped. */
 function reapedChildrenCpuMs(): number {
   try {
@@ -175,27 +180,20 @@ export default async function main(argv: string[]): Promise<void> {
   let split: Awaited<ReturnType<typeof kernelSplit>>;
   let scan: Awaited<ReturnType<typeof sharedGroupBy>>;
   const loads: Record<string, LoadReport> = {};
+  /** Runs one section, recording (and printing) the CPU other processes used meanwhile. */
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const watch = watchClusterLoad(redis);
+    const result = await run();
+    loads[name] = watch.stop();
+    console.log(`  ${describeLoad(loads[name])}`);
+    return result;
+  };
   try {
-    let watch = watchClusterLoad(redis);
-    tiny = await tinyTasks(redis, admin, s);
-    loads.tiny = watch.stop();
-    console.log(`  ${describeLoad(loads.tiny)}`);
-    watch = watchClusterLoad(redis);
-    cpu = await cpuBound(redis, s);
-    loads.cpu = watch.stop();
-    console.log(`  ${describeLoad(loads.cpu)}`);
-    watch = watchClusterLoad(redis);
-    recover = await recovery(redis, s);
-    loads.recover = watch.stop();
-    console.log(`  ${describeLoad(loads.recover)}`);
-    watch = watchClusterLoad(redis);
-    split = await kernelSplit(redis, s);
-    loads.kernel = watch.stop();
-    console.log(`  ${describeLoad(loads.kernel)}`);
-    watch = watchClusterLoad(redis);
-    scan = await sharedGroupBy(redis, s);
-    loads.scan = watch.stop();
-    console.log(`  ${describeLoad(loads.scan)}`);
+    tiny = await section('tiny', () => tinyTasks(redis, admin, s));
+    cpu = await section('cpu', () => cpuBound(redis, s));
+    recover = await section('recover', () => recovery(redis, s));
+    split = await section('kernel', () => kernelSplit(redis, s));
+    scan = await section('scan', () => sharedGroupBy(redis, s));
   } finally {
     admin.disconnect();
     await redis.stop();
@@ -249,12 +247,12 @@ export default async function main(argv: string[]): Promise<void> {
     durationMs: performance.now() - t0,
     settings: { ...s, redis: availability.version ?? 'redis-server' },
     tables: [
-      { ...tiny.table, notes: [...(tiny.table.notes ?? []), describeLoad(loads.tiny)] },
+      withLoad(tiny.table, loads.tiny),
       { ...tiny.costTable },
-      { ...cpu.table, notes: [...(cpu.table.notes ?? []), describeLoad(loads.cpu)] },
-      { ...recover.table, notes: [...(recover.table.notes ?? []), describeLoad(loads.recover)] },
-      { ...split.table, notes: [...(split.table.notes ?? []), describeLoad(loads.kernel)] },
-      { ...scan.table, notes: [...(scan.table.notes ?? []), describeLoad(loads.scan)] },
+      withLoad(cpu.table, loads.cpu),
+      withLoad(recover.table, loads.recover),
+      withLoad(split.table, loads.kernel),
+      withLoad(scan.table, loads.scan),
     ],
     checks,
     notes: [
