@@ -8,7 +8,7 @@ import type { KernelConstant, Tensor, UserKernelSource } from '@tandem/core/back
 import { applyEdits, parseFunction, walk, type Edit } from '../../kernel-source.ts';
 
 type KernelFn = (...args: unknown[]) => number;
-type Driver = (fn: KernelFn, self: KernelSelf, args: readonly unknown[], o: Float32Array, first: number, last: number, inner: number, x: number) => void;
+type Driver = (self: KernelSelf, args: readonly unknown[], o: Float32Array, first: number, last: number, inner: number, x: number) => void;
 
 interface KernelSelf {
   thread: { x: number; y: number; z: number };
@@ -20,6 +20,8 @@ interface Compiled {
   readonly fn: KernelFn;
   /** What every `this` in the kernel and its helpers reads; set per run. */
   readonly self: KernelSelf;
+  /** Per `arity:rank`: the loop that calls this kernel (see {@link driver}). */
+  readonly drivers: Map<string, Driver>;
 }
 
 const compiled = new Map<string, Compiled>();
@@ -43,7 +45,7 @@ export function compileKernel(source: string, functions: readonly string[] = [])
     const helpers = functions.map((f) => `${bindThis(f)};`).join('\n');
     const fn = new Function('__name', SELF, `"use strict"; ${helpers}\nreturn (${bindThis(source)});`)(keepNamesHelper, self) as KernelFn;
     if (typeof fn !== 'function') throw new TypeError('a user kernel source must be a function expression');
-    c = { fn, self };
+    c = { fn, self, drivers: new Map() };
     compiled.set(key, c);
   }
   return c;
@@ -60,16 +62,17 @@ export function bindThis(source: string): string {
   return applyEdits(source, edits);
 }
 
-const drivers = new Map<string, Driver>();
-
 /**
  * A loop calling the kernel with its arguments spread as locals (`fn.call(self, a0, a1, ...)`),
- * generated per arity and rank so V8 sees a fixed call shape, not `apply` over an array. The
- * generated text is built from numbers only; no user input reaches it.
+ * generated per arity and rank so V8 sees a fixed call shape, not `apply` over an array. Each
+ * kernel has its own loops, holding it as a closure constant: V8 then inlines the kernel into
+ * the loop (a loop shared by every kernel of an arity, given the kernel as an argument, ran a
+ * great-circle kernel at 45 ns per element against 33 ns inlined). The generated text is built
+ * from numbers only; no user input reaches it.
  */
-function driver(arity: number, rank: number): Driver {
+function driver(kernel: Compiled, arity: number, rank: number): Driver {
   const key = `${arity}:${rank}`;
-  let d = drivers.get(key);
+  let d = kernel.drivers.get(key);
   if (!d) {
     const names = Array.from({ length: arity }, (_, i) => `a${i}`);
     const call = `fn.call(self${names.map((n) => `, ${n}`).join('')})`;
@@ -80,8 +83,8 @@ function driver(arity: number, rank: number): Driver {
       : rank === 2
         ? `let k = 0; for (let y = first; y < last; y++) { t.y = y; for (let i = 0; i < x; i++) { t.x = i; o[k++] = ${call}; } }`
         : `let k = 0; for (let z = first; z < last; z++) { t.z = z; for (let y = 0; y < inner; y++) { t.y = y; for (let i = 0; i < x; i++) { t.x = i; o[k++] = ${call}; } } }`;
-    d = new Function('fn', 'self', 'args', 'o', 'first', 'last', 'inner', 'x', `"use strict"; ${unpack} const t = self.thread; t.x = 0; t.y = 0; t.z = 0; ${body}`) as Driver;
-    drivers.set(key, d);
+    d = new Function('fn', `"use strict"; return function (self, args, o, first, last, inner, x) { ${unpack} const t = self.thread; t.x = 0; t.y = 0; t.z = 0; ${body} };`)(kernel.fn) as Driver;
+    kernel.drivers.set(key, d);
   }
   return d;
 }
@@ -108,7 +111,8 @@ function rows(data: Tensor['data'], n: number, len: number, offset: number): unk
  * `start`). The output shape is the tensor's ([y, x] for gpu.js's [x, y]).
  */
 export function runUserKernel(user: UserKernelSource, args: readonly (Tensor | number)[], outShape: readonly number[], start: number, end: number, o: Float32Array): void {
-  const { fn, self } = compileKernel(user.source, user.functions);
+  const kernel = compileKernel(user.source, user.functions);
+  const { self } = kernel;
   const rank = Math.max(1, outShape.length);
   const [x, y, z] = [...outShape].reverse() as [number, number?, number?];
   self.output = { x: x ?? 1, y: y ?? 1, z: z ?? 1 };
@@ -117,5 +121,5 @@ export function runUserKernel(user: UserKernelSource, args: readonly (Tensor | n
   const views = args.map((a, i) => (typeof a === 'number' ? (booleans.has(i) ? a !== 0 : a) : kernelView(a)));
   const plane = rank === 1 ? 1 : rank === 2 ? x : x * y!;
   if (plane === 0) return;
-  driver(views.length, rank)(fn, self, views, o, start / plane, end / plane, y ?? 1, x);
+  driver(kernel, views.length, rank)(self, views, o, start / plane, end / plane, y ?? 1, x);
 }
