@@ -119,6 +119,16 @@ describe('withColumn', () => {
     }
   });
 
+  it('reads float64 columns in full on CPU workers (no float32 rounding of the inputs)', async () => {
+    // 1e8 + 1 has no float32: as float32 inputs both columns would be 1e8 and the difference 0.
+    const diff = kernel('diff', function (a: number[], b: number[]) {
+      return a[this.thread.x]! - b[this.thread.x]!;
+    });
+    const t = await td.fromArrow(arrowTable({ a: arrow.vectorFromArray([1e8 + 1, 2.5], new arrow.Float64()), b: arrow.vectorFromArray([1e8, 0.5], new arrow.Float64()) }));
+    const rows = await t.withColumn('d', diff, ['a', 'b']).toRows();
+    expect(rows.map((r) => r.d)).toEqual([1, 2]);
+  });
+
   it('is null where an input is null', async () => {
     const t = await td.fromArrow(arrowTable({ m: arrow.vectorFromArray([1, null, 10], new arrow.Float64()) }));
     const rows = await t.withColumn('km', km, ['m']).toRows();

@@ -124,7 +124,9 @@ export class Table {
   /**
    * Adds (or replaces) the float32 column `name`: the user kernel run with one thread per row,
    * given `columns` as its array arguments in that order. Each batch is split over CPU workers
-   * and GPUs by the planner, as `td.map` is.
+   * and GPUs by the planner, as `td.map` is. CPU workers read the columns as they are and
+   * compute in float64; GPUs compute in float32, so a row's value may differ between devices by
+   * float32 rounding.
    *
    * @example
    * ```ts

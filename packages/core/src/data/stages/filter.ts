@@ -61,6 +61,9 @@ export function kernelFilterStage(schema: Schema, predicate: UserKernel, columns
     schema,
     run: (input, context) => perBatch(input, context, async (b) => {
       const inputs = names.map((n) => b.columns.get(n)!);
+      // Unlike withColumn's values, which rows a filter keeps must not depend on the device: every
+      // device compares the same float32 inputs (a float64 just past a threshold would pass on
+      // the CPU and not on a GPU).
       const mask = (await context.session.map(predicate, inputs.map((c) => asFloat32(c.values)), { output: [b.rows] })).data;
       const keep = new Int32Array(b.rows);
       let n = 0;
