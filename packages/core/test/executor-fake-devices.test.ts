@@ -113,4 +113,25 @@ describe('executor over fake devices', () => {
     expect(gpu.runs.some((r) => !r.ok)).toBe(true);
     expectTiled([cpu, gpu], n);
   });
+
+  it("learns a device's own time, not the time it first spent finishing other work", async () => {
+    // Every run of the CPU waits 20 fake ms (its workers busy decoding, say) before it starts.
+    const cpu = new FakeDevice('cpu', { kind: 'cpu', msPerElement: 1e-4, waitMs: 20 });
+    const gpu = new FakeDevice('gpu:0', { kind: 'gpu', msPerElement: 5e-4, software: true });
+    const ctx: GraphContext = { backends: [cpu, gpu], costs: new CostModel(), recorder: new Recorder(), policy: 'auto', splitMinElements: SPLIT_MIN };
+    const n = 1 << 16;
+    for (let run = 0; run < 6; run++) {
+      const { node: op, done } = node(`op${run}`, relu(ramp(n, run)));
+      await runGraph([op], ctx);
+      await done;
+      expectRelu(op.call);
+    }
+    const samples = ctx.costs.newest('relu', 'cpu', 64).filter((s) => s.n === n);
+    expect(samples.length).toBeGreaterThan(0);
+    expect(cpu.runs.filter((r) => r.range.end - r.range.start === n).length).toBeGreaterThan(0);
+    for (const s of samples) expect(s.t).toBeCloseTo(cpu.cost('relu', n), 6);
+    // Timed with their waits, the CPU's calibration slices (2,048 elements, ~82 fake ms) made it
+    // look 400× slower than it is, and every run went to the 5× slower GPU.
+    expect(ctx.costs.predictKernel('relu', 'cpu', n)).toBeCloseTo(cpu.cost('relu', n), 3);
+  });
 });

@@ -16,6 +16,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import type { GraphNode } from '../graph/graph.ts';
 import { GraphPlanner, type GraphContext, type GraphPlan, type RunningNode } from '../planner/graph-plan.ts';
 import { kernelKey, specFor } from '../kernel/key.ts';
+import { ownMs, type RunStart } from '../backend/run-start.ts';
 import { runCall } from './run-call.ts';
 import { calibrateKernels, exploreOn } from '../planner/calibrate.ts';
 import { deviation, type Replan } from '../planner/replan.ts';
@@ -200,13 +201,14 @@ async function runOne(ctx: GraphContext, call: KernelCall, b: Backend | undefine
   const span = ctx.recorder.begin(b.device.id, key);
   const before = b.transfers();
   const t0 = performance.now();
+  const began: RunStart = {};
   try {
-    await runCall(b, call, 1, ctx.recorder);
+    await runCall(b, call, 1, ctx.recorder, began);
   } catch (error) {
     span.end({ predictedMs: predicted, elements: extent, error: (error as Error).message });
     throw error;
   }
-  const ms = performance.now() - t0;
+  const ms = ownMs(t0, performance.now(), began);
   const after = b.transfers();
   const up = after.uploadBytes - before.uploadBytes;
   const down = after.downloadBytes - before.downloadBytes;

@@ -8,15 +8,22 @@
 import type { Backend, RunEvent } from '../backend/contract.ts';
 import type { IndexRange, KernelCall, PartialResult } from '../kernel/types.ts';
 import type { Recorder } from '../trace/recorder.ts';
+import { noteStart, type RunStart } from '../backend/run-start.ts';
 
 const rangeText = (r: IndexRange) => `[${r.start}:${r.end})`;
 
-/** `b.run(call, range)`, its activity recorded on `recorder` (when given) under the kernel's name `key`. */
-export async function observedRun(b: Backend, call: KernelCall, range: IndexRange | undefined, recorder: Recorder | undefined, key: string): Promise<PartialResult | undefined> {
-  if (!recorder) return b.run(call, range);
+/**
+ * `b.run(call, range)`, its activity recorded on `recorder` (when given) under the kernel's name
+ * `key`; `start`, when given, learns when the backend began (see `ownMs`).
+ */
+export async function observedRun(b: Backend, call: KernelCall, range: IndexRange | undefined, recorder: Recorder | undefined, key: string, start?: RunStart): Promise<PartialResult | undefined> {
+  if (!recorder && !start) return b.run(call, range);
   const device = b.device.id;
   let computed = false;
+  const began = start && noteStart(start);
   const observe = (e: RunEvent): void => {
+    began?.(e);
+    if (!recorder) return;
     if (e.kind === 'compute') {
       computed = true;
       const name = e.range ? `${key}${rangeText(e.range)}` : key;
@@ -33,7 +40,7 @@ export async function observedRun(b: Backend, call: KernelCall, range: IndexRang
     failure = error;
     throw error;
   } finally {
-    if (!computed) {
+    if (recorder && !computed) {
       const lane = b.device.kind === 'gpu' ? 'queue' : 'compute';
       recorder.activity(device, lane, 'compute', range ? `${key}${rangeText(range)}` : key, t0, performance.now(), failure ? { error: (failure as Error).message } : {});
     }

@@ -10,6 +10,7 @@ import type { IndexRange, KernelCall } from '../kernel/types.ts';
 import type { CostModel } from '../planner/cost-model.ts';
 import { eligibleBackends, type Policy } from '../planner/policy.ts';
 import type { Recorder } from '../trace/recorder.ts';
+import { ownMs, type RunStart } from '../backend/run-start.ts';
 import { observedRun } from './observed-run.ts';
 
 /** Computes `range` of `call` into `call.output` on the fastest local device; resolves to its id. */
@@ -23,14 +24,15 @@ export async function runRange(call: KernelCall, range: IndexRange, ctx: { backe
   const predicted = (b: Backend) => ctx.costs.predictKernel(key, b.device.id, n) ?? -1;
   const best = able.reduce((a, b) => (predicted(b) < predicted(a) ? b : a));
   const t0 = performance.now();
+  const began: RunStart = {};
   const span = ctx.recorder?.begin(best.device.id, key, `${key}[${range.start}:${range.end})`);
   try {
-    await observedRun(best, call, range, ctx.recorder, key);
+    await observedRun(best, call, range, ctx.recorder, key, began);
     span?.end({ elements: n });
   } catch (error) {
     span?.end({ elements: n, error: (error as Error).message });
     throw error;
   }
-  ctx.costs.recordKernel(key, best.device.id, n, performance.now() - t0);
+  ctx.costs.recordKernel(key, best.device.id, n, ownMs(t0, performance.now(), began));
   return best.device.id;
 }

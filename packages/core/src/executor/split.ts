@@ -10,6 +10,7 @@ import type { IndexRange, KernelCall, PartialResult } from '../kernel/types.ts';
 import type { CostModel } from '../planner/cost-model.ts';
 import { ChunkSizer, type SplitSizing } from '../planner/split-sizing.ts';
 import type { Recorder } from '../trace/recorder.ts';
+import { ownMs, type RunStart } from '../backend/run-start.ts';
 import { observedRun } from './observed-run.ts';
 
 /** What one piece of a split did. */
@@ -46,9 +47,10 @@ export async function runSplit(call: KernelCall, backends: readonly Backend[], m
       const before = b.transfers();
       const t0 = performance.now();
       const span = recorder?.begin(b.device.id, key, `${key}[${range.start}:${range.end})`);
+      const began: RunStart = {};
       try {
-        const partial = await observedRun(b, call, range, recorder, key);
-        const ms = performance.now() - t0;
+        const partial = await observedRun(b, call, range, recorder, key, began);
+        const ms = ownMs(t0, performance.now(), began);
         const after = b.transfers();
         span?.end({
           predictedMs: predicted,

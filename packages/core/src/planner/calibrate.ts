@@ -15,6 +15,7 @@
  * node's own run then writes again.
  */
 import type { Backend } from '../backend/contract.ts';
+import { noteStart, ownMs, type RunStart } from '../backend/run-start.ts';
 import type { KernelCall } from '../kernel/types.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { CostModel } from './cost-model.ts';
@@ -76,6 +77,7 @@ async function timeSlices(b: Backend, call: KernelCall, key: string, ranges: Rea
   const elements = ranges.reduce((s, r) => s + r.end - r.start, 0);
   const span = ctx.recorder.begin(b.device.id, key, `${key} (${purpose})`);
   const t0 = performance.now();
+  let ms = 0;
   try {
     if (b.device.lanes > 1) {
       // All at once, as the device spreads a node's range over its lanes. One after another, each
@@ -83,17 +85,23 @@ async function timeSlices(b: Backend, call: KernelCall, key: string, ranges: Rea
       // H200 machine: the fit put a 272,727-row batch of a user kernel at 10–30 ms against 2.5–3.5 ms
       // run whole, so every batch went to the GPU (4–8 ms), and the CPU's exploration slices, timed
       // the same way, kept it there. Every slice settles before the sample does.
-      const settled = await Promise.allSettled(ranges.map((range) => b.run(call, range)));
+      const began: RunStart = {};
+      const settled = await Promise.allSettled(ranges.map((range) => b.run(call, range, { observe: noteStart(began) })));
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      ms = ownMs(t0, performance.now(), began);
     } else {
-      for (const range of ranges) await b.run(call, range);
+      for (const range of ranges) {
+        const began: RunStart = {};
+        const at = performance.now();
+        await b.run(call, range, { observe: noteStart(began) });
+        ms += ownMs(at, performance.now(), began);
+      }
     }
   } catch (error) {
     span.end({ elements, purpose, error: (error as Error).message });
     return false;
   }
-  const ms = performance.now() - t0;
   span.end({ elements, purpose, calibration: true });
   ctx.costs.recordKernel(key, b.device.id, elements, ms);
   return true;
