@@ -104,6 +104,53 @@ describe('planner: a bad early sample is unlearned', () => {
   });
 });
 
+describe('planner: probes only a device that could win', () => {
+  beforeEach(() => {
+    clock = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("does not probe a device 3× slower that is doubted only because the chosen device's times swung", async () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    const cpu = fakeBackend('cpu', 'cpu', 1e-4, ran);
+    const gpu = fakeBackend('gpu', 'gpu', 3e-4, ran);
+    const costs = new CostModel();
+    const sample = (device: string, msPerElement: number, times: number) => {
+      for (let i = 0; i < times; i++) costs.recordKernel('relu', device, N, 0.5 + N * msPerElement);
+    };
+    sample('cpu', 2.5e-4, 6); // measured while the machine was busy: 2.5× its own speed
+    sample('gpu', 3e-4, 6);
+    const ctx: GraphContext = { backends: [cpu, gpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: 1 << 15 };
+    // The first quiet runs leave the CPU's prediction between its busy and quiet times (16.9 ms
+    // against the GPU's 20.2 ms), within 2×: the GPU gets one round of probes.
+    for (let run = 0; run < 3; run++) expect(await runOnce(ctx, ran)).toBe('cpu');
+    expect(costs.predictKernel('relu', 'cpu', N)! * 2).toBeLessThan(costs.predictKernel('relu', 'gpu', N)!);
+    const before = ran.length;
+    for (let run = 0; run < 4; run++) expect(await runOnce(ctx, ran)).toBe('cpu');
+    // The CPU's quiet runs still contradict the times the GPU was compared with, so the GPU is in
+    // doubt, but it is predicted over 2× slower than the CPU now: no change of 2× could make it
+    // the faster one, and it gets no more probes.
+    expect(costs.confidence('relu', 'gpu', N)).toMatchObject({ contradicted: true, uncertain: true });
+    expect(ran.slice(before).filter((r) => r.device === 'gpu')).toEqual([]);
+  });
+
+  it('still probes a doubted device that a 2× change could make the faster one', async () => {
+    const ran: Array<{ device: string; elements: number }> = [];
+    const cpu = fakeBackend('cpu', 'cpu', 1e-4, ran);
+    const gpu = fakeBackend('gpu', 'gpu', 1.5e-4, ran);
+    const costs = new CostModel();
+    const sample = (device: string, msPerElement: number, times: number) => {
+      for (let i = 0; i < times; i++) costs.recordKernel('relu', device, N, 0.5 + N * msPerElement);
+    };
+    sample('cpu', 2.5e-4, 6);
+    sample('gpu', 3e-4, 6); // it too was measured busy
+    const ctx: GraphContext = { backends: [cpu, gpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: 1 << 15 };
+    for (let run = 0; run < 6; run++) await runOnce(ctx, ran);
+    expect(ran.some((r) => r.device === 'gpu' && r.elements < N)).toBe(true);
+  });
+});
+
 describe('worthSplitting', () => {
   it('splits to measure a device whose "20× slower" rests on too few samples, and not once it is measured', () => {
     const ran: Array<{ device: string; elements: number }> = [];

@@ -11,7 +11,7 @@ import type { Backend } from '../backend/contract.ts';
 import { GraphEdges, type GraphNode } from '../graph/graph.ts';
 import type { KernelCall } from '../kernel/types.ts';
 import { heft } from './heft.ts';
-import { CONFIDENT_SAMPLES, type CostModel } from './cost-model.ts';
+import { CONFIDENT_SAMPLES, CONTRADICTION_FACTOR, staleAfter, type Confidence, type CostModel } from './cost-model.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { kernelKey, specFor } from '../kernel/key.ts';
 import type { Recorder } from '../trace/recorder.ts';
@@ -200,11 +200,26 @@ export class GraphPlanner {
       if (other === b || !idle(other)) continue;
       const probeKey = `${key}@${other.device.id}`;
       const done = this.probes.get(probeKey) ?? 0;
-      if (done >= MAX_PROBES || !this.ctx.costs.confidence(key, other.device.id, extent).uncertain) continue;
+      if (done >= MAX_PROBES) continue;
+      const c = this.ctx.costs.confidence(key, other.device.id, extent);
+      if (!c.uncertain || this.farBehind(c, n.call, other, b)) continue;
       this.probes.set(probeKey, done + 1);
       return other;
     }
     return undefined;
+  }
+
+  /**
+   * Whether `other`, doubted only because the other devices' times moved ({@link Confidence.contradicted})
+   * or its own did ({@link Confidence.shifted}), is still predicted over {@link CONTRADICTION_FACTOR}×
+   * slower than `chosen`: a change of that size could not make it the faster, so probing it would
+   * only spend time. On 2 cores a software GPU 3× slower than the workers was probed 2–4 times a
+   * batch, each probe taking the cores from the batch, because the workers' times swung 2× with
+   * the reader's load. A device with too few samples, or stale ones, is still probed.
+   */
+  private farBehind(c: Confidence, call: KernelCall, other: Backend, chosen: Backend): boolean {
+    if (c.samples < CONFIDENT_SAMPLES || c.age > staleAfter(c.samples)) return false;
+    return this.predictRun(call, other) > CONTRADICTION_FACTOR * this.predictRun(call, chosen);
   }
 
   /** Uploads `n` needs on `b`: inputs not produced inside the plan that `b` holds no valid copy of. */
