@@ -20,3 +20,15 @@ describe('sharedBuffer', () => {
     expect(growthMiB).toBeLessThan(250);
   });
 });
+
+describe('a worker given tensors', () => {
+  it('lets go of them: 320 MiB filled in a worker and dropped leave under 64 MiB alive', async () => {
+    // The worker allocates nothing itself, so V8 would never collect its heap, and its handles
+    // would keep every tensor alive (320 MiB before received tensors were counted).
+    const script = fileURLToPath(new URL('./fixtures/worker-reads.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 60_000 });
+    const aliveMiB = Number(stdout.trim());
+    expect(Number.isFinite(aliveMiB), stdout).toBe(true);
+    expect(aliveMiB).toBeLessThan(64);
+  });
+});

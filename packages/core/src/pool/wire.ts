@@ -1,5 +1,6 @@
 import { ArgumentError } from '../errors.ts';
 import { Tensor, type AnyTypedArray, type DType } from '../tensor/tensor.ts';
+import { noteShared } from '../tensor/shared-memory.ts';
 
 /**
  * How a Tensor travels: structured clone drops the class, so it goes as a branded record and is
@@ -114,16 +115,26 @@ function encodeObject(value: object, path: string, mode: WireMode, found: Tensor
   return out ?? value;
 }
 
+/** Shared memory that arrived from another thread counts toward this thread's collections (see `noteShared`). */
+function noteReceived(view: ArrayBufferView): void {
+  if (view.buffer instanceof SharedArrayBuffer) noteShared(view.byteLength);
+}
+
 /**
  * Rebuilds Tensors from their records, collecting them in walk order. Mirrors {@link encodeValue}:
  * each object is walked once, so cycles end and a record met twice becomes one Tensor.
  */
 export function decodeValue(value: unknown, found: Tensor[], seen: Map<object, unknown> = new Map()): unknown {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (ArrayBuffer.isView(value)) {
+    noteReceived(value);
+    return value;
+  }
   const before = seen.get(value);
   if (before !== undefined) return before;
   if ((value as Partial<TensorRecord>).__tandemTensor === 1) {
     const r = value as TensorRecord;
+    noteReceived(r.data);
     const t = new Tensor(r.dtype, r.shape, r.data as never);
     found.push(t);
     seen.set(value, t);
