@@ -10,14 +10,16 @@
  * around it), pipeline (udf, then group by route → mean delay, mean km, count → top 10 by count).
  * Each in two variants (kmOnly in memory only): `file` (the timing includes reading the Parquet
  * file) and `memory` (each peer first materialises the table in its own memory, untimed).
- * Then the streaming-memory check: Tandem's pipeline under a small `maxQueuedBytes`, its peak
- * queued bytes and the process's RSS high-water mark against the file's decoded size.
+ * First the streaming-memory check: Tandem's pipeline under a small `maxQueuedBytes`, its peak
+ * queued bytes and the process's RSS against the file's decoded size, in child processes of
+ * their own (`--memory-only`; see memoryCheckIn).
  *
  * Options: --reps N (5)  --warmup N (1)  --queries load,groupby,filter,udf,kmOnly,pipeline
  *          --variants file,memory  --peers tandem,duckdb,duckdb-sql,polars,arquero
- *          --max-queued-mib N (32)  --no-memory-check
+ *          --max-queued-mib N (32)  --no-memory-check  --memory-only (the check alone, as JSON)
  */
-import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { parseArgs, promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Tandem } from '@tandem/core';
 import '@tandem/backends';
@@ -82,8 +84,17 @@ export default async function main(argv: string[]): Promise<void> {
     options: {
       reps: { type: 'string' }, warmup: { type: 'string' }, queries: { type: 'string' }, variants: { type: 'string' },
       peers: { type: 'string' }, 'max-queued-mib': { type: 'string' }, 'no-memory-check': { type: 'boolean' },
+      'memory-only': { type: 'boolean' },
     },
   });
+  if (values['memory-only']) {
+    // A child of this bench (memoryCheckIn): the check alone, its result on stdout.
+    const td = await Tandem.create();
+    const m = await memoryCheck(td, Math.max(1, positive(values, 'max-queued-mib', 32)) * 2 ** 20);
+    await td.close();
+    console.log(`${RESULT_MARK}${JSON.stringify(m)}`);
+    return;
+  }
   const settings = {
     reps: Math.max(1, positive(values, 'reps', 5)),
     warmup: positive(values, 'warmup', 1),
@@ -109,14 +120,15 @@ export default async function main(argv: string[]): Promise<void> {
   const checks: Check[] = [];
   const data: Record<string, unknown> = {};
 
-  // --- 6. Streaming memory, first: the process's RSS high-water mark is only Tandem's here.
+  // --- 6. Streaming memory, each in a process of its own: its RSS is then Tandem's alone.
   let decodedBytes: number | undefined;
   if (settings.memoryCheck) {
-    const m = await memoryCheck(td, settings.maxQueuedMiB * 2 ** 20);
-    decodedBytes = m.decodedBytes;
-    data.memory = m;
-    tables.push(m.table);
-    checks.push(...m.checks);
+    const capped = await memoryCheckIn({ MALLOC_ARENA_MAX: '1' }, settings.maxQueuedMiB);
+    const plain = await memoryCheckIn({ MALLOC_ARENA_MAX: undefined }, settings.maxQueuedMiB);
+    decodedBytes = capped.decodedBytes;
+    data.memory = { mallocArenaMax2: capped, defaultArenas: plain };
+    tables.push(withDefaultArenas(capped.table, plain));
+    checks.push(...capped.checks);
   }
 
   // --- Peers, the reference, and the timed queries.
@@ -311,6 +323,48 @@ function queryTable(query: QueryName, variant: Variant, peers: readonly DataPeer
 }
 
 /** Tandem's route pipeline under a small maxQueuedBytes: peak queued and RSS against the decoded size. */
+const RESULT_MARK = 'memory-check-result ';
+
+type MemoryCheck = Awaited<ReturnType<typeof memoryCheck>>;
+
+/**
+ * Runs the memory check in a child process with `env` over this one's (undefined: unset), and
+ * resolves to its result. glibc gives each thread an arena of its own and keeps in it what a
+ * buffer allocated there leaves when another thread frees it; a pipeline's batches are made in
+ * the workers and dropped on the main thread, so with the default arenas the process grows run
+ * after run (about 90 MiB a run here) though Tandem holds no more. MALLOC_ARENA_MAX=1, which
+ * README recommends for long-running jobs, is the measured setting; the default is shown beside it.
+ */
+async function memoryCheckIn(env: Record<string, string | undefined>, maxQueuedMiB: number): Promise<MemoryCheck> {
+  const run = fileURLToPath(new URL('./run.ts', import.meta.url));
+  const childEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, run, 'data', '--memory-only', '--max-queued-mib', String(maxQueuedMiB)], {
+    env: childEnv, maxBuffer: 64 * 2 ** 20, timeout: 10 * 60_000,
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
+  if (!line) throw new Error(`the memory check printed no result:\n${stdout.slice(-2000)}`);
+  for (const l of stdout.split('\n')) if (l && !l.startsWith(RESULT_MARK)) console.log(l);
+  return JSON.parse(line.slice(RESULT_MARK.length)) as MemoryCheck;
+}
+
+/** The check's table, with what the same check measured under glibc's default arenas. */
+function withDefaultArenas(table: Table, plain: MemoryCheck): Table {
+  return {
+    ...table,
+    title: `${table.title} (process started with MALLOC_ARENA_MAX=1)`,
+    rows: [
+      ...table.rows,
+      ['default glibc arenas: warm run RSS growth (÷ decoded size)', `${mib(plain.warm.growth)} (${ratio(plain.warm.growth / plain.decodedBytes)})`],
+      ['default glibc arenas: RSS before each run after the cold one', [...plain.warmups.map((w) => w.before), plain.warm.before].map(mib).join(' → ')],
+    ],
+    notes: [
+      ...table.notes ?? [],
+      'Each memory check runs in a process of its own, twice: with MALLOC_ARENA_MAX=1 (measured; the target is judged on it) and with glibc\'s default arenas, one per thread (shown in the last two rows). A batch is made in a worker and dropped on the main thread; glibc keeps the freed buffer in the worker\'s arena, so with the default arenas the process grows run after run though Tandem holds no more. README recommends MALLOC_ARENA_MAX=1 for long-running jobs.',
+    ],
+  };
+}
+
 /** The memory check's warm-up runs: until the RSS before a run moves by less than SETTLED_BYTES, at most MAX_WARMUPS. */
 const MAX_WARMUPS = 8;
 const SETTLED_BYTES = 16 * 2 ** 20;
@@ -383,7 +437,7 @@ async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
       ['runs between the cold and the measured one: RSS before → growth', warmups.map((w) => `${mib(w.before)} → +${mib(w.growth)}`).join('; ') || 'none'],
     ],
     notes: [
-      `Run first in the process, before any peer loads anything, so the RSS high-water mark is Tandem's (its workers and GPU backends are threads of this process). The cold run pays one-off growth (parquet-wasm's WebAssembly memory, which never shrinks; kernel compilation; GPU set-up), and so, in part, do the runs after it: each worker grows its own WebAssembly memory the first times it decodes, and the two workers alternate row groups. Runs repeat until the RSS before a run moves by less than ${mib(SETTLED_BYTES)} (at most ${MAX_WARMUPS} more), and the last is the measured warm run; every run's growth is in the table. The warm run's peak is sampled every 5 ms from the main thread (getrusage's maxRSS cannot be reset), so a short spike may be missed.`,
+      `Run in a process of its own, so the RSS high-water mark is Tandem's (its workers and GPU backends are threads of this process). The cold run pays one-off growth (parquet-wasm's WebAssembly memory, which never shrinks; kernel compilation; GPU set-up), and so, in part, do the runs after it: each worker grows its own WebAssembly memory the first times it decodes, and the two workers alternate row groups. Runs repeat until the RSS before a run moves by less than ${mib(SETTLED_BYTES)} (at most ${MAX_WARMUPS} more), and the last is the measured warm run; every run's growth is in the table. The warm run's peak is sampled every 5 ms from the main thread (getrusage's maxRSS cannot be reset), so a short spike may be missed.`,
       'flights-3m.parquet has 11 row groups of ~272,727 rows; Tandem decodes one row group at a time into one batch (~9 MiB of columns, more after the joins and km).',
     ],
   };
