@@ -42,6 +42,11 @@ function fakeBackend(id: string, kind: DeviceDescription['kind'], msPerElement: 
 
 const N = 1 << 16;
 
+/** `times` samples of relu over N elements on `device`, as the fake backends time them at `msPerElement`. */
+function seedRelu(costs: CostModel, device: string, msPerElement: number, times: number): void {
+  for (let i = 0; i < times; i++) costs.recordKernel('relu', device, N, 0.5 + N * msPerElement);
+}
+
 /** One graph of one relu node over N elements; resolves with the device that ran it whole. */
 async function runOnce(ctx: GraphContext, ran: Array<{ device: string; elements: number }>): Promise<string> {
   const x = Tensor.zeros([N]);
@@ -57,7 +62,7 @@ async function runOnce(ctx: GraphContext, ran: Array<{ device: string; elements:
   return whole[0]!.device;
 }
 
-describe('planner: a bad early sample is unlearned', () => {
+describe('planner: a bad early sample is unlearned, and a device that could not win is not probed', () => {
   beforeEach(() => {
     clock = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => clock);
@@ -102,25 +107,14 @@ describe('planner: a bad early sample is unlearned', () => {
     // Confident now: each later graph runs its one node, no slices.
     expect(ran.length - before).toBe(5);
   });
-});
-
-describe('planner: probes only a device that could win', () => {
-  beforeEach(() => {
-    clock = 0;
-    vi.spyOn(performance, 'now').mockImplementation(() => clock);
-  });
-  afterEach(() => vi.restoreAllMocks());
 
   it("does not probe a device 3× slower that is doubted only because the chosen device's times swung", async () => {
     const ran: Array<{ device: string; elements: number }> = [];
     const cpu = fakeBackend('cpu', 'cpu', 1e-4, ran);
     const gpu = fakeBackend('gpu', 'gpu', 3e-4, ran);
     const costs = new CostModel();
-    const sample = (device: string, msPerElement: number, times: number) => {
-      for (let i = 0; i < times; i++) costs.recordKernel('relu', device, N, 0.5 + N * msPerElement);
-    };
-    sample('cpu', 2.5e-4, 6); // measured while the machine was busy: 2.5× its own speed
-    sample('gpu', 3e-4, 6);
+    seedRelu(costs, 'cpu', 2.5e-4, 6); // measured while the machine was busy: 2.5× its own speed
+    seedRelu(costs, 'gpu', 3e-4, 6);
     const ctx: GraphContext = { backends: [cpu, gpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: 1 << 15 };
     // The first quiet runs leave the CPU's prediction between its busy and quiet times (16.9 ms
     // against the GPU's 20.2 ms), within 2×: the GPU gets one round of probes.
@@ -140,11 +134,8 @@ describe('planner: probes only a device that could win', () => {
     const cpu = fakeBackend('cpu', 'cpu', 1e-4, ran);
     const gpu = fakeBackend('gpu', 'gpu', 1.5e-4, ran);
     const costs = new CostModel();
-    const sample = (device: string, msPerElement: number, times: number) => {
-      for (let i = 0; i < times; i++) costs.recordKernel('relu', device, N, 0.5 + N * msPerElement);
-    };
-    sample('cpu', 2.5e-4, 6);
-    sample('gpu', 3e-4, 6); // it too was measured busy
+    seedRelu(costs, 'cpu', 2.5e-4, 6);
+    seedRelu(costs, 'gpu', 3e-4, 6); // it too was measured busy
     const ctx: GraphContext = { backends: [cpu, gpu], costs, recorder: new Recorder(), policy: 'auto', splitMinElements: 1 << 15 };
     for (let run = 0; run < 6; run++) await runOnce(ctx, ran);
     expect(ran.some((r) => r.device === 'gpu' && r.elements < N)).toBe(true);
