@@ -235,6 +235,24 @@ describe('join', () => {
     expect(all.map((r) => r.i)).toEqual([0, 2, 4]);
   });
 
+  it('a lookup of a batch large enough for the workers gives what the same lookup gives here, misses or not', async () => {
+    const airports = (await td.read(AIRPORTS)).select('iata', 'latitude');
+    const lat = new Map((await db.rows(`select iata, latitude from read_csv('${AIRPORTS}') where iata in ('SFO', 'LAX')`)).map((r) => [r.iata, r.latitude]));
+    const n = 150_000; // one batch, over the 65,536 rows a worker takes
+    const names = ['SFO', 'ZZZ', 'LAX'];
+    const codes = await td.fromArrow(arrowTable({ code: arrow.vectorFromArray(Array.from({ length: n }, (_, i) => names[i % 3]!), new arrow.Utf8()), i: Int32Array.from({ length: n }, (_, i) => i) }));
+    const expectRows = (rows: Array<Record<string, unknown>>, how: 'inner' | 'left') => {
+      const want = Array.from({ length: n }, (_, i) => ({ code: names[i % 3], i, latitude: lat.get(names[i % 3]!) ?? null }));
+      expect(rows).toEqual(how === 'inner' ? want.filter((r) => r.code !== 'ZZZ') : want);
+    };
+    expectRows(await codes.join(airports, { on: 'code', right: 'iata' }).toRows(), 'inner');
+    expectRows(await codes.join(airports, { on: 'code', right: 'iata', how: 'left' }).toRows(), 'left');
+    // Every row matched: the worker gathers the right columns itself.
+    const matched = await codes.filter('code', '!=', 'ZZZ').join(airports, { on: 'code', right: 'iata' }).toRows();
+    expect(matched.length).toBe((2 * n) / 3);
+    expect(matched.every((r) => r.latitude === lat.get(r.code as string))).toBe(true);
+  });
+
   it('gives a row per match when the right key repeats, and suffixes clashing names', async () => {
     const left = await td.fromArrow(arrowTable({ k: Int32Array.from([1, 2, 3]), v: Float64Array.from([10, 20, 30]) }));
     const right = await td.fromArrow(arrowTable({ k: Float64Array.from([2, 1, 2]), v: Float64Array.from([0.1, 0.2, 0.3]) }));

@@ -100,16 +100,20 @@ export function sliceColumn(column: Column, start: number, end: number): Column 
 
 /** The rows `rows` of `column`, in that order, copied to fresh shared memory. */
 export function gatherColumn(column: Column, rows: Int32Array | Uint32Array): Column {
-  const out = Tensor.zeros([rows.length], column.values.dtype);
-  const src = column.values.data;
+  const { values, validity } = gatherValues(column.values, column.validity, rows);
+  return makeColumn(column.type, values, validity, column.dictionary);
+}
+
+/** The rows `rows` of `values` (and of its validity, when given), in that order, in fresh memory (the values shared). */
+export function gatherValues(values: Tensor, validity: Uint8Array | undefined, rows: Int32Array | Uint32Array): { values: Tensor; validity?: Uint8Array } {
+  const out = Tensor.zeros([rows.length], values.dtype);
+  const src = values.data;
   const dst = out.data;
   for (let i = 0; i < rows.length; i++) dst[i] = src[rows[i]!]!;
-  let validity: Uint8Array | undefined;
-  if (column.validity) {
-    validity = new Uint8Array(rows.length);
-    for (let i = 0; i < rows.length; i++) validity[i] = column.validity[rows[i]!]!;
-  }
-  return makeColumn(column.type, out, validity, column.dictionary);
+  if (!validity) return { values: out };
+  const valid = new Uint8Array(rows.length);
+  for (let i = 0; i < rows.length; i++) valid[i] = validity[rows[i]!]!;
+  return { values: out, validity: valid };
 }
 
 /** `columns` of one type, rows one after another, in fresh shared memory. */

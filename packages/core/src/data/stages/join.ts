@@ -6,11 +6,18 @@
  * left joins keep them with nulls in the right's columns; a key matching several right rows gives
  * a row per match.
  */
+import { extname } from 'node:path';
 import { ArgumentError } from '../../errors.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import type { Batch, Schema } from '../batch.ts';
 import { concatColumns, gatherColumn, makeColumn, type Column, type Dictionary } from '../column.ts';
 import { requireColumns } from './columns.ts';
-import { neededBefore, perBatch, type Stage } from './stage.ts';
+import { neededBefore, perBatch, type Stage, type StageContext } from './stage.ts';
+import { matchRows, type LookupRows, type RightColumn } from './lookup-rows.ts';
+
+/** Batches at least this long are looked up in a CPU worker, several at once; shorter ones here. */
+const WORKER_MIN_ROWS = 1 << 16;
+const LOOKUP_MODULE = new URL(`./lookup-rows${extname(import.meta.url)}`, import.meta.url);
 
 export interface JoinOptions {
   /** The left table's key column. */
@@ -36,16 +43,32 @@ export interface JoinIndex {
   readonly unique: boolean;
 }
 
-/** The join of one batch when each left row matches at most one right row, found by its key's code. */
-function lookupJoin(b: Batch, codes: Int32Array, firstByCode: Int32Array, idx: JoinIndex, rename: ReadonlyMap<string, string>, how: 'inner' | 'left'): Batch {
-  const rows = b.rows;
-  let rightRows = new Int32Array(rows);
-  let misses = 0;
-  for (let r = 0; r < rows; r++) {
-    const m = firstByCode[codes[r]!]!;
-    rightRows[r] = m;
-    if (m < 0) misses++;
+/**
+ * The join of one batch when each left row matches at most one right row, found by its key's
+ * code: in a CPU worker for a large batch (lookup-rows.ts), else here.
+ */
+async function lookupJoin(b: Batch, codes: Tensor, firstByCode: Int32Array, idx: JoinIndex, rename: ReadonlyMap<string, string>, how: 'inner' | 'left', context: StageContext): Promise<Batch> {
+  if (context.session.workers() > 0 && b.rows >= WORKER_MIN_ROWS) {
+    const right = [...rename.keys()].map((name): RightColumn => ({ values: idx.columns.get(name)!.values, validity: idx.columns.get(name)!.validity ?? null }));
+    const r = await context.session.runLocal<LookupRows>(LOOKUP_MODULE, 'lookupRows', [codes, firstByCode, right]);
+    if ('gathered' in r) {
+      const columns = new Map<string, Column>(b.columns);
+      [...rename].forEach(([name, as], i) => {
+        const c = idx.columns.get(name)!;
+        columns.set(as, makeColumn(c.type, r.gathered[i]!.values, r.gathered[i]!.validity, c.dictionary));
+      });
+      return { rows: b.rows, columns };
+    }
+    return joinMatched(b, r.rightRows, r.misses, idx, rename, how);
   }
+  const { rightRows, misses } = matchRows(codes.data, b.rows, firstByCode);
+  return joinMatched(b, rightRows, misses, idx, rename, how);
+}
+
+/** The batch `b` joined with the right rows `rightRows` (-1: none; `misses` of them). */
+function joinMatched(b: Batch, matched: Int32Array, misses: number, idx: JoinIndex, rename: ReadonlyMap<string, string>, how: 'inner' | 'left'): Batch {
+  const rows = b.rows;
+  let rightRows = matched;
   const columns = new Map<string, Column>();
   let missing: Uint8Array | undefined;
   let n = rows;
@@ -163,7 +186,7 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
         const keys = key.values.data;
         // A lookup (one right row per key) on a string key without nulls, the common case: one
         // tight pass, and no pair lists when every left row matched.
-        if (idx.unique && idx.dictionary && !key.validity) return lookupJoin(b, keys as Int32Array, firstByCode, idx, rename, how);
+        if (idx.unique && idx.dictionary && !key.validity) return lookupJoin(b, key.values, firstByCode.subarray(0, mapped), idx, rename, how, context);
         const firstOf = (r: number): number => {
           if (key.validity && key.validity[r] === 0) return -1;
           return idx.dictionary ? firstByCode[keys[r]!]! : idx.first.get(keys[r]!) ?? -1;
@@ -202,7 +225,7 @@ export function joinStage(schema: Schema, rightSchema: Schema, options: unknown,
         }
         addRightColumns(columns, idx, rename, rightRows, missing);
         return { rows: n, columns };
-      });
+      }, Math.max(1, context.session.workers()));
     },
   };
 }
