@@ -8,11 +8,10 @@ import { extname } from 'node:path';
 import { ArgumentError } from '../../errors.ts';
 import type { UserKernel } from '../../kernel/user.ts';
 import type { Batch, Schema } from '../batch.ts';
-import type { Tensor } from '../../tensor/tensor.ts';
+import { Tensor } from '../../tensor/tensor.ts';
 import { gatherColumn, type Column } from '../column.ts';
 import { requireColumns, NUMERIC } from './columns.ts';
 import { neededBefore, perBatch, type Stage } from './stage.ts';
-import { asFloat32 } from './with-column.ts';
 import { COMPARISONS, matching, type Comparison } from './compare-rows.ts';
 
 export type { Comparison };
@@ -82,4 +81,12 @@ export function keepRows(b: Batch, keep: Int32Array, columns?: ReadonlySet<strin
   const out = new Map<string, Column>();
   for (const [name, c] of b.columns) if (!columns || columns.has(name)) out.set(name, gatherColumn(c, keep));
   return { rows: keep.length, columns: out };
+}
+
+/** The values as float32 (a copy on shared memory unless they are float32 already). */
+function asFloat32(t: Tensor): Tensor {
+  if (t.dtype === 'float32') return t;
+  const out = Tensor.zeros([t.size], 'float32');
+  out.data.set(t.data as never);
+  return out;
 }

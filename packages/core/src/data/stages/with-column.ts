@@ -12,7 +12,6 @@
  * `mapBatches`. A row with a null input is null in the new column.
  */
 import { isUserKernel, type UserKernel } from '../../kernel/user.ts';
-import { Tensor } from '../../tensor/tensor.ts';
 import { ArgumentError } from '../../errors.ts';
 import type { Schema } from '../batch.ts';
 import { makeColumn, type Column } from '../column.ts';
@@ -37,14 +36,6 @@ export function withColumnStage(schema: Schema, name: string, k: UserKernel, col
       return { rows: b.rows, columns };
     }),
   };
-}
-
-/** The values as float32 (a copy on shared memory unless they are float32 already). */
-export function asFloat32(t: Tensor): Tensor {
-  if (t.dtype === 'float32') return t;
-  const out = Tensor.zeros([t.size], 'float32');
-  out.data.set(t.data as never);
-  return out;
 }
 
 /** Valid where every input is (absent when no input has a null). */
