@@ -128,7 +128,7 @@ export default async function main(argv: string[]): Promise<void> {
     const capped = await memoryCheckIn({ MALLOC_ARENA_MAX: '1' }, settings.maxQueuedMiB);
     const plain = await memoryCheckIn({ MALLOC_ARENA_MAX: undefined }, settings.maxQueuedMiB);
     decodedBytes = capped.decodedBytes;
-    data.memory = { mallocArenaMax2: capped, defaultArenas: plain };
+    data.memory = { mallocArenaMax1: capped, defaultArenas: plain };
     tables.push(withDefaultArenas(capped.table, plain));
     checks.push(...capped.checks);
   }
@@ -330,7 +330,6 @@ function queryTable(query: QueryName, variant: Variant, peers: readonly DataPeer
   };
 }
 
-/** Tandem's route pipeline under a small maxQueuedBytes: peak queued and RSS against the decoded size. */
 /**
  * CPU milliseconds parquet-wasm takes, on this thread, to decode every row group of the columns
  * the group-by (origin, delay) and the filter (delay) read, into Arrow in WebAssembly memory:
@@ -399,6 +398,7 @@ function withDefaultArenas(table: Table, plain: MemoryCheck): Table {
 const MAX_WARMUPS = 8;
 const SETTLED_BYTES = 16 * 2 ** 20;
 
+/** Tandem's route pipeline under a small maxQueuedBytes: peak queued and RSS against the decoded size. */
 async function memoryCheck(td: Tandem, maxQueuedBytes: number) {
   console.log(`\n== 6. Streaming memory: Tandem's route pipeline with maxQueuedBytes ${mib(maxQueuedBytes)} ==`);
   const airports = await td.fromArrow(await (await td.read(FILES.airports)).select('iata', 'latitude', 'longitude').toArrow(), 'airports');
