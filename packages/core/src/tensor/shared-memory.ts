@@ -60,7 +60,7 @@ export function sharedBuffer(bytes: number): SharedArrayBuffer {
  *
  * @example
  * ```ts
- * noteShared(tensor.data.buffer.byteLength); // a tensor just arrived from the main thread
+ * noteShared(tensor.data.byteLength); // a tensor just arrived from the main thread
  * ```
  */
 export function noteShared(bytes: number): void {
